@@ -1,0 +1,70 @@
+#include "lvsctl/model.h"
+
+#include <algorithm>
+#include <array>
+
+namespace lvsctl {
+
+std::string_view to_string(Forwarding forwarding) {
+    switch (forwarding) {
+        case Forwarding::route:
+            return "route";
+        case Forwarding::masq:
+            return "masq";
+        case Forwarding::tunnel:
+            return "tunnel";
+    }
+    return "route";
+}
+
+std::optional<Forwarding> parse_forwarding(std::string_view text) {
+    for (auto f : {Forwarding::route, Forwarding::masq, Forwarding::tunnel}) {
+        if (to_string(f) == text) {
+            return f;
+        }
+    }
+    return std::nullopt;
+}
+
+std::string_view to_string(Role role) {
+    return role == Role::primary ? "primary" : "backup";
+}
+
+std::optional<Role> parse_role(std::string_view text) {
+    if (text == "primary") {
+        return Role::primary;
+    }
+    if (text == "backup") {
+        return Role::backup;
+    }
+    return std::nullopt;
+}
+
+namespace {
+const LoadBalancer* find_role(const std::vector<LoadBalancer>& lbs, Role role) {
+    auto it =
+        std::find_if(lbs.begin(), lbs.end(), [role](const auto& lb) { return lb.role == role; });
+    return it == lbs.end() ? nullptr : &*it;
+}
+}  // namespace
+
+const LoadBalancer* Cluster::primary() const {
+    return find_role(load_balancers, Role::primary);
+}
+const LoadBalancer* Cluster::backup() const {
+    return find_role(load_balancers, Role::backup);
+}
+
+bool Cluster::has_v6_website_ips() const {
+    return std::any_of(website_ips.begin(), website_ips.end(),
+                       [](const IpAddress& ip) { return !ip.is_v4(); });
+}
+
+bool is_known_scheduler(std::string_view name) {
+    static constexpr std::array<std::string_view, 14> known = {"rr",    "wrr", "lc", "wlc", "lblc",
+                                                               "lblcr", "dh",  "sh", "sed", "nq",
+                                                               "fo",    "ovf", "mh", "twos"};
+    return std::find(known.begin(), known.end(), name) != known.end();
+}
+
+}  // namespace lvsctl

@@ -1,0 +1,74 @@
+// The cluster as the platform's database describes it (SPEC.md section 3). Plain values: the
+// database reader and the lvs.cf parser fill it, validate() checks it, renderers read it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lvsctl/address.h"
+
+namespace lvsctl {
+
+enum class Forwarding { route, masq, tunnel };
+enum class Role { primary, backup };
+
+std::string_view to_string(Forwarding forwarding);  // "route" / "masq" / "tunnel"
+std::optional<Forwarding> parse_forwarding(std::string_view text);
+std::string_view to_string(Role role);  // "primary" / "backup"
+std::optional<Role> parse_role(std::string_view text);
+
+// Wide integer fields hold whatever a source said, so that validate() can name a bad value
+// instead of a reader silently truncating it.
+struct LoadBalancer {
+    Role role = Role::primary;
+    IpAddress mgmt_address;
+    std::int64_t ssh_port = 22;
+    std::string vip_interface = "eth1";
+};
+
+struct Server {
+    std::int64_t node_id = 0;
+    IpAddress mgmt_address;
+    IpAddress address;                    // IPv4 real-server address
+    std::optional<IpAddress> address_v6;  // IPv6 real-server address
+    std::int64_t ssh_port = 22;
+    std::int64_t weight = 32;
+    bool active = true;
+};
+
+struct Cluster {
+    std::int64_t id = 0;
+    std::string name;
+    std::string backend = "ipvs";  // ipvs | piranha | keepalived | exec:/path
+    std::string scheduler = "lblc";
+    std::int64_t fwmark = 100;
+    std::string protocol = "tcp";
+    std::vector<std::int64_t> ports{80, 443};
+    Forwarding forwarding = Forwarding::route;
+    std::int64_t persistence = 0;  // seconds, 0 = none
+    std::optional<std::string> check_send = std::string("GET / HTTP/1.0\r\n\r\n");
+    std::optional<std::string> check_expect = std::string("HTTP");
+    std::int64_t check_timeout = 10;
+    std::int64_t check_reentry = 10;
+    std::optional<std::string> load_monitor;
+
+    std::vector<LoadBalancer> load_balancers;
+    std::vector<Server> servers;
+    std::vector<IpAddress> website_ips;
+
+    // The configuration's serial number (lvs.cf serial_no). Not a column of h2e_clusters: it
+    // comes from the run log and increases whenever the rendered configuration changes.
+    std::int64_t serial = 0;
+
+    const LoadBalancer* primary() const;
+    const LoadBalancer* backup() const;
+    bool has_v6_website_ips() const;
+};
+
+// The IPVS schedulers a mainline kernel ships (ip_vs_<name>.ko).
+bool is_known_scheduler(std::string_view name);
+
+}  // namespace lvsctl

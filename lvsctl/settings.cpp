@@ -1,0 +1,125 @@
+#include "lvsctl/settings.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <set>
+
+#include "lvsctl/error.h"
+
+namespace lvsctl {
+
+const std::vector<std::string_view>& config_keys() {
+    static const std::vector<std::string_view> keys = {
+        "db",    "ssh-user", "ssh-identity", "known-hosts",  "templates",
+        "agent", "timeout",  "parallel",     "lock-timeout", "json"};
+    return keys;
+}
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+    const auto first = s.find_first_not_of(" \t\r");
+    if (first == std::string_view::npos) {
+        return {};
+    }
+    const auto last = s.find_last_not_of(" \t\r");
+    return s.substr(first, last - first + 1);
+}
+
+[[noreturn]] void fail(std::string_view source, std::size_t line, const std::string& why) {
+    throw Error(ExitCode::config, fmt::format("config {} line {}: {}", source, line, why));
+}
+
+int positive(std::string_view source, const ConfigEntry& e, int max) {
+    int n = 0;
+    const auto* end = e.value.data() + e.value.size();
+    auto [ptr, ec] = std::from_chars(e.value.data(), end, n);
+    if (ec != std::errc() || ptr != end || n < 1 || n > max) {
+        fail(source, e.line,
+             fmt::format("{} = {:?}: expected a whole number from 1 to {}", e.key, e.value, max));
+    }
+    return n;
+}
+
+}  // namespace
+
+std::vector<ConfigEntry> parse_config(std::string_view text, std::string_view source) {
+    std::vector<ConfigEntry> entries;
+    std::set<std::string, std::less<>> seen;
+    std::size_t line_no = 0;
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        const auto end = std::min(text.find('\n', pos), text.size());
+        const auto line = trim(text.substr(pos, end - pos));
+        pos = end + 1;
+        ++line_no;
+        if (line.empty() || line[0] == '#' || line[0] == ';') {
+            continue;
+        }
+        if (line[0] == '[') {
+            fail(source, line_no, "sections are not used; write `key = value` lines only");
+        }
+        const auto eq = line.find('=');
+        if (eq == std::string_view::npos) {
+            fail(source, line_no, "expected `key = value`");
+        }
+        const auto key = trim(line.substr(0, eq));
+        auto value = trim(line.substr(eq + 1));
+        const auto& keys = config_keys();
+        if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
+            fail(source, line_no, fmt::format("unknown key {:?}", std::string(key)));
+        }
+        if (!seen.insert(std::string(key)).second) {
+            fail(source, line_no, fmt::format("{} is set twice", key));
+        }
+        if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
+            value = value.substr(1, value.size() - 2);
+        } else if (value.find('"') != std::string_view::npos) {
+            fail(source, line_no, fmt::format("{}: unbalanced quote", key));
+        }
+        entries.push_back({line_no, std::string(key), std::string(value)});
+    }
+    return entries;
+}
+
+void apply_config_entry(Settings& s, const ConfigEntry& e, std::string_view source) {
+    auto text = [&]() -> const std::string& {
+        if (e.value.empty()) {
+            fail(source, e.line, fmt::format("{} has no value", e.key));
+        }
+        return e.value;
+    };
+    if (e.key == "db") {
+        s.db = text();
+    } else if (e.key == "ssh-user") {
+        s.ssh_user = text();
+    } else if (e.key == "ssh-identity") {
+        s.ssh_identity = text();
+    } else if (e.key == "known-hosts") {
+        s.known_hosts = text();
+    } else if (e.key == "templates") {
+        s.templates = text();
+    } else if (e.key == "agent") {
+        s.agent = text();
+    } else if (e.key == "timeout") {
+        s.timeout = positive(source, e, 86400);
+    } else if (e.key == "parallel") {
+        s.parallel = positive(source, e, 4096);
+    } else if (e.key == "lock-timeout") {
+        s.lock_timeout = positive(source, e, 86400);
+    } else if (e.key == "json") {
+        if (e.value == "true" || e.value == "1") {
+            s.json = true;
+        } else if (e.value == "false" || e.value == "0") {
+            s.json = false;
+        } else {
+            fail(source, e.line, fmt::format("json = {:?}: expected true or false", e.value));
+        }
+    } else {
+        fail(source, e.line, fmt::format("unknown key {:?}", e.key));
+    }
+}
+
+}  // namespace lvsctl

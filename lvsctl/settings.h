@@ -1,0 +1,42 @@
+// The global options of SPEC.md section 1, and the config file that can set them.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace lvsctl {
+
+struct Settings {
+    std::optional<std::string> db;  // libpq conninfo; never printed, it may hold a password
+    std::string ssh_user = "root";
+    std::optional<std::string> ssh_identity;
+    std::string known_hosts = "~/.ssh/known_hosts";
+    std::optional<std::string> templates;
+    std::string agent = "lvsctl";
+    int timeout = 30;
+    int parallel = 16;
+    int lock_timeout = 60;
+    bool json = false;
+    int verbosity = 0;  // -v adds one, -q takes one away
+};
+
+// The keys the config file may set: the long option names without the dashes.
+const std::vector<std::string_view>& config_keys();
+
+struct ConfigEntry {
+    std::size_t line = 0;
+    std::string key;
+    std::string value;
+};
+
+// Section-less `key = value` lines; blank lines and lines starting with '#' or ';' are
+// skipped; a value may be double-quoted. Throws Error(ExitCode::config) naming the line.
+std::vector<ConfigEntry> parse_config(std::string_view text, std::string_view source);
+
+// Sets one entry, checking its value. Throws Error(ExitCode::config) naming source and line.
+void apply_config_entry(Settings& settings, const ConfigEntry& entry, std::string_view source);
+
+}  // namespace lvsctl

@@ -1,0 +1,305 @@
+#include "lvsctl/validate.h"
+
+#include <fmt/format.h>
+
+#include <map>
+#include <set>
+
+#include "lvsctl/error.h"
+
+namespace lvsctl {
+
+std::string Problem::str() const {
+    if (column.empty()) {
+        return fmt::format("{}: {}", object, reason);
+    }
+    return fmt::format("{}: column {}: {}", object, column, reason);
+}
+
+namespace {
+
+bool is_name_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-';
+}
+
+bool all_name_chars(std::string_view s) {
+    for (char c : s) {
+        if (!is_name_char(c)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// Health-check strings are written between double quotes in lvs.cf, which has no escapes
+// but the \r \n \t that nanny expands; anything else would change the file's meaning.
+std::string check_string_problem(std::string_view text) {
+    for (char c : text) {
+        if (c == '"' || c == '\\') {
+            return fmt::format("{:?} contains {:?}, which lvs.cf cannot quote", std::string(text),
+                               std::string(1, c));
+        }
+        const auto u = static_cast<unsigned char>(c);
+        if ((u < 0x20 && c != '\r' && c != '\n' && c != '\t') || u == 0x7f) {
+            return fmt::format("contains the control character 0x{:02x}", u);
+        }
+    }
+    return {};
+}
+
+class Checker {
+  public:
+    explicit Checker(const Cluster& c) : c_(c) {}
+
+    std::vector<Problem> run() {
+        check_cluster();
+        check_load_balancers();
+        check_servers();
+        check_website_ips();
+        return std::move(problems_);
+    }
+
+  private:
+    void add(std::string object, std::string column, std::string reason) {
+        problems_.push_back({std::move(object), std::move(column), std::move(reason)});
+    }
+
+    std::string cluster_obj() const { return fmt::format("h2e_clusters cluster_id={}", c_.id); }
+
+    void check_cluster() {
+        const auto obj = cluster_obj();
+        if (!is_valid_cluster_name(c_.name)) {
+            add(obj, "name",
+                fmt::format("{:?} is not a valid cluster name (letters, digits, '_', '.', '-'; "
+                            "at most 63; starting with a letter or digit)",
+                            c_.name));
+        }
+        if (c_.backend != "ipvs" && c_.backend != "piranha" && c_.backend != "keepalived") {
+            const std::string_view prefix = "exec:";
+            if (c_.backend.rfind(prefix, 0) != 0) {
+                add(obj, "backend",
+                    fmt::format("unknown backend {:?} (ipvs, piranha, keepalived or "
+                                "exec:/path/to/program)",
+                                c_.backend));
+            } else if (!is_valid_command_path(c_.backend.substr(prefix.size()))) {
+                add(obj, "backend",
+                    fmt::format("{:?}: the program must be an absolute path of letters, digits "
+                                "and _ . / + -",
+                                c_.backend));
+            }
+        }
+        if (!is_known_scheduler(c_.scheduler)) {
+            add(obj, "scheduler", fmt::format("unknown IPVS scheduler {:?}", c_.scheduler));
+        }
+        if (c_.fwmark <= 0 || c_.fwmark > 0xffffffffLL) {
+            add(obj, "fwmark", fmt::format("{} is not a firewall mark (1..4294967295)", c_.fwmark));
+        }
+        if (c_.protocol != "tcp" && c_.protocol != "udp" && c_.protocol != "sctp") {
+            add(obj, "protocol",
+                fmt::format("unknown protocol {:?} (tcp, udp or sctp)", c_.protocol));
+        }
+        if (c_.ports.empty()) {
+            add(obj, "ports", "no port to balance");
+        }
+        std::set<std::int64_t> seen_ports;
+        for (auto port : c_.ports) {
+            if (port < 1 || port > 65535) {
+                add(obj, "ports", fmt::format("{} is not a port (1..65535)", port));
+            } else if (!seen_ports.insert(port).second) {
+                add(obj, "ports", fmt::format("port {} is listed twice", port));
+            }
+        }
+        if (c_.persistence < 0 || c_.persistence > 0x7fffffff) {
+            add(obj, "persistence", fmt::format("{} is not a number of seconds", c_.persistence));
+        }
+        for (const auto& [column, text] : {std::pair{"check_send", &c_.check_send},
+                                           std::pair{"check_expect", &c_.check_expect}}) {
+            if (text->has_value()) {
+                if (auto why = check_string_problem(**text); !why.empty()) {
+                    add(obj, column, why);
+                }
+            }
+        }
+        if (c_.check_timeout < 1 || c_.check_timeout > 86400) {
+            add(obj, "check_timeout", fmt::format("{} is not 1..86400 seconds", c_.check_timeout));
+        }
+        if (c_.check_reentry < 0 || c_.check_reentry > 86400) {
+            add(obj, "check_reentry", fmt::format("{} is not 0..86400 seconds", c_.check_reentry));
+        }
+        if (c_.load_monitor && !is_valid_command_path(*c_.load_monitor)) {
+            add(obj, "load_monitor",
+                fmt::format("{:?} is not an absolute program path of letters, digits and _ . / + -",
+                            *c_.load_monitor));
+        }
+    }
+
+    void check_load_balancers() {
+        if (c_.primary() == nullptr) {
+            add(fmt::format("h2e_load_balancers cluster_id={}", c_.id), "role",
+                "the cluster has no primary load balancer");
+        }
+        std::map<Role, int> roles;
+        std::set<IpAddress> mgmt;
+        for (const auto& lb : c_.load_balancers) {
+            const auto obj =
+                fmt::format("h2e_load_balancers cluster_id={} role={}", c_.id, to_string(lb.role));
+            if (++roles[lb.role] == 2) {
+                add(obj, "role", "more than one load balancer has this role");
+            }
+            check_host_address(obj, "mgmt_address", lb.mgmt_address, std::nullopt, false);
+            if (!mgmt.insert(lb.mgmt_address).second) {
+                add(obj, "mgmt_address",
+                    fmt::format("{} is also another load balancer's address",
+                                lb.mgmt_address.str()));
+            }
+            check_port(obj, lb.ssh_port);
+            if (!is_valid_interface_name(lb.vip_interface)) {
+                add(obj, "vip_interface",
+                    fmt::format("{:?} is not an interface name (1 to 15 of letters, digits, "
+                                "'_', '.', '-')",
+                                lb.vip_interface));
+            }
+        }
+    }
+
+    void check_servers() {
+        std::set<std::int64_t> ids;
+        std::map<IpAddress, std::string> owner;  // every real-server address -> who has it
+        for (const auto& s : c_.servers) {
+            const auto obj = fmt::format("apache_h2e_nodes node_id={}", s.node_id);
+            if (s.node_id <= 0 || s.node_id > 0x7fffffff) {
+                add(obj, "node_id", "not a positive integer");
+            }
+            if (!ids.insert(s.node_id).second) {
+                add(obj, "node_id", "two servers have this node_id");
+            }
+            check_host_address(obj, "mgmt_address", s.mgmt_address, std::nullopt, false);
+            check_host_address(obj, "address", s.address, Family::inet, true);
+            if (s.address_v6) {
+                check_host_address(obj, "address_v6", *s.address_v6, Family::inet6, true);
+            }
+            for (const auto& [column, addr] :
+                 {std::pair{"address", &s.address},
+                  std::pair{"address_v6", s.address_v6 ? &*s.address_v6 : nullptr}}) {
+                if (addr == nullptr) {
+                    continue;
+                }
+                auto [it, fresh] = owner.emplace(*addr, obj);
+                if (!fresh) {
+                    add(obj, column,
+                        fmt::format("{} is also the address of {}", addr->str(), it->second));
+                }
+            }
+            check_port(obj, s.ssh_port);
+            if (s.weight < 0 || s.weight > 65535) {
+                add(obj, "weight", fmt::format("{} is outside 0..65535", s.weight));
+            }
+        }
+        server_addresses_ = std::move(owner);
+    }
+
+    void check_website_ips() {
+        std::set<IpAddress> seen;
+        const bool v6 = c_.has_v6_website_ips();
+        for (const auto& ip : c_.website_ips) {
+            const auto obj =
+                fmt::format("h2e_cluster_ips cluster_id={} address={}", c_.id, ip.str());
+            if (!seen.insert(ip).second) {
+                add(obj, "address", "listed twice");
+            }
+            if (!ip.is_global_unicast()) {
+                add(obj, "address",
+                    "not a unicast address a website can use (unspecified, loopback, link-local, "
+                    "multicast or IPv4-mapped)");
+            }
+            if (auto it = server_addresses_.find(ip); it != server_addresses_.end()) {
+                add(obj, "address",
+                    fmt::format("is also the real-server address of {}", it->second));
+            }
+            for (const auto& lb : c_.load_balancers) {
+                if (lb.mgmt_address == ip) {
+                    add(obj, "address",
+                        fmt::format("is the {} load balancer's management address",
+                                    to_string(lb.role)));
+                }
+            }
+        }
+        if (v6) {
+            for (const auto& s : c_.servers) {
+                if (!s.address_v6) {
+                    add(fmt::format("apache_h2e_nodes node_id={}", s.node_id), "address_v6",
+                        "the cluster has IPv6 website IPs but this server has no IPv6 address");
+                }
+            }
+        }
+    }
+
+    void check_host_address(const std::string& obj, const char* column, const IpAddress& addr,
+                            std::optional<Family> family, bool must_be_unicast) {
+        if (family && addr.family() != *family) {
+            add(obj, column,
+                fmt::format("{} is not an {} address", addr.str(),
+                            *family == Family::inet ? "IPv4" : "IPv6"));
+            return;
+        }
+        const bool usable = must_be_unicast ? addr.is_global_unicast() : addr != IpAddress();
+        if (!usable) {
+            add(obj, column, fmt::format("{} is not a usable host address", addr.str()));
+        }
+    }
+
+    void check_port(const std::string& obj, std::int64_t port) {
+        if (port < 1 || port > 65535) {
+            add(obj, "ssh_port", fmt::format("{} is not a port (1..65535)", port));
+        }
+    }
+
+    const Cluster& c_;
+    std::vector<Problem> problems_;
+    std::map<IpAddress, std::string> server_addresses_;
+};
+
+}  // namespace
+
+std::vector<Problem> validate(const Cluster& cluster) {
+    return Checker(cluster).run();
+}
+
+void validate_or_throw(const Cluster& cluster, std::string_view source) {
+    const auto problems = validate(cluster);
+    if (problems.empty()) {
+        return;
+    }
+    std::string message = source.empty() ? fmt::format("cluster {}: invalid data:", cluster.id)
+                                         : fmt::format("{}: invalid data:", source);
+    for (const auto& p : problems) {
+        message += "\n  " + p.str();
+    }
+    throw Error(ExitCode::data, message);
+}
+
+bool is_valid_interface_name(std::string_view name) {
+    return !name.empty() && name.size() <= 15 && name != "." && name != ".." &&
+           all_name_chars(name);
+}
+
+bool is_valid_cluster_name(std::string_view name) {
+    return !name.empty() && name.size() <= 63 && name[0] != '.' && name[0] != '-' &&
+           name[0] != '_' && all_name_chars(name);
+}
+
+bool is_valid_command_path(std::string_view path) {
+    if (path.size() < 2 || path.size() > 4096 || path[0] != '/' ||
+        path.find("..") != std::string_view::npos) {
+        return false;
+    }
+    for (char c : path) {
+        if (!is_name_char(c) && c != '/' && c != '+') {
+            return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace lvsctl
