@@ -1,0 +1,33 @@
+{{!
+  keepalived.conf's virtual servers, rendered by lvsctl (ctemplate syntax; whitespace is kept).
+  The variables of lvs.cf.tpl, and in VIRTUAL: LVS_METHOD (DR|NAT|TUN), PROTOCOL_UPPER (keepalived
+  ignores a protocol on fwmark services: the marks select it); in
+  SERVER: sections HTTP_GET {PATH, STATUS} or TCP_CHECK, chosen from the cluster's send/expect.
+  delay_loop is the cluster's check_reentry, connect_timeout its check_timeout.
+}}# keepalived.conf for cluster {{NAME}}, serial {{SERIAL}}, rendered by lvsctl.
+# primary {{PRIMARY}}{{#BACKUP}}, backup {{ADDRESS}}{{/BACKUP}}{{#VIRTUAL}}
+
+virtual_server fwmark {{FWMARK}} {
+{{#IPV6}}    ip_family inet6
+{{/IPV6}}    delay_loop {{REENTRY}}
+    lvs_sched {{SCHEDULER}}
+    lvs_method {{LVS_METHOD}}
+{{#PERSISTENT}}    persistence_timeout {{SECONDS}}
+{{/PERSISTENT}}{{#SERVER}}
+    # node {{NODE_ID}}, managed at {{NAME}}
+    real_server {{ADDRESS}} {
+        weight {{EFFECTIVE_WEIGHT}}
+{{#HTTP_GET}}        HTTP_GET {
+            url {
+                path {{PATH}}
+                status_code {{STATUS}}
+            }
+            connect_port {{PORT}}
+            connect_timeout {{TIMEOUT}}
+        }
+{{/HTTP_GET}}{{#TCP_CHECK}}        TCP_CHECK {
+            connect_port {{PORT}}
+            connect_timeout {{TIMEOUT}}
+        }
+{{/TCP_CHECK}}    }
+{{/SERVER}}}{{/VIRTUAL}}

@@ -1,0 +1,188 @@
+#include "templates/render.h"
+
+#include <ctemplate/template.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <sstream>
+
+#include "lvsctl/error.h"
+#include "lvsctl/lvscf.h"
+
+namespace lvsctl::templates {
+
+namespace {
+
+using ctemplate::TemplateDictionary;
+
+std::string expand(const std::filesystem::path& path, const TemplateDictionary& dict) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw Error(ExitCode::config, fmt::format("template {}: cannot be read", path.string()));
+    }
+    std::ostringstream content;
+    content << in.rdbuf();
+    // Built from the string, not through ctemplate's global cache, so that every call reads the
+    // file as it is now and a syntax error is reported here rather than logged.
+    std::unique_ptr<ctemplate::Template> tpl(
+        ctemplate::Template::StringToTemplate(content.str(), ctemplate::DO_NOT_STRIP));
+    if (!tpl) {
+        throw Error(ExitCode::config,
+                    fmt::format("template {}: not a valid ctemplate template", path.string()));
+    }
+    std::string out;
+    if (!tpl->Expand(&out, &dict)) {
+        throw Error(ExitCode::config, fmt::format("template {}: expansion failed", path.string()));
+    }
+    return out;
+}
+
+void set(TemplateDictionary* dict, const char* name, const std::string& value) {
+    dict->SetValue(name, value);
+}
+void set(TemplateDictionary* dict, const char* name, std::int64_t value) {
+    dict->SetValue(name, std::to_string(value));
+}
+
+// What both templates share: the cluster's settings and one VIRTUAL section per address family.
+void fill_common(TemplateDictionary& dict, const Cluster& c) {
+    set(&dict, "NAME", c.name);
+    set(&dict, "SERIAL", c.serial);
+    set(&dict, "FWMARK", c.fwmark);
+    set(&dict, "PORT", c.ports.front());
+    set(&dict, "PROTOCOL", c.protocol);
+    set(&dict, "SCHEDULER", c.scheduler);
+    set(&dict, "TIMEOUT", c.check_timeout);
+    set(&dict, "REENTRY", c.check_reentry);
+    if (const auto* primary = c.primary()) {
+        set(&dict, "PRIMARY", primary->mgmt_address.str());
+    }
+    if (const auto* backup = c.backup()) {
+        set(dict.AddSectionDictionary("BACKUP"), "ADDRESS", backup->mgmt_address.str());
+    }
+}
+
+TemplateDictionary* add_virtual(TemplateDictionary& dict, const Cluster& c, Family family,
+                                const std::function<void(TemplateDictionary*)>& per_server = {}) {
+    auto* v = dict.AddSectionDictionary("VIRTUAL");
+    const bool v4 = family == Family::inet;
+    set(v, "VIRTUAL_NAME", c.name + (v4 ? "-v4" : "-v6"));
+    set(v, "FAMILY", std::string(to_string(family)));
+    if (!v4) {
+        v->ShowSection("IPV6");
+    }
+    // FWMARK, PORT, SCHEDULER, ... need no copy here: ctemplate looks variables up in the
+    // enclosing dictionaries.
+    if (c.persistence > 0) {
+        set(v->AddSectionDictionary("PERSISTENT"), "SECONDS", c.persistence);
+    }
+    if (c.load_monitor) {
+        set(v->AddSectionDictionary("LOAD_MONITOR"), "COMMAND", *c.load_monitor);
+    }
+    if (c.check_send) {
+        set(v->AddSectionDictionary("SEND"), "TEXT", escape_check_string(*c.check_send));
+    }
+    if (c.check_expect) {
+        set(v->AddSectionDictionary("EXPECT"), "TEXT", escape_check_string(*c.check_expect));
+    }
+    for (const auto& s : c.servers) {
+        const auto* addr = v4 ? &s.address : s.address_v6 ? &*s.address_v6 : nullptr;
+        if (addr == nullptr) {
+            continue;
+        }
+        auto* srv = v->AddSectionDictionary("SERVER");
+        set(srv, "NAME", s.mgmt_address.str());
+        set(srv, "NODE_ID", s.node_id);
+        set(srv, "ADDRESS", addr->str());
+        set(srv, "ACTIVE", s.active ? 1 : 0);
+        set(srv, "WEIGHT", s.weight);
+        set(srv, "EFFECTIVE_WEIGHT", s.active ? s.weight : 0);
+        if (per_server) {
+            per_server(srv);
+        }
+    }
+    return v;
+}
+
+std::string forwarding_word(Forwarding f, bool keepalived) {
+    switch (f) {
+        case Forwarding::route:
+            return keepalived ? "DR" : "direct";
+        case Forwarding::masq:
+            return keepalived ? "NAT" : "nat";
+        case Forwarding::tunnel:
+            return keepalived ? "TUN" : "tunnel";
+    }
+    return "direct";
+}
+
+// keepalived checks HTTP itself when send is a plain GET; anything else falls back to a TCP
+// connect, which is what nanny's check amounts to without a send string.
+// An expect string with a status code ("200 OK") checks for that code; "HTTP" for any answer.
+void add_check(TemplateDictionary* server, const Cluster& c) {
+    const std::string prefix = "GET ";
+    if (c.check_send && c.check_send->rfind(prefix, 0) == 0) {
+        const auto end = c.check_send->find(' ', prefix.size());
+        const auto path = c.check_send->substr(prefix.size(), end - prefix.size());
+        if (!path.empty() && path[0] == '/') {
+            auto* http = server->AddSectionDictionary("HTTP_GET");
+            set(http, "PATH", path);
+            std::string status = "100-599";
+            const auto& expect = c.check_expect.value_or("");
+            for (std::size_t i = 0; i + 3 <= expect.size(); ++i) {
+                const auto code = expect.substr(i, 3);
+                const bool digits = std::all_of(code.begin(), code.end(),
+                                                [](char ch) { return ch >= '0' && ch <= '9'; });
+                const bool alone = (i == 0 || expect[i - 1] == ' ') &&
+                                   (i + 3 == expect.size() || expect[i + 3] == ' ');
+                if (digits && alone && code[0] >= '1' && code[0] <= '5') {
+                    status = code;
+                    break;
+                }
+            }
+            set(http, "STATUS", status);
+            return;
+        }
+    }
+    server->ShowSection("TCP_CHECK");
+}
+
+}  // namespace
+
+std::string Renderer::lvs_cf(const Cluster& c) const {
+    TemplateDictionary dict("lvs.cf");
+    fill_common(dict, c);
+    set(&dict, "NETWORK", forwarding_word(c.forwarding, false));
+    add_virtual(dict, c, Family::inet);
+    if (c.has_v6_website_ips()) {
+        add_virtual(dict, c, Family::inet6);
+    }
+    return expand(directory_ / "lvs.cf.tpl", dict);
+}
+
+std::string Renderer::keepalived(const Cluster& c) const {
+    TemplateDictionary dict("keepalived.conf");
+    fill_common(dict, c);
+    for (auto family : {Family::inet, Family::inet6}) {
+        if (family == Family::inet6 && !c.has_v6_website_ips()) {
+            break;
+        }
+        auto* v = add_virtual(dict, c, family,
+                              [&c](TemplateDictionary* server) { add_check(server, c); });
+        set(v, "LVS_METHOD", forwarding_word(c.forwarding, true));
+        set(v, "PROTOCOL_UPPER",
+            c.protocol == "tcp"   ? "TCP"
+            : c.protocol == "udp" ? "UDP"
+                                  : "SCTP");
+    }
+    return expand(directory_ / "keepalived.conf.tpl", dict);
+}
+
+std::filesystem::path default_directory(const std::filesystem::path& program) {
+    return program.parent_path().parent_path() / "share" / "lvsctl" / "templates";
+}
+
+}  // namespace lvsctl::templates
