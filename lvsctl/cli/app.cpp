@@ -1,0 +1,95 @@
+#include "lvsctl/cli/app.h"
+
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+#include "lvsctl/error.h"
+#include "lvsctl/json_output.h"
+
+namespace lvsctl::cli {
+
+const Runner* Registry::parsed() const {
+    for (const auto& entry : commands_) {
+        if (entry.command->parsed()) {
+            return &entry.run;
+        }
+    }
+    return nullptr;
+}
+
+CLI::Option* add_cluster_id(CLI::App& command, std::int64_t& cluster_id) {
+    return command.add_option("--cluster-id", cluster_id, "Cluster id (h2e_clusters.cluster_id)")
+        ->check(CLI::Range(std::int64_t{1}, std::int64_t{0x7fffffff}));
+}
+
+void unavailable(std::string_view command, std::string_view needs) {
+    throw Error(
+        ExitCode::internal,
+        fmt::format("{}: not available in this build of lvsctl yet (it needs {})", command, needs));
+}
+
+namespace {
+
+void report_error(Context& ctx, ExitCode code, const std::string& message) {
+    fmt::print(ctx.err, "lvsctl: {}\n", message);
+    if (ctx.settings.json) {
+        ctx.out << error_document(message, code);
+    }
+}
+
+}  // namespace
+
+int run(int argc, char** argv, std::ostream& out, std::ostream& err) {
+    Context ctx{
+        {}, argc > 0 ? std::filesystem::path(argv[0]) : std::filesystem::path("lvsctl"), out, err};
+    std::error_code ec;
+    if (auto self = std::filesystem::read_symlink("/proc/self/exe", ec); !ec) {
+        ctx.program = self;
+    }
+
+    CLI::App app{"lvsctl: drive Linux Virtual Server load balancers from the platform's database",
+                 "lvsctl"};
+    app.fallthrough();  // global options may also follow the command
+    app.require_subcommand(1);
+    GlobalOptions globals(app, ctx.settings);
+    Registry registry;
+    setup_update(app, registry);
+    setup_plan(app, registry);
+    setup_render(app, registry);
+    setup_status(app, registry);
+    setup_server(app, registry);
+    setup_ip(app, registry);
+    setup_import(app, registry);
+    setup_agent(app, registry);
+    setup_db(app, registry);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        // Help and version are successes; every other parse error is a usage error (64).
+        std::ostringstream help_out;
+        std::ostringstream error_out;
+        const int code = app.exit(e, help_out, error_out);
+        out << help_out.str();
+        err << error_out.str();
+        return code == 0 ? 0 : static_cast<int>(ExitCode::usage);
+    }
+
+    try {
+        globals.merge();
+        const Runner* runner = registry.parsed();
+        if (runner == nullptr) {
+            err << app.help();
+            return static_cast<int>(ExitCode::usage);
+        }
+        return (*runner)(ctx);
+    } catch (const Error& e) {
+        report_error(ctx, e.code(), e.what());
+        return static_cast<int>(e.code());
+    } catch (const std::exception& e) {
+        report_error(ctx, ExitCode::internal, fmt::format("internal error: {}", e.what()));
+        return static_cast<int>(ExitCode::internal);
+    }
+}
+
+}  // namespace lvsctl::cli

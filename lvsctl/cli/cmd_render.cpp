@@ -1,0 +1,94 @@
+// `lvsctl render`: print a cluster's configuration as lvs.cf, keepalived.conf or the LB's
+// desired state (SPEC.md sections 5 and 6).
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "lvsctl/cli/app.h"
+#include "lvsctl/desired_state.h"
+#include "lvsctl/error.h"
+#include "lvsctl/json_output.h"
+#include "lvsctl/lvscf.h"
+#include "lvsctl/validate.h"
+#include "templates/render.h"
+
+namespace lvsctl::cli {
+
+namespace {
+
+struct RenderOptions {
+    std::int64_t cluster_id = 0;
+    std::string from_lvscf;
+    std::string format = "lvs.cf";
+    CLI::Option* cluster_id_flag = nullptr;
+    CLI::Option* from_lvscf_flag = nullptr;
+};
+
+// The drain timeout a rendered desired state carries when no command gave one.
+constexpr std::uint32_t kDefaultDrainTimeout = 30;
+
+Cluster cluster_from_lvscf(const std::string& path, Context& ctx) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw Error(ExitCode::data, fmt::format("{}: cannot be read", path));
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    auto parsed = parse_lvs_cf(text.str(), path);
+    if (ctx.settings.verbosity >= 0) {
+        for (const auto& note : parsed.ignored) {
+            fmt::print(ctx.err, "lvsctl: {} {}: a piranha setting lvsctl does not use\n", path,
+                       note);
+        }
+    }
+    validate_or_throw(parsed.cluster, path);
+    return std::move(parsed.cluster);
+}
+
+int run_render(const RenderOptions& opts, Context& ctx) {
+    if (opts.cluster_id_flag->count() == 0 && opts.from_lvscf_flag->count() == 0) {
+        throw Error(ExitCode::usage, "render: give --cluster-id=N or --from-lvscf=FILE");
+    }
+    if (opts.cluster_id_flag->count() > 0) {
+        unavailable("render --cluster-id", "the database module");
+    }
+    const auto cluster = cluster_from_lvscf(opts.from_lvscf, ctx);
+    const auto directory = ctx.settings.templates ? std::filesystem::path(*ctx.settings.templates)
+                                                  : templates::default_directory(ctx.program);
+    const templates::Renderer renderer(directory);
+    std::string content;
+    if (opts.format == "lvs.cf") {
+        content = renderer.lvs_cf(cluster);
+    } else if (opts.format == "keepalived") {
+        content = renderer.keepalived(cluster);
+    } else {
+        content = to_json(desired_state(cluster, *cluster.primary(), kDefaultDrainTimeout));
+    }
+    if (ctx.settings.json && opts.format != "json") {
+        ctx.out << rendered_document(cluster.id, cluster.name, opts.format, content);
+    } else {
+        ctx.out << content;
+    }
+    return 0;
+}
+
+}  // namespace
+
+void setup_render(CLI::App& parent, Registry& registry) {
+    auto opts = std::make_shared<RenderOptions>();
+    auto* cmd = parent.add_subcommand("render", "Print the rendered configuration of a cluster");
+    opts->cluster_id_flag = add_cluster_id(*cmd, opts->cluster_id);
+    opts->from_lvscf_flag =
+        cmd->add_option("--from-lvscf", opts->from_lvscf, "Read the cluster from a piranha lvs.cf")
+            ->check(CLI::ExistingFile);
+    opts->cluster_id_flag->excludes(opts->from_lvscf_flag);
+    cmd->add_option("--format", opts->format, "lvs.cf, keepalived or json")
+        ->check(CLI::IsMember({"lvs.cf", "keepalived", "json"}))
+        ->default_str("lvs.cf");
+    registry.add(cmd, opts, run_render);
+}
+
+}  // namespace lvsctl::cli

@@ -1,0 +1,26 @@
+// CLI11 checks for values that must parse before any command runs (a bad one is exit 64).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "lvsctl/address.h"
+
+namespace lvsctl::cli {
+
+inline CLI::Validator ip_address(std::optional<Family> family = std::nullopt) {
+    return CLI::Validator(
+        [family](std::string& text) -> std::string {
+            const auto ip = IpAddress::parse(text);
+            if (!ip) {
+                return "not an IP address: " + text;
+            }
+            if (family && ip->family() != *family) {
+                return text + " is not an " + (*family == Family::inet ? "IPv4" : "IPv6") +
+                       " address";
+            }
+            return {};
+        },
+        family ? (*family == Family::inet ? "IPv4" : "IPv6") : "IP");
+}
+
+}  // namespace lvsctl::cli
