@@ -1,0 +1,77 @@
+// Clusters used across the unit tests.
+#pragma once
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "lvsctl/model.h"
+
+namespace lvsctl::testing {
+
+inline IpAddress ip(const char* text) {
+    auto parsed = IpAddress::parse(text);
+    if (!parsed) {
+        throw std::invalid_argument(std::string("bad test address ") + text);
+    }
+    return *parsed;
+}
+
+// The cluster of the seed article: two servers, weight 32, lblc, fwmark 100, port 80.
+inline Cluster seed_cluster() {
+    Cluster c;
+    c.id = 1;
+    c.name = "Web-Cluster";
+    c.ports = {80};
+    c.load_monitor = "/usr/sbin/h2e_get_cluster_load.sh";
+    c.load_balancers.push_back({Role::primary, ip("10.39.94.41"), 22, "eth1"});
+    c.servers.push_back({43, ip("10.39.94.43"), ip("10.39.84.43"), std::nullopt, 22, 32, true});
+    c.servers.push_back({44, ip("10.39.94.44"), ip("10.39.84.44"), std::nullopt, 22, 32, true});
+    c.website_ips.push_back(ip("10.39.84.131"));
+    return c;
+}
+
+// The seed cluster with a backup LB, IPv6 on both servers and an IPv6 website IP.
+inline Cluster dual_stack_cluster() {
+    auto c = seed_cluster();
+    c.load_balancers.push_back({Role::backup, ip("10.39.94.42"), 22, "eth1"});
+    c.servers[0].address_v6 = ip("2001:db8:84::43");
+    c.servers[1].address_v6 = ip("2001:db8:84::44");
+    c.website_ips.push_back(ip("2001:db8:84::131"));
+    return c;
+}
+
+inline std::filesystem::path source_dir() {
+    return LVSCTL_SOURCE_DIR;
+}
+inline std::filesystem::path golden(const std::string& name) {
+    return source_dir() / "tests" / "golden" / name;
+}
+inline std::filesystem::path template_dir() {
+    return source_dir() / "templates";
+}
+
+inline std::string read_file(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw std::runtime_error("cannot read " + path.string());
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+// Every line but `serial_no = N`, which changes with every configuration.
+inline std::string without_serial(const std::string& text) {
+    std::istringstream in(text);
+    std::string out;
+    for (std::string line; std::getline(in, line);) {
+        if (line.rfind("serial_no = ", 0) != 0) {
+            out += line + "\n";
+        }
+    }
+    return out;
+}
+
+}  // namespace lvsctl::testing

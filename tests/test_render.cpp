@@ -1,0 +1,129 @@
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "fixtures.h"
+#include "lvsctl/error.h"
+#include "templates/render.h"
+
+using namespace lvsctl;
+namespace fs = std::filesystem;
+using lvsctl::testing::golden;
+using lvsctl::testing::read_file;
+
+namespace {
+
+const templates::Renderer kRenderer(lvsctl::testing::template_dir());
+
+struct TempDir {
+    fs::path path;
+    TempDir() {
+        std::string pattern = (fs::temp_directory_path() / "lvsctl-test-XXXXXX").string();
+        path = ::mkdtemp(pattern.data());
+    }
+    ~TempDir() { fs::remove_all(path); }
+    void write(const std::string& name, const std::string& text) const {
+        std::ofstream(path / name, std::ios::binary) << text;
+    }
+};
+
+// Compares with a golden file; LVSCTL_UPDATE_GOLDEN=1 writes it instead (review the diff!).
+void check_golden(const std::string& name, const std::string& actual) {
+    if (const char* update = std::getenv("LVSCTL_UPDATE_GOLDEN"); update && *update == '1') {
+        std::ofstream(golden(name), std::ios::binary) << actual;
+    }
+    CHECK_MESSAGE(read_file(golden(name)) == actual, "golden file " << name);
+}
+
+}  // namespace
+
+TEST_CASE("lvs.cf for the seed article's cluster has the article's layout, line for line") {
+    auto c = lvsctl::testing::seed_cluster();
+    c.serial = 12;
+    const auto text = kRenderer.lvs_cf(c);
+    CHECK(text.starts_with("serial_no = 12\n"));
+    CHECK(lvsctl::testing::without_serial(text) == read_file(golden("seed-lvs.cf")));
+}
+
+TEST_CASE("serial_no follows the cluster's serial") {
+    auto c = lvsctl::testing::seed_cluster();
+    c.serial = 1;
+    const auto one = kRenderer.lvs_cf(c);
+    c.serial = 2;
+    const auto two = kRenderer.lvs_cf(c);
+    CHECK(one != two);
+    CHECK(lvsctl::testing::without_serial(one) == lvsctl::testing::without_serial(two));
+}
+
+TEST_CASE("golden files") {
+    auto dual = lvsctl::testing::dual_stack_cluster();
+    dual.serial = 5;
+    dual.persistence = 120;
+    dual.servers[1].active = false;
+    auto seed = lvsctl::testing::seed_cluster();
+    seed.serial = 12;
+    check_golden("dual-stack-lvs.cf", kRenderer.lvs_cf(dual));
+    check_golden("seed-keepalived.conf", kRenderer.keepalived(seed));
+    check_golden("dual-stack-keepalived.conf", kRenderer.keepalived(dual));
+}
+
+TEST_CASE("keepalived's health check follows send and expect") {
+    auto c = lvsctl::testing::seed_cluster();
+    SUBCASE("a GET with a status code in expect checks that code") {
+        c.check_send = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+        c.check_expect = "HTTP/1.1 200 OK";
+        const auto text = kRenderer.keepalived(c);
+        CHECK(text.find("path /health\n") != std::string::npos);
+        CHECK(text.find("status_code 200\n") != std::string::npos);
+        CHECK(text.find("TCP_CHECK") == std::string::npos);
+    }
+    SUBCASE("no send string: a TCP connect") {
+        c.check_send.reset();
+        const auto text = kRenderer.keepalived(c);
+        CHECK(text.find("HTTP_GET") == std::string::npos);
+        CHECK(text.find("TCP_CHECK {\n            connect_port 80\n") != std::string::npos);
+    }
+    SUBCASE("forwarding methods") {
+        c.forwarding = Forwarding::tunnel;
+        CHECK(kRenderer.keepalived(c).find("lvs_method TUN\n") != std::string::npos);
+        CHECK(kRenderer.lvs_cf(c).find("network = tunnel\n") != std::string::npos);
+    }
+}
+
+TEST_CASE("a provider's edited templates are used, and broken ones are refused") {
+    TempDir dir;
+    const auto c = lvsctl::testing::seed_cluster();
+    const templates::Renderer renderer(dir.path);
+
+    dir.write("lvs.cf.tpl",
+              "# edited\n{{#VIRTUAL}}{{VIRTUAL_NAME}}:{{#SERVER}} {{ADDRESS}}"
+              "{{/SERVER}}\n{{/VIRTUAL}}");
+    CHECK(renderer.lvs_cf(c) == "# edited\nWeb-Cluster-v4: 10.39.84.43 10.39.84.44\n");
+
+    dir.write("lvs.cf.tpl", "{{#VIRTUAL}} never closed");
+    try {
+        (void)renderer.lvs_cf(c);
+        FAIL("a broken template rendered");
+    } catch (const Error& e) {
+        CHECK(e.code() == ExitCode::config);
+        CHECK(std::string(e.what()) == "template " + (dir.path / "lvs.cf.tpl").string() +
+                                           ": not a valid ctemplate template");
+    }
+
+    try {
+        (void)renderer.keepalived(c);
+        FAIL("a missing template rendered");
+    } catch (const Error& e) {
+        CHECK(e.code() == ExitCode::config);
+        CHECK(std::string(e.what()) ==
+              "template " + (dir.path / "keepalived.conf.tpl").string() + ": cannot be read");
+    }
+}
+
+TEST_CASE("the default template directory is share/lvsctl/templates beside bin/") {
+    CHECK(templates::default_directory("/usr/bin/lvsctl") == "/usr/share/lvsctl/templates");
+    CHECK(templates::default_directory("/opt/lvsctl/bin/lvsctl") ==
+          "/opt/lvsctl/share/lvsctl/templates");
+}

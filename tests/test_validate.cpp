@@ -1,0 +1,172 @@
+#include <doctest/doctest.h>
+
+#include <algorithm>
+
+#include "fixtures.h"
+#include "lvsctl/error.h"
+#include "lvsctl/validate.h"
+
+using namespace lvsctl;
+using lvsctl::testing::ip;
+
+namespace {
+
+// The one problem a broken cluster has, as text.
+std::string only_problem(const Cluster& c) {
+    const auto problems = validate(c);
+    REQUIRE_MESSAGE(problems.size() == 1, "expected one problem");
+    return problems.front().str();
+}
+
+}  // namespace
+
+TEST_CASE("the seed article's cluster and a dual-stack cluster are valid") {
+    CHECK(validate(lvsctl::testing::seed_cluster()).empty());
+    CHECK(validate(lvsctl::testing::dual_stack_cluster()).empty());
+}
+
+TEST_CASE("each bad value is named by table, key and column") {
+    auto c = lvsctl::testing::seed_cluster();
+
+    SUBCASE("IPv6 address in the IPv4 column") {
+        c.servers[1].address = ip("2001:db8::44");
+        CHECK(only_problem(c) ==
+              "apache_h2e_nodes node_id=44: column address: 2001:db8::44 is not an IPv4 address");
+    }
+    SUBCASE("IPv4 address in the IPv6 column") {
+        c.servers[0].address_v6 = ip("10.1.1.1");
+        CHECK(only_problem(c) ==
+              "apache_h2e_nodes node_id=43: column address_v6: 10.1.1.1 is not an IPv6 address");
+    }
+    SUBCASE("two servers with one address") {
+        c.servers[1].address = c.servers[0].address;
+        CHECK(only_problem(c) ==
+              "apache_h2e_nodes node_id=44: column address: 10.39.84.43 is also "
+              "the address of apache_h2e_nodes node_id=43");
+    }
+    SUBCASE("duplicate node id") {
+        c.servers[1].node_id = 43;
+        CHECK(only_problem(c) ==
+              "apache_h2e_nodes node_id=43: column node_id: two servers have "
+              "this node_id");
+    }
+    SUBCASE("weight out of range") {
+        c.servers[0].weight = 65536;
+        CHECK(only_problem(c) ==
+              "apache_h2e_nodes node_id=43: column weight: 65536 is outside 0..65535");
+        c.servers[0].weight = -1;
+        CHECK(only_problem(c) ==
+              "apache_h2e_nodes node_id=43: column weight: -1 is outside 0..65535");
+    }
+    SUBCASE("weight at the limits is fine") {
+        c.servers[0].weight = 0;
+        c.servers[1].weight = 65535;
+        CHECK(validate(c).empty());
+    }
+    SUBCASE("unknown scheduler") {
+        c.scheduler = "fastest";
+        CHECK(only_problem(c) ==
+              "h2e_clusters cluster_id=1: column scheduler: unknown IPVS scheduler \"fastest\"");
+    }
+    SUBCASE("mark 0") {
+        c.fwmark = 0;
+        CHECK(only_problem(c) ==
+              "h2e_clusters cluster_id=1: column fwmark: 0 is not a firewall mark (1..4294967295)");
+    }
+    SUBCASE("IPv6 website IP while a server lacks address_v6") {
+        c.servers[0].address_v6 = ip("2001:db8::43");
+        c.website_ips.push_back(ip("2001:db8::131"));
+        CHECK(only_problem(c) ==
+              "apache_h2e_nodes node_id=44: column address_v6: the cluster has IPv6 website IPs "
+              "but this server has no IPv6 address");
+    }
+    SUBCASE("duplicate website IP") {
+        c.website_ips.push_back(ip("10.39.84.131"));
+        CHECK(only_problem(c) ==
+              "h2e_cluster_ips cluster_id=1 address=10.39.84.131: column address: listed twice");
+    }
+    SUBCASE("website IP that is a real server's address") {
+        c.website_ips.push_back(ip("10.39.84.44"));
+        CHECK(only_problem(c) ==
+              "h2e_cluster_ips cluster_id=1 address=10.39.84.44: column "
+              "address: is also the real-server address of apache_h2e_nodes "
+              "node_id=44");
+    }
+    SUBCASE("loopback website IP") {
+        c.website_ips.push_back(ip("127.0.0.2"));
+        CHECK(only_problem(c).starts_with(
+            "h2e_cluster_ips cluster_id=1 address=127.0.0.2: column address: not a unicast"));
+    }
+    SUBCASE("interface names that could smuggle words into a command") {
+        for (const char* bad :
+             {"eth1; reboot", "eth 1", "", "a-very-long-interface", "..", "eth1/../lo", "$(id)"}) {
+            CAPTURE(bad);
+            c.load_balancers[0].vip_interface = bad;
+            CHECK(only_problem(c).starts_with(
+                "h2e_load_balancers cluster_id=1 role=primary: column vip_interface:"));
+        }
+        for (const char* good : {"eth1", "bond0.100", "enp3s0f1", "br-lb_1"}) {
+            c.load_balancers[0].vip_interface = good;
+            CHECK(validate(c).empty());
+        }
+    }
+    SUBCASE("no primary load balancer") {
+        c.load_balancers[0].role = Role::backup;
+        CHECK(only_problem(c) ==
+              "h2e_load_balancers cluster_id=1: column role: the cluster has no primary load "
+              "balancer");
+    }
+    SUBCASE("two primaries") {
+        c.load_balancers.push_back({Role::primary, ip("10.39.94.42"), 22, "eth1"});
+        CHECK(only_problem(c) ==
+              "h2e_load_balancers cluster_id=1 role=primary: column role: more "
+              "than one load balancer has this role");
+    }
+    SUBCASE("unknown backend and unsafe exec path") {
+        c.backend = "f5";
+        CHECK(only_problem(c).starts_with("h2e_clusters cluster_id=1: column backend: unknown"));
+        c.backend = "exec:relative/prog";
+        CHECK(only_problem(c).starts_with("h2e_clusters cluster_id=1: column backend:"));
+        c.backend = "exec:/usr/local/bin/f5 --x";
+        CHECK(only_problem(c).starts_with("h2e_clusters cluster_id=1: column backend:"));
+        c.backend = "exec:/usr/local/lib/lvsctl/f5-sync";
+        CHECK(validate(c).empty());
+    }
+    SUBCASE("cluster names that lvs.cf cannot hold") {
+        for (const char* bad : {"", "Web Cluster", "web{", "-web", "a\"b"}) {
+            CAPTURE(bad);
+            c.name = bad;
+            CHECK(only_problem(c).starts_with("h2e_clusters cluster_id=1: column name:"));
+        }
+    }
+    SUBCASE("a check string that would break lvs.cf's quoting") {
+        c.check_send = "GET /\"x\" HTTP/1.0";
+        CHECK(only_problem(c).starts_with("h2e_clusters cluster_id=1: column check_send:"));
+    }
+    SUBCASE("ports") {
+        c.ports = {80, 80};
+        CHECK(only_problem(c) ==
+              "h2e_clusters cluster_id=1: column ports: port 80 is listed twice");
+        c.ports = {};
+        CHECK(only_problem(c) == "h2e_clusters cluster_id=1: column ports: no port to balance");
+        c.ports = {70000};
+        CHECK(only_problem(c) ==
+              "h2e_clusters cluster_id=1: column ports: 70000 is not a port (1..65535)");
+    }
+}
+
+TEST_CASE("validate_or_throw reports every problem with exit code 65") {
+    auto c = lvsctl::testing::seed_cluster();
+    c.fwmark = 0;
+    c.servers[0].weight = 70000;
+    try {
+        validate_or_throw(c);
+        FAIL("no exception");
+    } catch (const Error& e) {
+        CHECK(e.code() == ExitCode::data);
+        const std::string message = e.what();
+        CHECK(message.starts_with("cluster 1: invalid data:\n"));
+        CHECK(message.find("column fwmark") != std::string::npos);
+        CHECK(message.find("column weight") != std::string::npos);
+    }
+}
