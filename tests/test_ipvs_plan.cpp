@@ -1,0 +1,213 @@
+#include <doctest/doctest.h>
+
+#include "fake_kernel.h"
+#include "fixtures.h"
+#include "lvsctl/ipvs_plan.h"
+
+using namespace lvsctl;
+using namespace std::chrono_literals;
+using lvsctl::testing::FakeClock;
+using lvsctl::testing::FakeKernel;
+using lvsctl::testing::ip;
+
+namespace {
+
+const ServiceKey kFwm4 = ServiceKey::fwmark_service(Family::inet, 100);
+const ServiceKey kFwm6 = ServiceKey::fwmark_service(Family::inet6, 100);
+
+std::vector<DesiredService> seed_services(const Cluster& c = lvsctl::testing::seed_cluster()) {
+    return ipvs_services(desired_state(c, c.load_balancers[0], 30));
+}
+
+std::vector<std::string> described(const IpvsPlan& plan) {
+    std::vector<std::string> out;
+    for (const auto& c : plan.changes) {
+        out.push_back(c.describe());
+    }
+    return out;
+}
+
+// The kernel after the desired state was applied to an empty table.
+FakeKernel converged(const std::vector<DesiredService>& desired) {
+    FakeKernel k;
+    FakeClock clock;
+    IpvsReconciler(k, clock).reconcile(desired, {}, 0s);
+    k.messages = 0;
+    k.apply_calls = 0;
+    return k;
+}
+
+}  // namespace
+
+TEST_CASE("from an empty table: the service, then its destinations") {
+    const auto plan = plan_ipvs(seed_services(), {}, {}, false);
+    CHECK(described(plan) == std::vector<std::string>{"add service FWM 100",
+                                                      "add destination 10.39.84.43:0 to FWM 100",
+                                                      "add destination 10.39.84.44:0 to FWM 100"});
+    CHECK(plan.changes[0].service_settings.scheduler == "lblc");
+    CHECK(plan.changes[0].service_settings.netmask == 0xffffffffU);
+    CHECK(plan.changes[1].dest_settings.forward == IpvsForward::route);
+    CHECK(plan.changes[1].dest_settings.weight == 32);
+}
+
+TEST_CASE("the same state twice gives no change") {
+    for (const auto& cluster :
+         {lvsctl::testing::seed_cluster(), lvsctl::testing::dual_stack_cluster()}) {
+        const auto desired = seed_services(cluster);
+        auto kernel = converged(desired);
+        FakeClock clock;
+        IpvsReconciler r(kernel, clock);
+        CHECK(plan_ipvs(desired, {}, r.observe({kFwm4, kFwm6}), false).converged());
+        const auto report = r.reconcile(desired, {}, 30s);
+        CHECK_FALSE(report.changed());
+        CHECK(report.changes_sent == 0);
+        CHECK(kernel.apply_calls == 0);  // not one changing message
+    }
+}
+
+TEST_CASE("a weight change is one SET, never a delete and re-add") {
+    auto c = lvsctl::testing::seed_cluster();
+    auto kernel = converged(seed_services(c));
+    kernel.dest(kFwm4, {ip("10.39.84.44"), 0})->stats.conns = 1234;  // counters must survive
+    c.servers[1].weight = 5;
+    FakeClock clock;
+    const auto report = IpvsReconciler(kernel, clock).reconcile(seed_services(c), {}, 30s);
+    CHECK(report.done == std::vector<std::string>{"set destination 10.39.84.44:0 in FWM 100"});
+    CHECK(kernel.dest(kFwm4, {ip("10.39.84.44"), 0})->settings.weight == 5);
+    CHECK(kernel.dest(kFwm4, {ip("10.39.84.44"), 0})->stats.conns == 1234);
+}
+
+TEST_CASE("a scheduler or persistence change is one SET_SERVICE") {
+    auto c = lvsctl::testing::seed_cluster();
+    auto kernel = converged(seed_services(c));
+    c.scheduler = "wrr";
+    c.persistence = 300;
+    FakeClock clock;
+    const auto report = IpvsReconciler(kernel, clock).reconcile(seed_services(c), {}, 30s);
+    CHECK(report.done == std::vector<std::string>{"set service FWM 100"});
+    CHECK(kernel.table[kFwm4].settings.scheduler == "wrr");
+    CHECK(kernel.table[kFwm4].settings.flags == kSvcPersistent);
+    CHECK(kernel.table[kFwm4].settings.timeout == 300);
+    CHECK(kernel.table[kFwm4].dests.size() == 2);
+}
+
+TEST_CASE("an inactive server stays with weight 0") {
+    auto c = lvsctl::testing::seed_cluster();
+    auto kernel = converged(seed_services(c));
+    c.servers[0].active = false;
+    FakeClock clock;
+    IpvsReconciler(kernel, clock).reconcile(seed_services(c), {}, 30s);
+    REQUIRE(kernel.dest(kFwm4, {ip("10.39.84.43"), 0}) != nullptr);
+    CHECK(kernel.dest(kFwm4, {ip("10.39.84.43"), 0})->settings.weight == 0);
+}
+
+TEST_CASE("services lvsctl does not own are never touched") {
+    auto kernel = converged(seed_services());
+    ServiceKey web;
+    web.protocol = 6;
+    web.address = ip("192.0.2.80");
+    web.port = 80;
+    kernel.add(web, {"rr", 0, 0, 0xffffffff});
+    kernel.table[web].dests.push_back(
+        {{ip("192.0.2.81"), 80}, {IpvsForward::masq, 1, 0, 0}, 3, 0, 0, {}});
+    kernel.add(ServiceKey::fwmark_service(Family::inet, 101), {"wlc", 0, 0, 0xffffffff});
+    auto c = lvsctl::testing::seed_cluster();
+    c.servers.pop_back();
+    FakeClock clock;
+    const auto report = IpvsReconciler(kernel, clock).reconcile(seed_services(c), {}, 0s);
+    CHECK(report.done == std::vector<std::string>{"delete destination 10.39.84.44:0 from FWM 100"});
+    CHECK(kernel.table.size() == 3);
+    CHECK(kernel.table[web].dests.size() == 1);
+}
+
+TEST_CASE("a removed server is drained: weight 0, deleted when its connections end") {
+    auto c = lvsctl::testing::seed_cluster();
+    auto kernel = converged(seed_services(c));
+    const DestKey leaving{ip("10.39.84.44"), 0};
+    kernel.dest(kFwm4, leaving)->active_conns = 2;
+    c.servers.pop_back();
+    FakeClock clock;
+    int polls = 0;
+    clock.on_sleep = [&] {
+        // The weight is already 0 when the first poll comes; connections end after three.
+        CHECK(kernel.dest(kFwm4, leaving)->settings.weight == 0);
+        if (++polls == 3) {
+            kernel.dest(kFwm4, leaving)->active_conns = 0;
+        }
+    };
+    const auto report = IpvsReconciler(kernel, clock).reconcile(seed_services(c), {}, 30s, 1000ms);
+    CHECK(report.done == std::vector<std::string>{"set destination 10.39.84.44:0 in FWM 100",
+                                                  "delete destination 10.39.84.44:0 from FWM 100"});
+    CHECK(kernel.dest(kFwm4, leaving) == nullptr);
+    CHECK(clock.sleeps == 3);
+}
+
+TEST_CASE("draining ends at the drain timeout") {
+    auto c = lvsctl::testing::seed_cluster();
+    auto kernel = converged(seed_services(c));
+    kernel.dest(kFwm4, {ip("10.39.84.44"), 0})->active_conns = 7;  // never ends
+    c.servers.pop_back();
+    FakeClock clock;
+    const auto report = IpvsReconciler(kernel, clock).reconcile(seed_services(c), {}, 10s, 1000ms);
+    CHECK(kernel.dest(kFwm4, {ip("10.39.84.44"), 0}) == nullptr);
+    CHECK(clock.t - std::chrono::steady_clock::time_point{} == 10s);
+    CHECK(report.done.back() == "delete destination 10.39.84.44:0 from FWM 100");
+}
+
+TEST_CASE("drain timeout 0 deletes at once") {
+    auto c = lvsctl::testing::seed_cluster();
+    auto kernel = converged(seed_services(c));
+    kernel.dest(kFwm4, {ip("10.39.84.44"), 0})->active_conns = 7;
+    c.servers.pop_back();
+    FakeClock clock;
+    const auto report = IpvsReconciler(kernel, clock).reconcile(seed_services(c), {}, 0s);
+    CHECK(report.done == std::vector<std::string>{"delete destination 10.39.84.44:0 from FWM 100"});
+    CHECK(clock.sleeps == 0);
+}
+
+TEST_CASE("a retired service is drained, then deleted") {
+    const auto dual = seed_services(lvsctl::testing::dual_stack_cluster());
+    auto kernel = converged(dual);
+    REQUIRE(kernel.table.contains(kFwm6));
+    FakeClock clock;
+    const auto report = IpvsReconciler(kernel, clock).reconcile(seed_services(), {kFwm6}, 30s);
+    CHECK(report.done.back() == "delete service FWM 100 (IPv6)");
+    CHECK_FALSE(kernel.table.contains(kFwm6));
+    CHECK(kernel.table.contains(kFwm4));
+}
+
+TEST_CASE("races with another writer are resynced, not fatal") {
+    const auto desired = seed_services();
+    SUBCASE("the service is deleted behind our back") {
+        auto kernel = converged(desired);
+        auto c = lvsctl::testing::seed_cluster();
+        c.servers[0].weight = 1;
+        kernel.before_apply = [](FakeKernel& k) { k.table.erase(kFwm4); };
+        FakeClock clock;
+        const auto report = IpvsReconciler(kernel, clock).reconcile(seed_services(c), {}, 30s);
+        CHECK(report.errors.empty());
+        CHECK(kernel.table[kFwm4].dests.size() == 2);
+        CHECK(kernel.dest(kFwm4, {ip("10.39.84.43"), 0})->settings.weight == 1);
+    }
+    SUBCASE("someone else creates the service first (EEXIST)") {
+        FakeKernel kernel;
+        kernel.before_apply = [](FakeKernel& k) { k.add(kFwm4, {"rr", 0, 0, 0xffffffff}); };
+        FakeClock clock;
+        const auto report = IpvsReconciler(kernel, clock).reconcile(desired, {}, 30s);
+        CHECK(report.errors.empty());
+        CHECK(kernel.table[kFwm4].settings.scheduler == "lblc");
+        CHECK(kernel.table[kFwm4].dests.size() == 2);
+    }
+}
+
+TEST_CASE("a scheduler the kernel lacks is an error naming the service and the module") {
+    auto c = lvsctl::testing::seed_cluster();
+    auto desired = seed_services(c);
+    desired[0].settings.scheduler = "nosuch";
+    FakeKernel kernel;
+    FakeClock clock;
+    const auto report = IpvsReconciler(kernel, clock).reconcile(desired, {}, 30s);
+    REQUIRE_FALSE(report.errors.empty());
+    CHECK(report.errors[0] ==
+          "add service FWM 100: Scheduler not found (is the ip_vs_nosuch module available?)");
+}
