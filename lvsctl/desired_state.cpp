@@ -1,7 +1,13 @@
 #include "lvsctl/desired_state.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <set>
+
+#include "lvsctl/error.h"
+#include "lvsctl/validate.h"
 
 namespace lvsctl {
 
@@ -80,6 +86,210 @@ std::string to_json(const LbDesiredState& state) {
         {"drain_timeout", state.drain_timeout},
     };
     return doc.dump(2) + "\n";
+}
+
+}  // namespace lvsctl
+
+namespace lvsctl {
+
+namespace {
+
+using nlohmann::json;
+
+[[noreturn]] void refuse(const std::string& where, const std::string& why) {
+    if (where.empty()) {
+        throw Error(ExitCode::data, fmt::format("desired state: {}", why));
+    }
+    throw Error(ExitCode::data, fmt::format("desired state: {}: {}", where, why));
+}
+
+// An object whose keys are exactly `allowed` (all required unless listed in `optional`).
+void expect_keys(const json& j, const std::string& where,
+                 std::initializer_list<const char*> required,
+                 std::initializer_list<const char*> optional = {}) {
+    if (!j.is_object()) {
+        refuse(where, "expected an object");
+    }
+    for (const auto& [key, value] : j.items()) {
+        const auto known = [&](std::initializer_list<const char*> list) {
+            return std::any_of(list.begin(), list.end(), [&](const char* k) { return key == k; });
+        };
+        if (!known(required) && !known(optional)) {
+            refuse(where.empty() ? key : where + "." + key, "unknown key");
+        }
+    }
+    for (const char* key : required) {
+        if (!j.contains(key)) {
+            refuse(where.empty() ? key : where + "." + key, "missing");
+        }
+    }
+}
+
+std::string at(const std::string& where, const char* key) {
+    return where.empty() ? key : where + "." + key;
+}
+
+std::int64_t integer(const json& j, const std::string& where, std::int64_t lo, std::int64_t hi) {
+    if (!j.is_number_integer()) {
+        refuse(where, "expected a whole number");
+    }
+    const auto n = j.is_number_unsigned() && j.get<std::uint64_t>() > static_cast<std::uint64_t>(hi)
+                       ? hi + 1
+                       : j.get<std::int64_t>();
+    if (n < lo || n > hi) {
+        refuse(where, fmt::format("{} is outside {}..{}", j.dump(), lo, hi));
+    }
+    return n;
+}
+
+std::string text(const json& j, const std::string& where) {
+    if (!j.is_string()) {
+        refuse(where, "expected a string");
+    }
+    return j.get<std::string>();
+}
+
+const json& array(const json& j, const std::string& where) {
+    if (!j.is_array()) {
+        refuse(where, "expected a list");
+    }
+    return j;
+}
+
+IpAddress address(const json& j, const std::string& where, std::optional<Family> family) {
+    const auto t = text(j, where);
+    const auto ip = IpAddress::parse(t);
+    if (!ip) {
+        refuse(where, fmt::format("{:?} is not an IP address", t));
+    }
+    if (family && ip->family() != *family) {
+        refuse(where, fmt::format("{} is not an {} address", t,
+                                  *family == Family::inet ? "IPv4" : "IPv6"));
+    }
+    return *ip;
+}
+
+Family family(const json& j, const std::string& where) {
+    const auto t = text(j, where);
+    if (t == "inet") {
+        return Family::inet;
+    }
+    if (t == "inet6") {
+        return Family::inet6;
+    }
+    refuse(where, fmt::format("{:?} is not inet or inet6", t));
+}
+
+}  // namespace
+
+LbDesiredState parse_desired_state(std::string_view input) {
+    json doc;
+    try {
+        doc = json::parse(input);
+    } catch (const json::parse_error& e) {
+        throw Error(ExitCode::data, fmt::format("desired state: not JSON: {}", e.what()));
+    }
+    LbDesiredState s;
+    expect_keys(doc, "", {"version", "cluster", "interface", "website_ips", "marks", "services"},
+                {"drain_timeout"});
+    s.version = static_cast<int>(integer(doc["version"], "version", 1, 1));
+    const auto& cluster = doc["cluster"];
+    expect_keys(cluster, "cluster", {"id", "name", "serial"});
+    s.cluster_id = integer(cluster["id"], "cluster.id", 1, 0x7fffffff);
+    s.cluster_name = text(cluster["name"], "cluster.name");
+    if (!is_valid_cluster_name(s.cluster_name)) {
+        refuse("cluster.name", fmt::format("{:?} is not a valid cluster name", s.cluster_name));
+    }
+    s.serial = integer(cluster["serial"], "cluster.serial", 0, 0x7fffffff);
+    s.interface = text(doc["interface"], "interface");
+    if (!is_valid_interface_name(s.interface)) {
+        refuse("interface", fmt::format("{:?} is not an interface name", s.interface));
+    }
+    std::set<IpAddress> seen_ips;
+    const auto& ips = array(doc["website_ips"], "website_ips");
+    for (std::size_t i = 0; i < ips.size(); ++i) {
+        const auto where = fmt::format("website_ips[{}]", i);
+        const auto ip = address(ips[i], where, std::nullopt);
+        if (!ip.is_global_unicast()) {
+            refuse(where, fmt::format("{} is not a unicast address a website can use", ip.str()));
+        }
+        if (!seen_ips.insert(ip).second) {
+            refuse(where, fmt::format("{} is listed twice", ip.str()));
+        }
+        s.website_ips.push_back(ip);
+    }
+    const auto& marks = doc["marks"];
+    expect_keys(marks, "marks", {"fwmark", "protocol", "ports"});
+    s.fwmark =
+        static_cast<std::uint32_t>(integer(marks["fwmark"], "marks.fwmark", 1, 0xffffffffLL));
+    s.protocol = text(marks["protocol"], "marks.protocol");
+    if (s.protocol != "tcp" && s.protocol != "udp" && s.protocol != "sctp") {
+        refuse("marks.protocol", fmt::format("{:?} is not tcp, udp or sctp", s.protocol));
+    }
+    const auto& ports = array(marks["ports"], "marks.ports");
+    if (ports.empty()) {
+        refuse("marks.ports", "no port");
+    }
+    for (std::size_t i = 0; i < ports.size(); ++i) {
+        const auto port = static_cast<std::uint16_t>(
+            integer(ports[i], fmt::format("marks.ports[{}]", i), 1, 65535));
+        if (std::find(s.ports.begin(), s.ports.end(), port) != s.ports.end()) {
+            refuse(fmt::format("marks.ports[{}]", i), fmt::format("port {} is listed twice", port));
+        }
+        s.ports.push_back(port);
+    }
+    const auto& services = array(doc["services"], "services");
+    std::set<std::pair<Family, std::uint32_t>> seen_services;
+    for (std::size_t i = 0; i < services.size(); ++i) {
+        const auto where = fmt::format("services[{}]", i);
+        const auto& j = services[i];
+        expect_keys(j, where, {"family", "fwmark", "scheduler", "persistence", "destinations"});
+        Service svc;
+        svc.family = family(j["family"], at(where, "family"));
+        svc.fwmark =
+            static_cast<std::uint32_t>(integer(j["fwmark"], at(where, "fwmark"), 1, 0xffffffffLL));
+        if (!seen_services.emplace(svc.family, svc.fwmark).second) {
+            refuse(where, "a second service with this family and fwmark");
+        }
+        svc.scheduler = text(j["scheduler"], at(where, "scheduler"));
+        if (!is_known_scheduler(svc.scheduler)) {
+            refuse(at(where, "scheduler"),
+                   fmt::format("unknown IPVS scheduler {:?}", svc.scheduler));
+        }
+        svc.persistence = static_cast<std::uint32_t>(
+            integer(j["persistence"], at(where, "persistence"), 0, 0x7fffffff));
+        const auto& dests = array(j["destinations"], at(where, "destinations"));
+        std::set<IpAddress> seen_dests;
+        for (std::size_t k = 0; k < dests.size(); ++k) {
+            const auto dwhere = fmt::format("{}.destinations[{}]", where, k);
+            const auto& d = dests[k];
+            expect_keys(d, dwhere, {"address", "port", "forwarding", "weight"});
+            Destination dest;
+            dest.address = address(d["address"], at(dwhere, "address"), svc.family);
+            if (!seen_dests.insert(dest.address).second) {
+                refuse(at(dwhere, "address"),
+                       fmt::format("{} is listed twice", dest.address.str()));
+            }
+            dest.port =
+                static_cast<std::uint16_t>(integer(d["port"], at(dwhere, "port"), 0, 65535));
+            const auto fwd = text(d["forwarding"], at(dwhere, "forwarding"));
+            const auto parsed = parse_forwarding(fwd);
+            if (!parsed) {
+                refuse(at(dwhere, "forwarding"),
+                       fmt::format("{:?} is not route, masq or tunnel", fwd));
+            }
+            dest.forwarding = *parsed;
+            dest.weight =
+                static_cast<std::uint32_t>(integer(d["weight"], at(dwhere, "weight"), 0, 65535));
+            svc.destinations.push_back(dest);
+        }
+        s.services.push_back(std::move(svc));
+    }
+    if (doc.contains("drain_timeout")) {
+        s.drain_timeout =
+            static_cast<std::uint32_t>(integer(doc["drain_timeout"], "drain_timeout", 0, 86400));
+    }
+    return s;
 }
 
 }  // namespace lvsctl

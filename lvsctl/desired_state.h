@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "lvsctl/model.h"
@@ -44,5 +45,10 @@ LbDesiredState desired_state(const Cluster& cluster, const LoadBalancer& lb,
                              std::uint32_t drain_timeout);
 
 std::string to_json(const LbDesiredState& state);  // indented, ends with a newline
+
+// Reads the document strictly: unknown keys, wrong types, addresses of the wrong family, a mark
+// of 0, a weight outside 0..65535, duplicates, an unknown scheduler or a bad interface name are
+// refused with Error(ExitCode::data) naming the key (e.g. "services[1].destinations[0].weight").
+LbDesiredState parse_desired_state(std::string_view json);
 
 }  // namespace lvsctl

@@ -4,6 +4,7 @@
 
 #include "fixtures.h"
 #include "lvsctl/desired_state.h"
+#include "lvsctl/error.h"
 
 using namespace lvsctl;
 using lvsctl::testing::ip;
@@ -57,4 +58,89 @@ TEST_CASE("the JSON document has the shape of SPEC.md section 6") {
     CHECK(doc["services"][0]["destinations"][1] ==
           json{{"address", "10.39.84.44"}, {"port", 0}, {"forwarding", "route"}, {"weight", 32}});
     CHECK(doc.size() == 7);
+}
+
+namespace {
+std::string refusal(const std::string& text) {
+    try {
+        parse_desired_state(text);
+    } catch (const Error& e) {
+        CHECK(e.code() == ExitCode::data);
+        return e.what();
+    }
+    FAIL("accepted: " << text);
+    return {};
+}
+
+// The SPEC.md section 6 example with one part replaced.
+std::string spec_example(const std::string& from = "", const std::string& to = "") {
+    std::string doc = R"({
+  "version": 1,
+  "cluster": {"id": 7, "name": "Shop", "serial": 12},
+  "interface": "eth1",
+  "website_ips": ["10.39.84.131", "2001:db8:84::131"],
+  "marks": {"fwmark": 77, "protocol": "tcp", "ports": [80, 443]},
+  "services": [
+    {"family": "inet", "fwmark": 77, "scheduler": "wrr", "persistence": 0,
+     "destinations": [
+       {"address": "10.39.84.43", "port": 0, "forwarding": "route", "weight": 1}
+     ]},
+    {"family": "inet6", "fwmark": 77, "scheduler": "wrr", "persistence": 0,
+     "destinations": [
+       {"address": "2001:db8:84::43", "port": 0, "forwarding": "route", "weight": 1}
+     ]}
+  ],
+  "drain_timeout": 30
+})";
+    if (!from.empty()) {
+        const auto at = doc.find(from);
+        REQUIRE(at != std::string::npos);
+        doc.replace(at, from.size(), to);
+    }
+    return doc;
+}
+}  // namespace
+
+TEST_CASE("the SPEC.md example reads, and what we write reads back the same") {
+    const auto s = parse_desired_state(spec_example());
+    CHECK(s.cluster_id == 7);
+    CHECK(s.cluster_name == "Shop");
+    CHECK(s.fwmark == 77);
+    CHECK(s.ports == std::vector<std::uint16_t>{80, 443});
+    REQUIRE(s.services.size() == 2);
+    CHECK(s.services[1].destinations[0].address == ip("2001:db8:84::43"));
+    CHECK(to_json(parse_desired_state(to_json(s))) == to_json(s));
+
+    const auto c = lvsctl::testing::dual_stack_cluster();
+    const auto written = to_json(desired_state(c, c.load_balancers[0], 12));
+    CHECK(to_json(parse_desired_state(written)) == written);
+}
+
+TEST_CASE("bad documents are refused, naming the key") {
+    CHECK(refusal("{").starts_with("desired state: not JSON:"));
+    CHECK(refusal(spec_example("\"drain_timeout\": 30", "\"drain_timeout\": 30, \"colour\": 1")) ==
+          "desired state: colour: unknown key");
+    CHECK(refusal(spec_example("\"version\": 1,", "")) == "desired state: version: missing");
+    CHECK(refusal(spec_example("\"fwmark\": 77, \"protocol\"", "\"fwmark\": 0, \"protocol\"")) ==
+          "desired state: marks.fwmark: 0 is outside 1..4294967295");
+    CHECK(refusal(spec_example("\"weight\": 1}\n     ]},\n    {\"family\": \"inet6\"",
+                               "\"weight\": 65536}\n     ]},\n    {\"family\": \"inet6\"")) ==
+          "desired state: services[0].destinations[0].weight: 65536 is outside 0..65535");
+    CHECK(
+        refusal(spec_example("\"address\": \"10.39.84.43\"", "\"address\": \"2001:db8::43\"")) ==
+        "desired state: services[0].destinations[0].address: 2001:db8::43 is not an IPv4 address");
+    CHECK(refusal(spec_example("\"weight\": 1}\n     ]},\n    {\"family\": \"inet6\"",
+                               "\"weight\": \"1\"}\n     ]},\n    {\"family\": \"inet6\"")) ==
+          "desired state: services[0].destinations[0].weight: expected a whole number");
+    CHECK(refusal(spec_example("\"eth1\"", "\"eth1; reboot\"")) ==
+          "desired state: interface: \"eth1; reboot\" is not an interface name");
+    CHECK(refusal(spec_example("\"10.39.84.131\", ", "\"10.39.84.131\", \"10.39.84.131\", ")) ==
+          "desired state: website_ips[1]: 10.39.84.131 is listed twice");
+    CHECK(refusal(spec_example("\"scheduler\": \"wrr\"", "\"scheduler\": \"best\"")) ==
+          "desired state: services[0].scheduler: unknown IPVS scheduler \"best\"");
+    CHECK(refusal(spec_example("\"family\": \"inet6\"", "\"family\": \"inet\"")) ==
+          "desired state: services[1]: a second service with this family and fwmark");
+    CHECK(refusal(spec_example("\"serial\": 12", "\"serial\": 12.5")) ==
+          "desired state: cluster.serial: expected a whole number");
+    CHECK(refusal("[]") == "desired state: expected an object");
 }
