@@ -23,4 +23,71 @@ std::string rendered_document(std::int64_t cluster_id, std::string_view cluster_
     return doc.dump(2) + "\n";
 }
 
+std::string agent_report_document(const IpvsReport& report,
+                                  const std::vector<std::string>& errors) {
+    const nlohmann::ordered_json doc = {
+        {"changed", report.changed()},
+        {"errors", errors},
+        {"done", report.done},
+        {"ipvs", {{"changes_sent", report.changes_sent}}},
+    };
+    return doc.dump(2) + "\n";
+}
+
+namespace {
+nlohmann::ordered_json stats_json(const IpvsStats& s) {
+    return {{"conns", s.conns},     {"inpkts", s.inpkts},     {"outpkts", s.outpkts},
+            {"inbytes", s.inbytes}, {"outbytes", s.outbytes}, {"cps", s.cps},
+            {"inpps", s.inpps},     {"outpps", s.outpps},     {"inbps", s.inbps},
+            {"outbps", s.outbps}};
+}
+
+std::string_view forwarding_name(IpvsForward f) {
+    switch (f) {
+        case IpvsForward::route:
+            return "route";
+        case IpvsForward::masq:
+            return "masq";
+        case IpvsForward::tunnel:
+            return "tunnel";
+        case IpvsForward::local:
+            return "local";
+        case IpvsForward::bypass:
+            return "bypass";
+    }
+    return "unknown";
+}
+}  // namespace
+
+std::string kernel_table_document(const std::vector<ServiceInfo>& services) {
+    auto list = nlohmann::ordered_json::array();
+    for (const auto& svc : services) {
+        nlohmann::ordered_json j = {{"family", to_string(svc.key.family)}};
+        if (svc.key.fwmark != 0) {
+            j["fwmark"] = svc.key.fwmark;
+        } else {
+            j["protocol"] = svc.key.protocol;
+            j["address"] = svc.key.address.str();
+            j["port"] = svc.key.port;
+        }
+        j["scheduler"] = svc.settings.scheduler;
+        j["persistence"] = (svc.settings.flags & kSvcPersistent) != 0 ? svc.settings.timeout : 0;
+        j["stats"] = stats_json(svc.stats);
+        auto dests = nlohmann::ordered_json::array();
+        for (const auto& d : svc.dests) {
+            dests.push_back({{"address", d.key.address.str()},
+                             {"port", d.key.port},
+                             {"forwarding", forwarding_name(d.settings.forward)},
+                             {"weight", d.settings.weight},
+                             {"active_conns", d.active_conns},
+                             {"inactive_conns", d.inactive_conns},
+                             {"stats", stats_json(d.stats)}});
+        }
+        j["destinations"] = std::move(dests);
+        list.push_back(std::move(j));
+    }
+    const nlohmann::ordered_json doc = {{"version", 1}, {"services", std::move(list)}};
+    return doc.dump(2) + "\n";
+}
+
 }  // namespace lvsctl

@@ -111,7 +111,6 @@ TEST_CASE("bad flags are usage errors: exit 64") {
              {"frobnicate"},
              {"--no-such-flag", "render", "--from-lvscf", kSeed},
              {"render", "--from-lvscf", kSeed, "--format=nginx"},
-             {"render", "--cluster-id=1", "--from-lvscf", kSeed},
              {"render"},
              {"render", "--cluster-id=0"},
              {"render", "--cluster-id=abc"},

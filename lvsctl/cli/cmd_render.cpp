@@ -20,7 +20,7 @@ namespace lvsctl::cli {
 namespace {
 
 struct RenderOptions {
-    std::int64_t cluster_id = 0;
+    std::int64_t cluster_id = 1;
     std::string from_lvscf;
     std::string format = "lvs.cf";
     CLI::Option* cluster_id_flag = nullptr;
@@ -52,10 +52,12 @@ int run_render(const RenderOptions& opts, Context& ctx) {
     if (opts.cluster_id_flag->count() == 0 && opts.from_lvscf_flag->count() == 0) {
         throw Error(ExitCode::usage, "render: give --cluster-id=N or --from-lvscf=FILE");
     }
-    if (opts.cluster_id_flag->count() > 0) {
+    if (opts.from_lvscf_flag->count() == 0) {
         unavailable("render --cluster-id", "the database module");
     }
-    const auto cluster = cluster_from_lvscf(opts.from_lvscf, ctx);
+    // lvs.cf has no cluster id: --cluster-id gives it one, else it is cluster 1.
+    auto cluster = cluster_from_lvscf(opts.from_lvscf, ctx);
+    cluster.id = opts.cluster_id_flag->count() > 0 ? opts.cluster_id : 1;
     const auto directory = ctx.settings.templates ? std::filesystem::path(*ctx.settings.templates)
                                                   : templates::default_directory(ctx.program);
     const templates::Renderer renderer(directory);
@@ -84,7 +86,6 @@ void setup_render(CLI::App& parent, Registry& registry) {
     opts->from_lvscf_flag =
         cmd->add_option("--from-lvscf", opts->from_lvscf, "Read the cluster from a piranha lvs.cf")
             ->check(CLI::ExistingFile);
-    opts->cluster_id_flag->excludes(opts->from_lvscf_flag);
     cmd->add_option("--format", opts->format, "lvs.cf, keepalived or json")
         ->check(CLI::IsMember({"lvs.cf", "keepalived", "json"}))
         ->default_str("lvs.cf");

@@ -1,0 +1,47 @@
+#include "lvsctl/agent_state.h"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "lvsctl/error.h"
+
+namespace lvsctl {
+
+std::string to_json(const AgentState& state) {
+    nlohmann::ordered_json services = nlohmann::ordered_json::array();
+    for (const auto& key : state.services) {
+        services.push_back({{"family", to_string(key.family)}, {"fwmark", key.fwmark}});
+    }
+    const nlohmann::ordered_json doc = {{"version", 1}, {"services", std::move(services)}};
+    return doc.dump(2) + "\n";
+}
+
+AgentState parse_agent_state(std::string_view text, std::string_view source) {
+    auto bad = [&](const std::string& why) {
+        return Error(ExitCode::data,
+                     fmt::format("{}: {} (remove the file if the agent should forget what it owns)",
+                                 source, why));
+    };
+    AgentState state;
+    try {
+        const auto doc = nlohmann::json::parse(text);
+        if (doc.at("version") != 1) {
+            throw bad("unknown version");
+        }
+        for (const auto& s : doc.at("services")) {
+            const auto family = s.at("family").get<std::string>();
+            const auto mark = s.at("fwmark").get<std::uint32_t>();
+            if ((family != "inet" && family != "inet6") || mark == 0) {
+                throw bad("a service that is not a (family, fwmark) pair");
+            }
+            state.services.push_back(
+                ServiceKey::fwmark_service(family == "inet" ? Family::inet : Family::inet6, mark));
+        }
+    } catch (const nlohmann::json::exception& e) {
+        throw bad(e.what());
+    }
+    return state;
+}
+
+}  // namespace lvsctl

@@ -1,0 +1,21 @@
+// What the agent has put on its LB, remembered between runs so that it removes only its own
+// things (SPEC.md section 6): the IPVS services it owns.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lvsctl/ipvs_types.h"
+
+namespace lvsctl {
+
+struct AgentState {
+    std::vector<ServiceKey> services;  // fwmark services, by (family, fwmark)
+};
+
+std::string to_json(const AgentState& state);
+// Throws Error(ExitCode::data) naming `source` when the record is not what to_json() writes.
+AgentState parse_agent_state(std::string_view json, std::string_view source);
+
+}  // namespace lvsctl
