@@ -262,47 +262,16 @@ DestInfo decode_dest(nlmsghdr& hdr, Family service_family) {
     return d;
 }
 
-int error_of(nlmsghdr& hdr) {
-    if (hdr.nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr))) {
-        malformed("error message");
-    }
-    return -static_cast<const nlmsgerr*>(nlmsg_data(&hdr))->error;
-}
-
 }  // namespace
 
 NetlinkKernel::NetlinkKernel(std::size_t window)
-    : socket_(GenlSocket::open(IPVS_GENL_NAME)), window_(window == 0 ? 1 : window) {}
-
-int NetlinkKernel::dump(MessagePtr request, const std::function<void(nlmsghdr&)>& visit) {
-    const auto seq = GenlSocket::sequence_of(request.get());
-    std::vector<MessagePtr> batch;
-    batch.push_back(std::move(request));
-    socket_.send(batch);
-    bool done = false;
-    int error = 0;
-    while (!done) {
-        socket_.receive([&](nlmsghdr& hdr) {
-            if (hdr.nlmsg_seq != seq || done) {
-                return;  // a late acknowledgement of something else: not ours to read
-            }
-            if (hdr.nlmsg_type == NLMSG_DONE) {
-                done = true;
-            } else if (hdr.nlmsg_type == NLMSG_ERROR) {
-                error = error_of(hdr);
-                done = true;
-            } else if (error == 0) {
-                visit(hdr);
-            }
-        });
-    }
-    return error;
-}
+    : socket_(NetlinkSocket::open_generic(IPVS_GENL_NAME)), window_(window == 0 ? 1 : window) {}
 
 std::vector<ServiceInfo> NetlinkKernel::services() {
     std::vector<ServiceInfo> out;
-    const int error = dump(socket_.request(IPVS_CMD_GET_SERVICE, IPVS_GENL_VERSION, NLM_F_DUMP),
-                           [&](nlmsghdr& hdr) { out.push_back(decode_service(hdr)); });
+    const int error =
+        socket_.dump(socket_.generic_request(IPVS_CMD_GET_SERVICE, IPVS_GENL_VERSION, NLM_F_DUMP),
+                     [&](nlmsghdr& hdr) { out.push_back(decode_service(hdr)); });
     if (error == EPERM) {
         throw Error(ExitCode::permission,
                     "IPVS: list services: Operation not permitted (run as root)");
@@ -314,11 +283,12 @@ std::vector<ServiceInfo> NetlinkKernel::services() {
 }
 
 std::optional<std::vector<DestInfo>> NetlinkKernel::destinations(const ServiceKey& service) {
-    auto request = socket_.request(IPVS_CMD_GET_DEST, IPVS_GENL_VERSION, NLM_F_DUMP);
+    auto request = socket_.generic_request(IPVS_CMD_GET_DEST, IPVS_GENL_VERSION, NLM_F_DUMP);
     put_service(request.get(), service, nullptr);
     std::vector<DestInfo> out;
-    const int error = dump(std::move(request),
-                           [&](nlmsghdr& hdr) { out.push_back(decode_dest(hdr, service.family)); });
+    const int error = socket_.dump(std::move(request), [&](nlmsghdr& hdr) {
+        out.push_back(decode_dest(hdr, service.family));
+    });
     if (error == ESRCH) {
         return std::nullopt;
     }
@@ -338,37 +308,14 @@ std::vector<ServiceInfo> NetlinkKernel::table() {
 }
 
 std::vector<int> NetlinkKernel::apply(const std::vector<IpvsChange>& changes) {
-    std::vector<int> results(changes.size(), EIO);
-    for (std::size_t begin = 0; begin < changes.size(); begin += window_) {
-        const std::size_t end = std::min(changes.size(), begin + window_);
-        std::vector<MessagePtr> batch;
-        std::map<std::uint32_t, std::size_t> index_of;  // sequence number -> change
-        for (std::size_t i = begin; i < end; ++i) {
-            auto msg = socket_.request(command_of(changes[i].op), IPVS_GENL_VERSION, NLM_F_ACK);
-            encode(msg.get(), changes[i]);
-            index_of.emplace(GenlSocket::sequence_of(msg.get()), i);
-            batch.push_back(std::move(msg));
-        }
-        socket_.send(batch);
-        // Every request asked for an acknowledgement: read exactly that many before the next
-        // window, so the receive buffer never holds more than one window of them.
-        std::size_t pending = batch.size();
-        while (pending > 0) {
-            socket_.receive([&](nlmsghdr& hdr) {
-                if (hdr.nlmsg_type != NLMSG_ERROR) {
-                    return;
-                }
-                const auto it = index_of.find(hdr.nlmsg_seq);
-                if (it == index_of.end()) {
-                    return;
-                }
-                results[it->second] = error_of(hdr);
-                index_of.erase(it);
-                --pending;
-            });
-        }
+    std::vector<MessagePtr> messages;
+    messages.reserve(changes.size());
+    for (const auto& change : changes) {
+        auto msg = socket_.generic_request(command_of(change.op), IPVS_GENL_VERSION, NLM_F_ACK);
+        encode(msg.get(), change);
+        messages.push_back(std::move(msg));
     }
-    return results;
+    return socket_.transact(std::move(messages), window_);
 }
 
 }  // namespace lvsctl::ipvs

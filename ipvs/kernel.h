@@ -24,10 +24,7 @@ class NetlinkKernel : public IpvsKernel {
     std::uint64_t sendmsg_calls() const { return socket_.sendmsg_calls(); }
 
   private:
-    // Sends a dump request and hands each reply to `visit`; returns the kernel's errno (0 = ok).
-    int dump(MessagePtr request, const std::function<void(nlmsghdr&)>& visit);
-
-    GenlSocket socket_;
+    NetlinkSocket socket_;
     std::size_t window_;
 };
 

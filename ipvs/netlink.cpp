@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <map>
 
 #include "lvsctl/error.h"
 
@@ -37,20 +38,13 @@ void set_buffer(int fd, int force_option, int option, int bytes) {
 
 }  // namespace
 
-GenlSocket GenlSocket::open(const std::string& family) {
+std::unique_ptr<nl_sock, SocketDeleter> NetlinkSocket::connect(int protocol) {
     std::unique_ptr<nl_sock, SocketDeleter> sock(nl_socket_alloc());
     if (!sock) {
         throw Error(ExitCode::internal, "netlink: out of memory");
     }
-    if (int err = genl_connect(sock.get()); err < 0) {
+    if (int err = nl_connect(sock.get(), protocol); err < 0) {
         throw Error(ExitCode::kernel, fmt::format("netlink: connect: {}", nl_geterror(err)));
-    }
-    const int id = genl_ctrl_resolve(sock.get(), family.c_str());
-    if (id < 0) {
-        throw Error(ExitCode::kernel,
-                    fmt::format("netlink: no generic netlink family {} in this kernel ({}); is "
-                                "its module (ip_vs) available?",
-                                family, nl_geterror(id)));
     }
     const int fd = nl_socket_get_fd(sock.get());
     set_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF, kBufferBytes);
@@ -58,10 +52,28 @@ GenlSocket GenlSocket::open(const std::string& family) {
     int one = 1;
     // Errors come back without a copy of the request: smaller acknowledgements.
     setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
-    return GenlSocket(std::move(sock), id);
+    return sock;
 }
 
-MessagePtr GenlSocket::request(std::uint8_t command, std::uint8_t version, int flags) {
+NetlinkSocket NetlinkSocket::open_generic(const std::string& family) {
+    auto sock = connect(NETLINK_GENERIC);
+    // genl_ctrl_resolve talks through libnl's own request/ack path, before we take the socket
+    // over with sequence numbers of our own.
+    const int id = genl_ctrl_resolve(sock.get(), family.c_str());
+    if (id < 0) {
+        throw Error(ExitCode::kernel,
+                    fmt::format("netlink: no generic netlink family {} in this kernel ({}); is "
+                                "its module (ip_vs) available?",
+                                family, nl_geterror(id)));
+    }
+    return NetlinkSocket(std::move(sock), id);
+}
+
+NetlinkSocket NetlinkSocket::open_route() {
+    return NetlinkSocket(connect(NETLINK_ROUTE), 0);
+}
+
+MessagePtr NetlinkSocket::generic_request(std::uint8_t command, std::uint8_t version, int flags) {
     MessagePtr msg(nlmsg_alloc());
     if (!msg || genlmsg_put(msg.get(), NL_AUTO_PORT, next_seq_++, family_, 0, NLM_F_REQUEST | flags,
                             command, version) == nullptr) {
@@ -70,11 +82,80 @@ MessagePtr GenlSocket::request(std::uint8_t command, std::uint8_t version, int f
     return msg;
 }
 
-std::uint32_t GenlSocket::sequence_of(nl_msg* msg) {
-    return nlmsg_hdr(msg)->nlmsg_seq;
+MessagePtr NetlinkSocket::request(int type, int flags) {
+    MessagePtr msg(nlmsg_alloc_simple(type, NLM_F_REQUEST | flags));
+    if (!msg) {
+        throw Error(ExitCode::internal, "netlink: cannot build a message");
+    }
+    nlmsg_hdr(msg.get())->nlmsg_seq = next_seq_++;
+    return msg;
 }
 
-void GenlSocket::send(const std::vector<MessagePtr>& messages) {
+int error_of(nlmsghdr& hdr) {
+    if (hdr.nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr))) {
+        throw Error(ExitCode::kernel, "netlink: a truncated error message");
+    }
+    return -static_cast<const nlmsgerr*>(nlmsg_data(&hdr))->error;
+}
+
+std::vector<int> NetlinkSocket::transact(std::vector<MessagePtr> messages, std::size_t window) {
+    window = window == 0 ? 1 : window;
+    std::vector<int> results(messages.size(), EIO);
+    for (std::size_t begin = 0; begin < messages.size(); begin += window) {
+        const std::size_t end = std::min(messages.size(), begin + window);
+        std::vector<MessagePtr> batch;
+        std::map<std::uint32_t, std::size_t> index_of;  // sequence number -> message
+        for (std::size_t i = begin; i < end; ++i) {
+            index_of.emplace(nlmsg_hdr(messages[i].get())->nlmsg_seq, i);
+            batch.push_back(std::move(messages[i]));
+        }
+        send(batch);
+        // Read exactly this window's acknowledgements before sending the next one.
+        std::size_t pending = batch.size();
+        while (pending > 0) {
+            receive([&](nlmsghdr& hdr) {
+                if (hdr.nlmsg_type != NLMSG_ERROR) {
+                    return;
+                }
+                const auto it = index_of.find(hdr.nlmsg_seq);
+                if (it == index_of.end()) {
+                    return;
+                }
+                results[it->second] = error_of(hdr);
+                index_of.erase(it);
+                --pending;
+            });
+        }
+    }
+    return results;
+}
+
+int NetlinkSocket::dump(MessagePtr request, const std::function<void(nlmsghdr&)>& visit) {
+    const auto seq = nlmsg_hdr(request.get())->nlmsg_seq;
+    std::vector<MessagePtr> batch;
+    batch.push_back(std::move(request));
+    send(batch);
+    bool done = false;
+    int error = 0;
+    while (!done) {
+        receive([&](nlmsghdr& hdr) {
+            if (hdr.nlmsg_seq != seq || done) {
+                return;  // a late acknowledgement of something else: not ours to read
+            }
+            if (hdr.nlmsg_type == NLMSG_DONE) {
+                done = true;
+            } else if (hdr.nlmsg_type == NLMSG_ERROR) {
+                error = error_of(hdr);
+                done = true;
+            } else if (error == 0) {
+                visit(hdr);
+            }
+        });
+    }
+    return error;
+}
+
+void NetlinkSocket::send(const std::vector<MessagePtr>& messages) {
     const int fd = nl_socket_get_fd(sock_.get());
     auto flush = [&] {
         if (send_buffer_.empty()) {
@@ -104,7 +185,7 @@ void GenlSocket::send(const std::vector<MessagePtr>& messages) {
     flush();
 }
 
-void GenlSocket::receive(const std::function<void(nlmsghdr&)>& visit) {
+void NetlinkSocket::receive(const std::function<void(nlmsghdr&)>& visit) {
     const int fd = nl_socket_get_fd(sock_.get());
     ssize_t got = 0;
     do {

@@ -1,5 +1,5 @@
-// A generic netlink socket that sends many requests per sendmsg and reads replies in bulk.
-// RAII throughout: the libnl socket and messages are freed however a function is left.
+// A netlink socket (generic or route) that sends many requests per sendmsg and reads replies in
+// bulk. RAII throughout: the libnl socket and messages are freed however a function is left.
 #pragma once
 
 #include <cstdint>
@@ -22,29 +22,39 @@ struct MessageDeleter {
 };
 using MessagePtr = std::unique_ptr<nl_msg, MessageDeleter>;
 
-class GenlSocket {
+class NetlinkSocket {
   public:
-    // Connects and resolves `family` (the kernel loads the module for it when it can).
+    // Generic netlink, resolving `family` (the kernel loads the module for it when it can).
     // Throws Error(ExitCode::kernel) naming the family when it does not exist.
-    static GenlSocket open(const std::string& family);
+    static NetlinkSocket open_generic(const std::string& family);
+    // rtnetlink (addresses, links).
+    static NetlinkSocket open_route();
 
-    int family() const { return family_; }
+    int family() const { return family_; }  // the generic family's id
 
-    // A request of this family: NLM_F_REQUEST plus `flags`, with the next sequence number.
-    MessagePtr request(std::uint8_t command, std::uint8_t version, int flags);
-    static std::uint32_t sequence_of(nl_msg* msg);
+    // A generic netlink request of this family: NLM_F_REQUEST plus `flags`, next sequence.
+    MessagePtr generic_request(std::uint8_t command, std::uint8_t version, int flags);
+    // A plain request of `type` (RTM_*), whose payload the caller appends.
+    MessagePtr request(int type, int flags);
 
-    // Sends the messages in as few sendmsg calls as fit the socket's buffer.
-    void send(const std::vector<MessagePtr>& messages);
-    // Reads one datagram and calls `visit` for each netlink message in it.
-    void receive(const std::function<void(nlmsghdr&)>& visit);
+    // Sends every message (each must ask for NLM_F_ACK) with at most `window` unacknowledged
+    // at a time, so the receive buffer never overflows however many there are (no ENOBUFS).
+    // Returns one errno per message (0 = done), matched by sequence number.
+    std::vector<int> transact(std::vector<MessagePtr> messages, std::size_t window);
+
+    // Sends a dump request and hands each reply to `visit`; returns the kernel's errno (0 = ok).
+    int dump(MessagePtr request, const std::function<void(nlmsghdr&)>& visit);
 
     std::uint64_t messages_sent() const { return messages_sent_; }
     std::uint64_t sendmsg_calls() const { return sendmsg_calls_; }
 
   private:
-    GenlSocket(std::unique_ptr<nl_sock, SocketDeleter> sock, int family)
+    NetlinkSocket(std::unique_ptr<nl_sock, SocketDeleter> sock, int family)
         : sock_(std::move(sock)), family_(family) {}
+    static std::unique_ptr<nl_sock, SocketDeleter> connect(int protocol);
+
+    void send(const std::vector<MessagePtr>& messages);
+    void receive(const std::function<void(nlmsghdr&)>& visit);
 
     std::unique_ptr<nl_sock, SocketDeleter> sock_;
     int family_;
@@ -54,5 +64,8 @@ class GenlSocket {
     std::uint64_t messages_sent_ = 0;
     std::uint64_t sendmsg_calls_ = 0;
 };
+
+// The errno carried by an NLMSG_ERROR message (0 for an acknowledgement).
+int error_of(nlmsghdr& hdr);
 
 }  // namespace lvsctl::ipvs

@@ -13,7 +13,15 @@ std::string to_json(const AgentState& state) {
     for (const auto& key : state.services) {
         services.push_back({{"family", to_string(key.family)}, {"fwmark", key.fwmark}});
     }
-    const nlohmann::ordered_json doc = {{"version", 1}, {"services", std::move(services)}};
+    nlohmann::ordered_json vips = nlohmann::ordered_json::array();
+    for (const auto& ip : state.vips) {
+        vips.push_back(ip.str());
+    }
+    const nlohmann::ordered_json doc = {{"version", 1},
+                                        {"services", std::move(services)},
+                                        {"interface", state.interface},
+                                        {"vips", std::move(vips)},
+                                        {"marks", state.marks}};
     return doc.dump(2) + "\n";
 }
 
@@ -37,6 +45,17 @@ AgentState parse_agent_state(std::string_view text, std::string_view source) {
             }
             state.services.push_back(
                 ServiceKey::fwmark_service(family == "inet" ? Family::inet : Family::inet6, mark));
+        }
+        state.interface = doc.value("interface", "");
+        for (const auto& v : doc.value("vips", nlohmann::json::array())) {
+            const auto ip = IpAddress::parse(v.get<std::string>());
+            if (!ip) {
+                throw bad("a VIP that is not an address");
+            }
+            state.vips.push_back(*ip);
+        }
+        for (const auto& m : doc.value("marks", nlohmann::json::array())) {
+            state.marks.push_back(m.get<std::uint32_t>());
         }
     } catch (const nlohmann::json::exception& e) {
         throw bad(e.what());

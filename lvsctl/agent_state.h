@@ -1,5 +1,5 @@
 // What the agent has put on its LB, remembered between runs so that it removes only its own
-// things (SPEC.md section 6): the IPVS services it owns.
+// things (SPEC.md section 6): the IPVS services, the website IP aliases and the marks.
 #pragma once
 
 #include <string>
@@ -12,6 +12,9 @@ namespace lvsctl {
 
 struct AgentState {
     std::vector<ServiceKey> services;  // fwmark services, by (family, fwmark)
+    std::string interface;             // where `vips` are
+    std::vector<IpAddress> vips;       // website IP aliases the agent placed
+    std::vector<std::uint32_t> marks;  // marks whose sets and rules the agent made
 };
 
 std::string to_json(const AgentState& state);

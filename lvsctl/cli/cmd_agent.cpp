@@ -4,19 +4,25 @@
 #include <net/if.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <iostream>
 #include <memory>
 #include <set>
 #include <thread>
 
+#include "ipvs/addresses.h"
 #include "ipvs/kernel.h"
 #include "lvsctl/agent_state.h"
 #include "lvsctl/cli/app.h"
 #include "lvsctl/cli/files.h"
+#include "lvsctl/cli/process.h"
 #include "lvsctl/desired_state.h"
 #include "lvsctl/error.h"
 #include "lvsctl/ipvs_plan.h"
 #include "lvsctl/json_output.h"
+#include "lvsctl/marks.h"
+#include "lvsctl/vip_plan.h"
 
 namespace lvsctl::cli {
 
@@ -46,9 +52,48 @@ AgentState load_state(const std::filesystem::path& path) {
     return text ? parse_agent_state(*text, path.string()) : AgentState{};
 }
 
+// The aliases half of a run: which to add and remove, and what the agent owns afterwards.
+struct VipStep {
+    ipvs::NetlinkAddresses& kernel;
+    int ifindex;
+    std::string interface;
+    std::vector<std::string> done;
+    std::vector<std::string> errors;
+
+    void add(const std::vector<IpAddress>& ips, std::set<IpAddress>& owned) {
+        const auto results = kernel.add(ifindex, ips);
+        for (std::size_t i = 0; i < ips.size(); ++i) {
+            const auto what = fmt::format("add address {}/{} to {}", ips[i].str(),
+                                          ips[i].is_v4() ? 32 : 128, interface);
+            if (results[i] == 0) {
+                done.push_back(what);
+                owned.insert(ips[i]);
+            } else {
+                errors.push_back(fmt::format("{}: {}", what, std::strerror(results[i])));
+            }
+        }
+    }
+    void remove(int index, const std::string& name, const std::vector<InterfaceAddress>& addrs,
+                std::set<IpAddress>& owned) {
+        const auto results = kernel.remove(index, addrs);
+        for (std::size_t i = 0; i < addrs.size(); ++i) {
+            const auto what = fmt::format("remove address {}/{} from {}", addrs[i].address.str(),
+                                          addrs[i].prefix, name);
+            if (results[i] == 0 || results[i] == EADDRNOTAVAIL) {
+                done.push_back(what);
+                owned.erase(addrs[i].address);
+            } else {
+                errors.push_back(fmt::format("{}: {}", what, std::strerror(results[i])));
+            }
+        }
+    }
+};
+
 int run_apply(const AgentOptions& opts, Context& ctx) {
     const auto desired_state = parse_desired_state(read_stream(std::cin));
-    if (::if_nametoindex(desired_state.interface.c_str()) == 0) {
+    ipvs::NetlinkAddresses addresses;
+    const auto ifindex = addresses.interface_index(desired_state.interface);
+    if (!ifindex) {
         throw Error(ExitCode::data,
                     fmt::format("desired state: interface {} does not exist on this host",
                                 desired_state.interface));
@@ -69,29 +114,96 @@ int run_apply(const AgentOptions& opts, Context& ctx) {
     }
     // Ownership is recorded before anything is created, so that a run that dies half-way still
     // knows what it may have put there.
-    AgentState owned;
-    owned.services.assign(wanted.begin(), wanted.end());
-    owned.services.insert(owned.services.end(), retired.begin(), retired.end());
+    AgentState owned = previous;
+    for (const auto& key : wanted) {
+        if (std::find(owned.services.begin(), owned.services.end(), key) == owned.services.end()) {
+            owned.services.push_back(key);
+        }
+    }
+    if (std::find(owned.marks.begin(), owned.marks.end(), desired_state.fwmark) ==
+        owned.marks.end()) {
+        owned.marks.push_back(desired_state.fwmark);
+    }
     write_file_atomic(path, to_json(owned), 0600);
 
+    // 1. IPVS: services and destinations, draining what goes.
     ipvs::NetlinkKernel kernel;
     SteadyClock clock;
     IpvsReconciler reconciler(kernel, clock);
-    const auto report =
+    auto report =
         reconciler.reconcile(desired, retired, std::chrono::seconds(desired_state.drain_timeout));
-
-    const auto still_there = reconciler.observe(retired);
     owned.services.assign(wanted.begin(), wanted.end());
-    for (const auto& [key, info] : still_there) {
+    for (const auto& [key, info] : reconciler.observe(retired)) {
         owned.services.push_back(key);
     }
+
+    // 2. Marks and aliases: a new website IP is marked before its alias draws traffic; a removed
+    // one loses its alias before its mark.
+    SpawnRunner runner;
+    IptablesMarks marks(runner);
+    MarkSpec spec{desired_state.fwmark, desired_state.protocol, desired_state.ports,
+                  desired_state.website_ips};
+    std::vector<std::uint32_t> retired_marks;
+    for (auto m : previous.marks) {
+        if (m != desired_state.fwmark) {
+            retired_marks.push_back(m);
+        }
+    }
+    const bool same_interface = previous.interface == desired_state.interface;
+    const auto present = addresses.addresses(*ifindex);
+    const auto plan = plan_vips(desired_state.website_ips, present,
+                                same_interface ? previous.vips : std::vector<IpAddress>{});
+    // Owned afterwards: what we placed here before, desired IPs already here as host routes
+    // (taken over), and what we add now; less what we remove.
+    std::set<IpAddress> vips;
+    if (same_interface) {
+        vips.insert(previous.vips.begin(), previous.vips.end());
+    }
+    const std::set<IpAddress> desired_ips(desired_state.website_ips.begin(),
+                                          desired_state.website_ips.end());
+    for (const auto& a : present) {
+        if (a.is_host_route() && desired_ips.contains(a.address)) {
+            vips.insert(a.address);
+        }
+    }
+    VipStep step{addresses, *ifindex, desired_state.interface, {}, {}};
+    std::vector<std::string> mark_done;
+    auto apply_marks = [&](const MarkSpec& s, const std::vector<std::uint32_t>& r) {
+        const auto m = marks.apply(s, r);
+        mark_done.insert(mark_done.end(), m.done.begin(), m.done.end());
+    };
+    auto leaving = spec;
+    for (const auto& a : plan.remove) {
+        leaving.website_ips.push_back(a.address);
+    }
+    apply_marks(plan.remove.empty() ? spec : leaving,
+                plan.remove.empty() ? retired_marks : std::vector<std::uint32_t>{});
+    step.add(plan.add, vips);
+    step.remove(*ifindex, desired_state.interface, plan.remove, vips);
+    if (!same_interface && !previous.interface.empty()) {
+        if (const auto old = addresses.interface_index(previous.interface)) {
+            const auto old_plan = plan_vips({}, addresses.addresses(*old), previous.vips);
+            std::set<IpAddress> old_owned(previous.vips.begin(), previous.vips.end());
+            step.remove(*old, previous.interface, old_plan.remove, old_owned);
+        }
+    }
+    if (!plan.remove.empty()) {
+        apply_marks(spec, retired_marks);
+    }
+    owned.interface = desired_state.interface;
+    owned.vips.assign(vips.begin(), vips.end());
+    owned.marks = {desired_state.fwmark};
     write_file_atomic(path, to_json(owned), 0600);
 
-    ctx.out << agent_report_document(report, report.errors);
-    for (const auto& error : report.errors) {
+    report.done.insert(report.done.end(), mark_done.begin(), mark_done.end());
+    report.done.insert(report.done.end(), step.done.begin(), step.done.end());
+    auto errors = report.errors;
+    errors.insert(errors.end(), step.errors.begin(), step.errors.end());
+    ctx.out << agent_report_document(report, errors);
+    for (const auto& error : errors) {
         fmt::print(ctx.err, "lvsctl agent: {}\n", error);
     }
-    return report.errors.empty() ? 0 : static_cast<int>(ExitCode::kernel);
+    return errors.empty() ? 0 : static_cast<int>(ExitCode::kernel);
 }
 
 int run_show(Context& ctx) {

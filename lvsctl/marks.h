@@ -1,0 +1,50 @@
+// The firewall marks (SPEC.md section 4): packets to a website IP and one of the cluster's
+// ports get the cluster's mark in mangle PREROUTING, through one set lookup per family, never
+// one rule per IP. The sets and rules are lvsctl's own, named after the mark.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "lvsctl/address.h"
+#include "lvsctl/process.h"
+
+namespace lvsctl {
+
+struct MarkSpec {
+    std::uint32_t fwmark = 0;
+    std::string protocol = "tcp";
+    std::vector<std::uint16_t> ports;
+    std::vector<IpAddress> website_ips;
+};
+
+struct MarkReport {
+    std::vector<std::string> done;  // e.g. "ipset lvsctl-100-4: add 2, remove 1"
+    std::size_t commands = 0;       // programs run
+    std::size_t changing_commands = 0;
+};
+
+class Marks {
+  public:
+    virtual ~Marks() = default;
+    // Converges the marks for `spec`; removes the sets and rules of `retired_marks` (marks the
+    // agent used before). Throws Error(ExitCode::kernel) naming the command that failed.
+    virtual MarkReport apply(const MarkSpec& spec,
+                             const std::vector<std::uint32_t>& retired_marks) = 0;
+};
+
+// iptables-legacy + ipset (as the seed's LB, and kernels without nftables).
+class IptablesMarks : public Marks {
+  public:
+    explicit IptablesMarks(ProcessRunner& runner) : runner_(runner) {}
+    MarkReport apply(const MarkSpec& spec,
+                     const std::vector<std::uint32_t>& retired_marks) override;
+
+    static std::string set_name(std::uint32_t mark, Family family);  // "lvsctl-100-4"
+
+  private:
+    ProcessRunner& runner_;
+};
+
+}  // namespace lvsctl
