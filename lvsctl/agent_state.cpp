@@ -21,7 +21,8 @@ std::string to_json(const AgentState& state) {
                                         {"services", std::move(services)},
                                         {"interface", state.interface},
                                         {"vips", std::move(vips)},
-                                        {"marks", state.marks}};
+                                        {"marks", state.marks},
+                                        {"marks_via", state.marks_via}};
     return doc.dump(2) + "\n";
 }
 
@@ -47,6 +48,7 @@ AgentState parse_agent_state(std::string_view text, std::string_view source) {
                 ServiceKey::fwmark_service(family == "inet" ? Family::inet : Family::inet6, mark));
         }
         state.interface = doc.value("interface", "");
+        state.marks_via = doc.value("marks_via", "");
         for (const auto& v : doc.value("vips", nlohmann::json::array())) {
             const auto ip = IpAddress::parse(v.get<std::string>());
             if (!ip) {

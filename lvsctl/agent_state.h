@@ -15,6 +15,7 @@ struct AgentState {
     std::string interface;             // where `vips` are
     std::vector<IpAddress> vips;       // website IP aliases the agent placed
     std::vector<std::uint32_t> marks;  // marks whose sets and rules the agent made
+    std::string marks_via;             // "nft" or "iptables": which made them
 };
 
 std::string to_json(const AgentState& state);

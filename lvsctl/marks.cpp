@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -209,6 +212,162 @@ MarkReport IptablesMarks::apply(const MarkSpec& spec, const std::vector<std::uin
                 run.change({"ipset", "destroy", set});
                 report.done.push_back(fmt::format("ipset {}: destroy", set));
             }
+        }
+    }
+    return report;
+}
+
+namespace {
+
+struct NftFamily {
+    Family family;
+    const char* name;  // nft's family: ip / ip6
+    const char* type;  // the set's element type
+    const char* daddr;
+};
+
+const NftFamily kNftFamilies[] = {
+    {Family::inet, "ip", "ipv4_addr", "ip daddr"},
+    {Family::inet6, "ip6", "ipv6_addr", "ip6 daddr"},
+};
+
+// What `nft -j list table FAMILY lvsctl` says: the sets' members and the chain's rule comments.
+struct NftTable {
+    bool exists = false;
+    std::map<std::string, std::set<IpAddress>> sets;
+    std::vector<std::string> rule_comments;
+};
+
+NftTable read_table(Runner& run, const NftFamily& f) {
+    NftTable table;
+    const auto r = run.run({"nft", "-j", "list", "table", f.name, "lvsctl"});
+    if (r.status != 0) {
+        return table;  // no such table
+    }
+    table.exists = true;
+    try {
+        const auto doc = nlohmann::json::parse(r.out);
+        for (const auto& item : doc.at("nftables")) {
+            if (item.contains("set")) {
+                auto& members = table.sets[item["set"].at("name").get<std::string>()];
+                for (const auto& e : item["set"].value("elem", nlohmann::json::array())) {
+                    if (e.is_string()) {
+                        if (auto ip = IpAddress::parse(e.get<std::string>())) {
+                            members.insert(*ip);
+                        }
+                    }
+                }
+            } else if (item.contains("rule")) {
+                table.rule_comments.push_back(item["rule"].value("comment", ""));
+            }
+        }
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(ExitCode::kernel, fmt::format("firewall marks: nft -j list table {} lvsctl: {}",
+                                                  f.name, e.what()));
+    }
+    return table;
+}
+
+std::string elements(const std::vector<IpAddress>& ips) {
+    std::string out;
+    for (const auto& ip : ips) {
+        out += (out.empty() ? "" : ", ") + ip.str();
+    }
+    return out;
+}
+
+}  // namespace
+
+bool NftMarks::supported(ProcessRunner& runner) {
+    const auto r =
+        runner.run({"nft", "-c", "-f", "-"}, "add table ip lvsctl\nadd table ip6 lvsctl\n");
+    return r.status == 0;
+}
+
+MarkReport NftMarks::apply(const MarkSpec& spec, const std::vector<std::uint32_t>& retired) {
+    MarkReport report;
+    Runner run(runner_, report);
+    std::string ports;
+    for (auto p : spec.ports) {
+        ports += (ports.empty() ? "" : ", ") + std::to_string(p);
+    }
+    const auto set = fmt::format("web_{}", spec.fwmark);
+    const auto want_comment =
+        fmt::format("lvsctl-fwmark-{} {} {}", spec.fwmark, spec.protocol, ports);
+    for (const auto& f : kNftFamilies) {
+        std::vector<IpAddress> wanted;
+        for (const auto& ip : spec.website_ips) {
+            if (ip.family() == f.family) {
+                wanted.push_back(ip);
+            }
+        }
+        std::sort(wanted.begin(), wanted.end());
+        const auto table = read_table(run, f);
+        if (wanted.empty()) {
+            // The table is lvsctl's alone: with nothing to mark in this family it goes whole.
+            if (table.exists) {
+                run.change({"nft", "delete", "table", f.name, "lvsctl"});
+                report.done.push_back(fmt::format("nft: delete table {} lvsctl", f.name));
+            }
+            continue;
+        }
+        std::string script;
+        if (!table.exists) {
+            script += fmt::format("add table {} lvsctl\n", f.name);
+            script += fmt::format(
+                "add chain {} lvsctl prerouting {{ type filter hook prerouting priority mangle; "
+                "policy accept; }}\n",
+                f.name);
+        }
+        const auto it = table.sets.find(set);
+        if (it == table.sets.end()) {
+            script += fmt::format("add set {} lvsctl {} {{ type {}; }}\n", f.name, set, f.type);
+        }
+        std::vector<IpAddress> add;
+        std::vector<IpAddress> del;
+        const std::set<IpAddress> wanted_set(wanted.begin(), wanted.end());
+        for (const auto& ip : wanted) {
+            if (it == table.sets.end() || !it->second.contains(ip)) {
+                add.push_back(ip);
+            }
+        }
+        if (it != table.sets.end()) {
+            for (const auto& ip : it->second) {
+                if (!wanted_set.contains(ip)) {
+                    del.push_back(ip);
+                }
+            }
+        }
+        if (!add.empty()) {
+            script +=
+                fmt::format("add element {} lvsctl {} {{ {} }}\n", f.name, set, elements(add));
+        }
+        if (!del.empty()) {
+            script +=
+                fmt::format("delete element {} lvsctl {} {{ {} }}\n", f.name, set, elements(del));
+        }
+        // One rule, recognised by its comment (which spells out what it does).
+        if (table.rule_comments != std::vector<std::string>{want_comment}) {
+            if (table.exists) {
+                script += fmt::format("flush chain {} lvsctl prerouting\n", f.name);
+            }
+            script += fmt::format(
+                "add rule {} lvsctl prerouting {} @{} {} dport {{ {} }} counter meta mark set {} "
+                "comment \"{}\"\n",
+                f.name, f.daddr, set, spec.protocol, ports, spec.fwmark, want_comment);
+        }
+        for (auto mark : retired) {
+            const auto old = fmt::format("web_{}", mark);
+            if (mark != spec.fwmark && table.sets.contains(old)) {
+                script += fmt::format("delete set {} lvsctl {}\n", f.name, old);
+            }
+        }
+        if (!script.empty()) {
+            run.change({"nft", "-f", "-"}, script);
+            report.done.push_back(fmt::format(
+                "nft {} lvsctl {}: add {}, remove {}{}", f.name, set, add.size(), del.size(),
+                table.rule_comments == std::vector<std::string>{want_comment} ? ""
+                                                                              : ", rule replaced"));
         }
     }
     return report;

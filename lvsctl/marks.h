@@ -47,4 +47,19 @@ class IptablesMarks : public Marks {
     ProcessRunner& runner_;
 };
 
+// nftables: tables `ip lvsctl` and `ip6 lvsctl` (lvsctl's own), a set `web_MARK` and one rule
+// in a prerouting chain at mangle priority, changed by one `nft -f -` transaction per family.
+class NftMarks : public Marks {
+  public:
+    explicit NftMarks(ProcessRunner& runner) : runner_(runner) {}
+    MarkReport apply(const MarkSpec& spec,
+                     const std::vector<std::uint32_t>& retired_marks) override;
+
+    // Whether this kernel and nft take tables of the ip and ip6 families (a dry run).
+    static bool supported(ProcessRunner& runner);
+
+  private:
+    ProcessRunner& runner_;
+};
+
 }  // namespace lvsctl

@@ -140,7 +140,18 @@ int run_apply(const AgentOptions& opts, Context& ctx) {
     // 2. Marks and aliases: a new website IP is marked before its alias draws traffic; a removed
     // one loses its alias before its mark.
     SpawnRunner runner;
-    IptablesMarks marks(runner);
+    const std::string via = !opts.marks.empty()           ? opts.marks
+                            : NftMarks::supported(runner) ? "nft"
+                                                          : "iptables";
+    IptablesMarks iptables(runner);
+    NftMarks nft(runner);
+    Marks& marks = via == "nft" ? static_cast<Marks&>(nft) : iptables;
+    if (!previous.marks_via.empty() && previous.marks_via != via && !previous.marks.empty()) {
+        // Switching between nft and iptables: the other one's sets and rules go first.
+        Marks& old = previous.marks_via == "nft" ? static_cast<Marks&>(nft) : iptables;
+        MarkSpec none{previous.marks.front(), desired_state.protocol, desired_state.ports, {}};
+        old.apply(none, previous.marks);
+    }
     MarkSpec spec{desired_state.fwmark, desired_state.protocol, desired_state.ports,
                   desired_state.website_ips};
     std::vector<std::uint32_t> retired_marks;
@@ -193,6 +204,7 @@ int run_apply(const AgentOptions& opts, Context& ctx) {
     owned.interface = desired_state.interface;
     owned.vips.assign(vips.begin(), vips.end());
     owned.marks = {desired_state.fwmark};
+    owned.marks_via = via;
     write_file_atomic(path, to_json(owned), 0600);
 
     report.done.insert(report.done.end(), mark_done.begin(), mark_done.end());
