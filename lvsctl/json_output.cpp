@@ -59,7 +59,33 @@ std::string_view forwarding_name(IpvsForward f) {
 }
 }  // namespace
 
+namespace {
+nlohmann::ordered_json services_json(const std::vector<ServiceInfo>& services);
+}
+
 std::string kernel_table_document(const std::vector<ServiceInfo>& services) {
+    const nlohmann::ordered_json doc = {{"version", 1}, {"services", services_json(services)}};
+    return doc.dump(2) + "\n";
+}
+
+std::string agent_show_document(const std::vector<ServiceInfo>& services,
+                                const PlacedState& placed) {
+    auto ips = nlohmann::ordered_json::array();
+    for (const auto& ip : placed.website_ips) {
+        ips.push_back(ip.str());
+    }
+    const nlohmann::ordered_json doc = {
+        {"version", 1},
+        {"interface", placed.interface},
+        {"website_ips", std::move(ips)},
+        {"marks", {{"fwmarks", placed.marks}, {"via", placed.marks_via}}},
+        {"services", services_json(services)},
+    };
+    return doc.dump(2) + "\n";
+}
+
+namespace {
+nlohmann::ordered_json services_json(const std::vector<ServiceInfo>& services) {
     auto list = nlohmann::ordered_json::array();
     for (const auto& svc : services) {
         nlohmann::ordered_json j = {{"family", to_string(svc.key.family)}};
@@ -86,8 +112,8 @@ std::string kernel_table_document(const std::vector<ServiceInfo>& services) {
         j["destinations"] = std::move(dests);
         list.push_back(std::move(j));
     }
-    const nlohmann::ordered_json doc = {{"version", 1}, {"services", std::move(list)}};
-    return doc.dump(2) + "\n";
+    return list;
 }
+}  // namespace
 
 }  // namespace lvsctl

@@ -24,4 +24,15 @@ std::string agent_report_document(const IpvsReport& report, const std::vector<st
 //  "persistence", "stats": {...}, "destinations": [{..., "active_conns", "stats"}]}]}
 std::string kernel_table_document(const std::vector<ServiceInfo>& services);
 
+// `agent show`: the table above, with what the agent placed besides (interface, website IPs,
+// marks), read back from its ownership record and the interface.
+struct PlacedState {
+    std::string interface;
+    std::vector<IpAddress> website_ips;  // owned aliases present on the interface now
+    std::vector<std::uint32_t> marks;
+    std::string marks_via;
+};
+std::string agent_show_document(const std::vector<ServiceInfo>& services,
+                                const PlacedState& placed);
+
 }  // namespace lvsctl

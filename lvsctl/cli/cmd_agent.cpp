@@ -218,9 +218,20 @@ int run_apply(const AgentOptions& opts, Context& ctx) {
     return errors.empty() ? 0 : static_cast<int>(ExitCode::kernel);
 }
 
-int run_show(Context& ctx) {
+int run_show(const AgentOptions& opts, Context& ctx) {
     ipvs::NetlinkKernel kernel;
-    ctx.out << kernel_table_document(kernel.table());
+    const auto state = load_state(state_file(opts));
+    PlacedState placed{state.interface, {}, state.marks, state.marks_via};
+    ipvs::NetlinkAddresses addresses;
+    if (const auto index = addresses.interface_index(state.interface)) {
+        const std::set<IpAddress> owned(state.vips.begin(), state.vips.end());
+        for (const auto& a : addresses.addresses(*index)) {
+            if (owned.contains(a.address) && a.is_host_route()) {
+                placed.website_ips.push_back(a.address);
+            }
+        }
+    }
+    ctx.out << agent_show_document(kernel.table(), placed);
     return 0;
 }
 
@@ -239,8 +250,10 @@ void setup_agent(CLI::App& parent, Registry& registry) {
         ->default_str(opts->state_dir);
     registry.add(apply, opts, run_apply);
 
-    auto* show = group->add_subcommand("show", "Print the local IPVS table as JSON");
-    registry.add(show, run_show);
+    auto* show = group->add_subcommand("show", "Print the local state as JSON");
+    show->add_option("--state-dir", opts->state_dir, "Where the agent records what it owns")
+        ->default_str(opts->state_dir);
+    registry.add(show, opts, run_show);
 }
 
 }  // namespace lvsctl::cli

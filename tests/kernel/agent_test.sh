@@ -79,6 +79,17 @@ check "the rule marks tcp 80,443 to the set with 100" grep -q -- \
     '-A PREROUTING -p tcp -m set --match-set lvsctl-100-4 dst -m multiport --dports 80,443 -m comment --comment lvsctl-fwmark-100 -j MARK --set-xmark 0x64/0xffffffff' \
     <(iptables-legacy-save -t mangle)
 
+shown=$("$lvsctl" agent show --state-dir "$state")
+check "agent show: interface, website IPs, marks and services" python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["interface"] == "eth1", d["interface"]
+assert sorted(d["website_ips"]) == ["10.39.84.131", "2001:db8:84::131"], d["website_ips"]
+assert d["marks"] == {"fwmarks": [100], "via": "iptables"}, d["marks"]
+assert sorted((s["family"], s["fwmark"]) for s in d["services"]) == [("inet", 100), ("inet6", 100)]
+assert all(len(s["destinations"]) == 2 for s in d["services"])
+' "$shown"
+
 # --- a second run changes nothing --------------------------------------------------------------
 snapshot() { ipvsadm -S -n; addrs eth1; iptables-legacy-save -t mangle | grep -v '^#'; ipset save; }
 before=$(snapshot)
