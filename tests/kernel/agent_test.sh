@@ -129,5 +129,13 @@ check "no more IPv6: exit 0" test "$rc" = 0
 check "no more IPv6: the IPv6 service is retired" test "$(ipvsadm -S -n | grep -c -- '-6')" = 0
 check "no more IPv6: the IPv6 set and rule are gone" test "$(ipset list -n | tr '\n' ' ')/$(our_rules ip6tables-legacy-save)" = "lvsctl-77-4 /0"
 
+# --- a scheduler this kernel lacks: a clear error naming the service and the module -----------
+if ! modinfo ip_vs_twos >/dev/null 2>&1; then
+    rc=0; out=$(doc 77 eth2 10.39.84.132 | sed 's/"lblc"/"twos"/' | agent 2>&1) || rc=$?
+    check "a missing scheduler module: exit 71" test "$rc" = 71
+    check "a missing scheduler module: named" grep -q 'set service FWM 77: Scheduler not found (is the ip_vs_twos module available?)' <<<"$out"
+    check "a missing scheduler module: the service as it was" test "$(ipvsadm -S -n | grep -- '-A -f 77')" = "-A -f 77 -s lblc"
+fi
+
 echo "$failures failed"
 exit $((failures > 0))
