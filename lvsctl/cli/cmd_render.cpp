@@ -7,6 +7,7 @@
 #include <memory>
 #include <sstream>
 
+#include "db/database.h"
 #include "lvsctl/cli/app.h"
 #include "lvsctl/desired_state.h"
 #include "lvsctl/error.h"
@@ -52,12 +53,15 @@ int run_render(const RenderOptions& opts, Context& ctx) {
     if (opts.cluster_id_flag->count() == 0 && opts.from_lvscf_flag->count() == 0) {
         throw Error(ExitCode::usage, "render: give --cluster-id=N or --from-lvscf=FILE");
     }
+    Cluster cluster;
     if (opts.from_lvscf_flag->count() == 0) {
-        unavailable("render --cluster-id", "the database module");
+        cluster = db::Database(ctx.settings.db).read_cluster(opts.cluster_id);
+        validate_or_throw(cluster);
+    } else {
+        // lvs.cf has no cluster id: --cluster-id gives it one, else it is cluster 1.
+        cluster = cluster_from_lvscf(opts.from_lvscf, ctx);
+        cluster.id = opts.cluster_id_flag->count() > 0 ? opts.cluster_id : 1;
     }
-    // lvs.cf has no cluster id: --cluster-id gives it one, else it is cluster 1.
-    auto cluster = cluster_from_lvscf(opts.from_lvscf, ctx);
-    cluster.id = opts.cluster_id_flag->count() > 0 ? opts.cluster_id : 1;
     const auto directory = ctx.settings.templates ? std::filesystem::path(*ctx.settings.templates)
                                                   : templates::default_directory(ctx.program);
     const templates::Renderer renderer(directory);

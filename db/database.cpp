@@ -1,0 +1,238 @@
+#include "db/database.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <pqxx/pqxx>
+
+#include "db/migrations.h"
+#include "lvsctl/error.h"
+
+namespace lvsctl::db {
+
+namespace {
+
+// Advisory locks of lvsctl use this first key; the second is 0 for migrations, else a cluster.
+constexpr int kLockSpace = 0x4c56;  // "LV"
+
+[[noreturn]] void unavailable(const std::exception& e) {
+    std::string reason = e.what();
+    while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) {
+        reason.pop_back();
+    }
+    throw Error(ExitCode::db_unavailable, fmt::format("database: {}", reason));
+}
+
+// Runs `body`, turning libpqxx's failures into errors with exit codes: a lost or refused
+// connection is 69, and so is a schema that is not there yet (with what to do about it).
+template <class Body>
+auto guarded(Body&& body) -> decltype(body()) {
+    try {
+        return body();
+    } catch (const pqxx::undefined_table& e) {
+        throw Error(ExitCode::db_unavailable,
+                    fmt::format("database: {} (has `lvsctl db migrate` been run?)",
+                                std::string(e.what()).substr(0, std::string(e.what()).find('\n'))));
+    } catch (const pqxx::broken_connection& e) {
+        unavailable(e);
+    } catch (const pqxx::sql_error& e) {
+        unavailable(e);
+    } catch (const pqxx::failure& e) {
+        unavailable(e);
+    }
+}
+
+[[noreturn]] void bad_row(const std::string& object, const char* column, const std::string& why) {
+    throw Error(ExitCode::data, fmt::format("{}: column {}: {}", object, column, why));
+}
+
+IpAddress address(const pqxx::field& f, const std::string& object, const char* column) {
+    const std::string text = f.c_str();
+    const auto ip = IpAddress::parse(text);
+    if (!ip) {
+        bad_row(object, column, fmt::format("{} is not a host address (no prefix length)", text));
+    }
+    return *ip;
+}
+
+std::optional<std::string> optional_text(const pqxx::field& f) {
+    return f.is_null() ? std::nullopt : std::optional<std::string>(f.c_str());
+}
+
+// An integer[] as PostgreSQL prints it: {80,443}.
+std::vector<std::int64_t> integers(const pqxx::field& f, const std::string& object,
+                                   const char* column) {
+    std::string_view text = f.c_str();
+    if (text.size() < 2 || text.front() != '{' || text.back() != '}') {
+        bad_row(object, column, fmt::format("{} is not a list of integers", text));
+    }
+    text = text.substr(1, text.size() - 2);
+    std::vector<std::int64_t> out;
+    while (!text.empty()) {
+        const auto comma = text.find(',');
+        const auto item = text.substr(0, comma);
+        std::int64_t n = 0;
+        auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), n);
+        if (ec != std::errc() || ptr != item.data() + item.size()) {
+            bad_row(object, column, fmt::format("{} in {{{}}} is not an integer", item, text));
+        }
+        out.push_back(n);
+        text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+    }
+    return out;
+}
+
+}  // namespace
+
+struct Database::Impl {
+    pqxx::connection connection;
+    explicit Impl(const std::string& conninfo) : connection(conninfo) {}
+};
+
+Database::Database(const std::optional<std::string>& conninfo) {
+    guarded([&] {
+        impl_ = std::make_unique<Impl>(conninfo.value_or(""));
+        return 0;
+    });
+}
+
+Database::~Database() = default;
+Database::Database(Database&&) noexcept = default;
+Database& Database::operator=(Database&&) noexcept = default;
+
+int Database::schema_version() {
+    return guarded([&] {
+        pqxx::nontransaction tx(impl_->connection);
+        const auto exists =
+            tx.exec1("select to_regclass('lvsctl_schema_version') is not null")[0].as<bool>();
+        if (!exists) {
+            return 0;
+        }
+        return tx.exec1("select coalesce(max(version), 0) from lvsctl_schema_version")[0].as<int>();
+    });
+}
+
+int Database::migrate() {
+    return guarded([&] {
+        auto& c = impl_->connection;
+        {
+            pqxx::nontransaction tx(c);
+            tx.exec_params("select pg_advisory_lock($1, 0)", kLockSpace);
+            tx.exec(
+                "create table if not exists lvsctl_schema_version ("
+                " version integer primary key, description text not null,"
+                " applied_at timestamptz not null default now())");
+        }
+        int applied = 0;
+        try {
+            const int current = schema_version();
+            for (const auto& m : migrations()) {
+                if (m.version <= current) {
+                    continue;
+                }
+                pqxx::work tx(c);
+                tx.exec(std::string(m.sql));
+                tx.exec_params(
+                    "insert into lvsctl_schema_version (version, description) values ($1, $2)",
+                    m.version, std::string(m.description));
+                tx.commit();
+                ++applied;
+            }
+        } catch (...) {
+            pqxx::nontransaction tx(c);
+            tx.exec_params("select pg_advisory_unlock($1, 0)", kLockSpace);
+            throw;
+        }
+        pqxx::nontransaction tx(c);
+        tx.exec_params("select pg_advisory_unlock($1, 0)", kLockSpace);
+        return applied;
+    });
+}
+
+Cluster Database::read_cluster(std::int64_t id) {
+    return guarded([&] {
+        // One snapshot for every table, so that a hook writing meanwhile is seen whole or not at
+        // all. inet columns are read in their output form, which omits a host's /32 or /128 and
+        // shows any other prefix (a ::text cast would always show one).
+        pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(impl_->connection);
+        Cluster c;
+        c.id = id;
+        const auto cluster_obj = fmt::format("h2e_clusters cluster_id={}", id);
+        const auto rows = tx.exec_params(
+            "select name, backend, scheduler, fwmark, protocol, ports::text, forwarding, "
+            "persistence,"
+            " check_send, check_expect, check_timeout, check_reentry, load_monitor"
+            " from h2e_clusters where cluster_id = $1",
+            id);
+        if (rows.empty()) {
+            throw Error(ExitCode::data, fmt::format("{}: no such cluster", cluster_obj));
+        }
+        const auto& r = rows[0];
+        c.name = r[0].c_str();
+        c.backend = r[1].c_str();
+        c.scheduler = r[2].c_str();
+        c.fwmark = r[3].as<std::int64_t>();
+        c.protocol = r[4].c_str();
+        c.ports = integers(r[5], cluster_obj, "ports");
+        const auto forwarding = parse_forwarding(r[6].c_str());
+        if (!forwarding) {
+            bad_row(cluster_obj, "forwarding",
+                    fmt::format("{:?} is not route, masq or tunnel", std::string(r[6].c_str())));
+        }
+        c.forwarding = *forwarding;
+        c.persistence = r[7].as<std::int64_t>();
+        c.check_send = optional_text(r[8]);
+        c.check_expect = optional_text(r[9]);
+        c.check_timeout = r[10].as<std::int64_t>();
+        c.check_reentry = r[11].as<std::int64_t>();
+        c.load_monitor = optional_text(r[12]);
+
+        for (const auto& lb :
+             tx.exec_params("select role, mgmt_address, ssh_port, vip_interface"
+                            " from h2e_load_balancers where cluster_id = $1 order by role desc",
+                            id)) {
+            const std::string role_text = lb[0].c_str();
+            const auto obj = fmt::format("h2e_load_balancers cluster_id={} role={}", id, role_text);
+            const auto role = parse_role(role_text);
+            if (!role) {
+                bad_row(obj, "role", fmt::format("{:?} is not primary or backup", role_text));
+            }
+            c.load_balancers.push_back({*role, address(lb[1], obj, "mgmt_address"),
+                                        lb[2].as<std::int64_t>(), lb[3].c_str()});
+        }
+        for (const auto& s : tx.exec_params(
+                 "select node_id, mgmt_address, address, address_v6, ssh_port,"
+                 " weight, active from apache_h2e_nodes where cluster_id = $1 order by node_id",
+                 id)) {
+            const auto node_id = s[0].as<std::int64_t>();
+            const auto obj = fmt::format("apache_h2e_nodes node_id={}", node_id);
+            Server server;
+            server.node_id = node_id;
+            server.mgmt_address = address(s[1], obj, "mgmt_address");
+            server.address = address(s[2], obj, "address");
+            if (!s[3].is_null()) {
+                server.address_v6 = address(s[3], obj, "address_v6");
+            }
+            server.ssh_port = s[4].as<std::int64_t>();
+            server.weight = s[5].as<std::int64_t>();
+            server.active = s[6].as<bool>();
+            c.servers.push_back(std::move(server));
+        }
+        for (const auto& ip : tx.exec_params(
+                 "select address from h2e_cluster_ips where cluster_id = $1 order by address",
+                 id)) {
+            const auto obj =
+                fmt::format("h2e_cluster_ips cluster_id={} address={}", id, ip[0].c_str());
+            c.website_ips.push_back(address(ip[0], obj, "address"));
+        }
+        c.serial = tx.exec_params1(
+                         "select coalesce(max(serial), 0) from lvsctl_runs where cluster_id = $1 "
+                         "and not dry_run",
+                         id)[0]
+                       .as<std::int64_t>();
+        tx.commit();
+        return c;
+    });
+}
+
+}  // namespace lvsctl::db

@@ -1,0 +1,75 @@
+#include "db/migrations.h"
+
+namespace lvsctl::db {
+
+namespace {
+
+// Version 1: the tables the hosting platform writes and lvsctl reads, exactly as the contract
+// names them, and lvsctl's run log.
+constexpr std::string_view kV1 = R"SQL(
+create table h2e_clusters (
+    cluster_id     integer  primary key,
+    name           text     not null unique,
+    backend        text     not null default 'ipvs',
+    scheduler      text     not null default 'lblc',
+    fwmark         integer  not null default 100,
+    protocol       text     not null default 'tcp',
+    ports          integer[] not null default '{80,443}',
+    forwarding     text     not null default 'route',
+    persistence    integer  not null default 0,
+    check_send     text     default E'GET / HTTP/1.0\r\n\r\n',
+    check_expect   text     default 'HTTP',
+    check_timeout  integer  not null default 10,
+    check_reentry  integer  not null default 10,
+    load_monitor   text
+);
+
+create table h2e_load_balancers (
+    lb_id          serial   primary key,
+    cluster_id     integer  not null references h2e_clusters on delete cascade,
+    role           text     not null check (role in ('primary', 'backup')),
+    mgmt_address   inet     not null,
+    ssh_port       integer  not null default 22,
+    vip_interface  text     not null default 'eth1',
+    unique (cluster_id, role)
+);
+
+create table apache_h2e_nodes (
+    node_id        integer  primary key,
+    cluster_id     integer  not null references h2e_clusters on delete cascade,
+    mgmt_address   inet     not null,
+    address        inet     not null,
+    address_v6     inet,
+    ssh_port       integer  not null default 22,
+    weight         integer  not null default 32 check (weight between 0 and 65535),
+    active         boolean  not null default true
+);
+
+create table h2e_cluster_ips (
+    cluster_id     integer  not null references h2e_clusters on delete cascade,
+    address        inet     not null,
+    primary key (cluster_id, address)
+);
+
+create table lvsctl_runs (
+    run_id         bigserial primary key,
+    cluster_id     integer,
+    serial         integer,
+    started_at     timestamptz,
+    finished_at    timestamptz,
+    dry_run        boolean,
+    result         text,
+    report         jsonb
+);
+)SQL";
+
+}  // namespace
+
+const std::vector<Migration>& migrations() {
+    static const std::vector<Migration> all = {
+        {1, "the platform's cluster tables and the run log", kV1},
+    };
+    return all;
+}
+
+}  // namespace lvsctl::db

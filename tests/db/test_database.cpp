@@ -1,0 +1,237 @@
+// db/ against a real PostgreSQL (started by tests/db/with-postgres), and the program on top.
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+
+#include "db/database.h"
+#include "fixtures.h"
+#include "lvsctl/cli/process.h"
+#include "lvsctl/error.h"
+#include "lvsctl/validate.h"
+
+using namespace lvsctl;
+using lvsctl::testing::ip;
+
+namespace {
+
+std::string admin() {
+    const char* a = std::getenv("LVSCTL_TEST_ADMIN_DB");
+    REQUIRE_MESSAGE(a != nullptr, "run under tests/db/with-postgres");
+    return a;
+}
+
+ProcessResult psql(const std::string& conninfo, const std::string& sql) {
+    cli::SpawnRunner r;
+    return r.run({"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-At", "-d", conninfo, "-f", "-"},
+                 sql);
+}
+
+// A fresh database for one test, dropped afterwards.
+struct ScratchDb {
+    std::string name;
+    std::string conninfo;
+    ScratchDb() {
+        static std::atomic<int> n{0};
+        name = "lvsctl_test_" + std::to_string(::getpid()) + "_" + std::to_string(n++);
+        REQUIRE(psql(admin(), "create database " + name).status == 0);
+        conninfo = admin().substr(0, admin().find("dbname=")) + "dbname=" + name;
+    }
+    ~ScratchDb() { psql(admin(), "drop database if exists " + name + " with (force)"); }
+    std::string sql(const std::string& text) const {
+        const auto r = psql(conninfo, text);
+        REQUIRE_MESSAGE(r.status == 0, r.err);
+        return r.out;
+    }
+    ProcessResult try_sql(const std::string& text) const { return psql(conninfo, text); }
+};
+
+ScratchDb migrated_with_seed() {
+    ScratchDb db;
+    db::Database(db.conninfo).migrate();
+    db.sql(lvsctl::testing::read_file(lvsctl::testing::source_dir() / "tests/db/seed.sql"));
+    return db;
+}
+
+ProcessResult lvsctl_cmd(const std::vector<std::string>& args) {
+    std::vector<std::string> argv{LVSCTL_PROGRAM, "--config=/dev/null",
+                                  "--templates=" + lvsctl::testing::template_dir().string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    cli::SpawnRunner r;
+    return r.run(argv, "");
+}
+
+}  // namespace
+
+TEST_CASE("db migrate creates the schema of SPEC.md section 3, and a re-run changes nothing") {
+    ScratchDb db;
+    auto r = lvsctl_cmd({"--db", db.conninfo, "db", "migrate"});
+    CHECK(r.status == 0);
+    CHECK(r.out == "applied 1 migration(s); schema version 1\n");
+    r = lvsctl_cmd({"--db", db.conninfo, "db", "migrate"});
+    CHECK(r.status == 0);
+    CHECK(r.out == "schema is up to date (version 1)\n");
+
+    const auto columns = db.sql(
+        "select table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable || ' ' "
+        "||"
+        " coalesce(column_default, '-') from information_schema.columns"
+        " where table_schema = 'public' and table_name <> 'lvsctl_schema_version'"
+        " order by table_name, ordinal_position");
+    CHECK(columns ==
+          "apache_h2e_nodes.node_id integer NO -\n"
+          "apache_h2e_nodes.cluster_id integer NO -\n"
+          "apache_h2e_nodes.mgmt_address inet NO -\n"
+          "apache_h2e_nodes.address inet NO -\n"
+          "apache_h2e_nodes.address_v6 inet YES -\n"
+          "apache_h2e_nodes.ssh_port integer NO 22\n"
+          "apache_h2e_nodes.weight integer NO 32\n"
+          "apache_h2e_nodes.active boolean NO true\n"
+          "h2e_cluster_ips.cluster_id integer NO -\n"
+          "h2e_cluster_ips.address inet NO -\n"
+          "h2e_clusters.cluster_id integer NO -\n"
+          "h2e_clusters.name text NO -\n"
+          "h2e_clusters.backend text NO 'ipvs'::text\n"
+          "h2e_clusters.scheduler text NO 'lblc'::text\n"
+          "h2e_clusters.fwmark integer NO 100\n"
+          "h2e_clusters.protocol text NO 'tcp'::text\n"
+          "h2e_clusters.ports ARRAY NO '{80,443}'::integer[]\n"
+          "h2e_clusters.forwarding text NO 'route'::text\n"
+          "h2e_clusters.persistence integer NO 0\n"
+          "h2e_clusters.check_send text YES 'GET / HTTP/1.0\r\n\r\n'::text\n"
+          "h2e_clusters.check_expect text YES 'HTTP'::text\n"
+          "h2e_clusters.check_timeout integer NO 10\n"
+          "h2e_clusters.check_reentry integer NO 10\n"
+          "h2e_clusters.load_monitor text YES -\n"
+          "h2e_load_balancers.lb_id integer NO nextval('h2e_load_balancers_lb_id_seq'::regclass)\n"
+          "h2e_load_balancers.cluster_id integer NO -\n"
+          "h2e_load_balancers.role text NO -\n"
+          "h2e_load_balancers.mgmt_address inet NO -\n"
+          "h2e_load_balancers.ssh_port integer NO 22\n"
+          "h2e_load_balancers.vip_interface text NO 'eth1'::text\n"
+          "lvsctl_runs.run_id bigint NO nextval('lvsctl_runs_run_id_seq'::regclass)\n"
+          "lvsctl_runs.cluster_id integer YES -\n"
+          "lvsctl_runs.serial integer YES -\n"
+          "lvsctl_runs.started_at timestamp with time zone YES -\n"
+          "lvsctl_runs.finished_at timestamp with time zone YES -\n"
+          "lvsctl_runs.dry_run boolean YES -\n"
+          "lvsctl_runs.result text YES -\n"
+          "lvsctl_runs.report jsonb YES -\n");
+}
+
+TEST_CASE("the schema's constraints hold") {
+    auto db = migrated_with_seed();
+    CHECK(db.try_sql("update apache_h2e_nodes set weight = 65536 where node_id = 43").status != 0);
+    CHECK(db.try_sql("update apache_h2e_nodes set weight = -1 where node_id = 43").status != 0);
+    CHECK(db.try_sql("insert into h2e_load_balancers (cluster_id, role, mgmt_address)"
+                     " values (1, 'primary', '10.39.94.42')")
+              .status != 0);
+    CHECK(db.try_sql("insert into h2e_load_balancers (cluster_id, role, mgmt_address)"
+                     " values (1, 'standby', '10.39.94.42')")
+              .status != 0);
+    CHECK(db.try_sql("insert into h2e_cluster_ips values (1, '10.39.84.131')").status != 0);
+    CHECK(db.try_sql("insert into h2e_clusters (cluster_id, name) values (2, 'Web-Cluster')")
+              .status != 0);
+    db.sql("delete from h2e_clusters where cluster_id = 1");
+    CHECK(db.sql("select count(*) from apache_h2e_nodes") == "0\n");
+    CHECK(db.sql("select count(*) from h2e_load_balancers") == "0\n");
+}
+
+TEST_CASE("the seed cluster reads back as the article's cluster, and renders its lvs.cf") {
+    auto db = migrated_with_seed();
+    const auto c = db::Database(db.conninfo).read_cluster(1);
+    const auto seed = lvsctl::testing::seed_cluster();
+    CHECK(c.name == seed.name);
+    CHECK(c.ports == seed.ports);
+    CHECK(c.check_send == seed.check_send);
+    CHECK(c.load_monitor == seed.load_monitor);
+    REQUIRE(c.servers.size() == 2);
+    CHECK(c.servers[1].node_id == 44);
+    CHECK(c.servers[1].address == ip("10.39.84.44"));
+    CHECK(c.website_ips == seed.website_ips);
+    CHECK(c.primary()->mgmt_address == ip("10.39.94.41"));
+    CHECK(validate(c).empty());
+
+    const auto r = lvsctl_cmd({"--db", db.conninfo, "render", "--cluster-id=1"});
+    CHECK(r.status == 0);
+    CHECK(lvsctl::testing::without_serial(r.out) ==
+          lvsctl::testing::read_file(lvsctl::testing::golden("seed-lvs.cf")));
+}
+
+TEST_CASE("bad rows stop everything with exit 65 and a message naming the row") {
+    struct Case {
+        const char* sql;
+        const char* message;
+    };
+    const Case cases[] = {
+        {"update apache_h2e_nodes set address = '2001:db8::44' where node_id = 44",
+         "apache_h2e_nodes node_id=44: column address: 2001:db8::44 is not an IPv4 address"},
+        {"insert into h2e_cluster_ips values (1, '2001:db8:84::131');"
+         " update apache_h2e_nodes set address_v6 = '2001:db8:84::43' where node_id = 43",
+         "apache_h2e_nodes node_id=44: column address_v6: the cluster has IPv6 website IPs but "
+         "this server has no IPv6 address"},
+        {"update h2e_clusters set scheduler = 'fastest'",
+         "h2e_clusters cluster_id=1: column scheduler: unknown IPVS scheduler \"fastest\""},
+        {"update h2e_clusters set fwmark = 0",
+         "h2e_clusters cluster_id=1: column fwmark: 0 is not a firewall mark (1..4294967295)"},
+        {"update apache_h2e_nodes set address = '10.39.84.43' where node_id = 44",
+         "apache_h2e_nodes node_id=44: column address: 10.39.84.43 is also the address of "
+         "apache_h2e_nodes node_id=43"},
+        {"insert into h2e_cluster_ips values (1, '10.39.84.44')",
+         "h2e_cluster_ips cluster_id=1 address=10.39.84.44: column address: is also the "
+         "real-server address of apache_h2e_nodes node_id=44"},
+        {"update apache_h2e_nodes set address = '10.39.84.0/24' where node_id = 44",
+         "apache_h2e_nodes node_id=44: column address: 10.39.84.0/24 is not a host address (no "
+         "prefix length)"},
+        {"update h2e_clusters set forwarding = 'bridge'",
+         "h2e_clusters cluster_id=1: column forwarding: \"bridge\" is not route, masq or tunnel"},
+        {"delete from h2e_load_balancers",
+         "h2e_load_balancers cluster_id=1: column role: the cluster has no primary load balancer"},
+        {"update h2e_load_balancers set vip_interface = 'eth1; reboot'",
+         "h2e_load_balancers cluster_id=1 role=primary: column vip_interface: \"eth1; reboot\" is "
+         "not an interface name (1 to 15 of letters, digits, '_', '.', '-')"},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.sql);
+        auto db = migrated_with_seed();
+        db.sql(c.sql);
+        const auto r = lvsctl_cmd({"--db", db.conninfo, "render", "--cluster-id=1"});
+        CHECK(r.status == 65);
+        CHECK(r.err.find(c.message) != std::string::npos);
+        CHECK(r.out.empty());
+    }
+    auto db = migrated_with_seed();
+    const auto r = lvsctl_cmd({"--db", db.conninfo, "render", "--cluster-id=9"});
+    CHECK(r.status == 65);
+    CHECK(r.err == "lvsctl: h2e_clusters cluster_id=9: no such cluster\n");
+}
+
+TEST_CASE("no database, or no schema yet: exit 69 with the reason") {
+    auto r =
+        lvsctl_cmd({"--db", "host=/nonexistent user=lvsctl dbname=x", "render", "--cluster-id=1"});
+    CHECK(r.status == 69);
+    CHECK(
+        r.err.starts_with("lvsctl: database: connection to server on socket "
+                          "\"/nonexistent/.s.PGSQL.5432\" failed"));
+    ScratchDb empty;
+    r = lvsctl_cmd({"--db", empty.conninfo, "render", "--cluster-id=1"});
+    CHECK(r.status == 69);
+    CHECK(r.err.find("(has `lvsctl db migrate` been run?)") != std::string::npos);
+}
+
+TEST_CASE(
+    "the connection comes from LVSCTL_DB or libpq's PG* variables; the password never shows") {
+    auto db = migrated_with_seed();
+    cli::SpawnRunner runner;
+    // No --db: LVSCTL_DB, as the environment of a hook would carry it.
+    const auto r = runner.run(
+        {"env", "LVSCTL_DB=" + db.conninfo, LVSCTL_PROGRAM, "--config=/dev/null",
+         "--templates=" + lvsctl::testing::template_dir().string(), "render", "--cluster-id=1"},
+        "");
+    CHECK(r.status == 0);
+    const auto bad = lvsctl_cmd({"--db", "host=/nonexistent user=lvsctl password=hunter2 dbname=x",
+                                 "render", "--cluster-id=1"});
+    CHECK(bad.status == 69);
+    CHECK(bad.err.find("hunter2") == std::string::npos);
+}
