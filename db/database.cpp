@@ -7,6 +7,7 @@
 
 #include "db/migrations.h"
 #include "lvsctl/error.h"
+#include "lvsctl/validate.h"
 
 namespace lvsctl::db {
 
@@ -149,89 +150,233 @@ int Database::migrate() {
     });
 }
 
+namespace {
+
+// inet columns are read in their output form, which omits a host's /32 or /128 and shows any
+// other prefix (a ::text cast would always show one).
+Cluster read_in(pqxx::transaction_base& tx, std::int64_t id) {
+    Cluster c;
+    c.id = id;
+    const auto cluster_obj = fmt::format("h2e_clusters cluster_id={}", id);
+    const auto rows = tx.exec_params(
+        "select name, backend, scheduler, fwmark, protocol, ports::text, forwarding, "
+        "persistence,"
+        " check_send, check_expect, check_timeout, check_reentry, load_monitor"
+        " from h2e_clusters where cluster_id = $1",
+        id);
+    if (rows.empty()) {
+        throw Error(ExitCode::data, fmt::format("{}: no such cluster", cluster_obj));
+    }
+    const auto& r = rows[0];
+    c.name = r[0].c_str();
+    c.backend = r[1].c_str();
+    c.scheduler = r[2].c_str();
+    c.fwmark = r[3].as<std::int64_t>();
+    c.protocol = r[4].c_str();
+    c.ports = integers(r[5], cluster_obj, "ports");
+    const auto forwarding = parse_forwarding(r[6].c_str());
+    if (!forwarding) {
+        bad_row(cluster_obj, "forwarding",
+                fmt::format("{:?} is not route, masq or tunnel", std::string(r[6].c_str())));
+    }
+    c.forwarding = *forwarding;
+    c.persistence = r[7].as<std::int64_t>();
+    c.check_send = optional_text(r[8]);
+    c.check_expect = optional_text(r[9]);
+    c.check_timeout = r[10].as<std::int64_t>();
+    c.check_reentry = r[11].as<std::int64_t>();
+    c.load_monitor = optional_text(r[12]);
+
+    for (const auto& lb :
+         tx.exec_params("select role, mgmt_address, ssh_port, vip_interface"
+                        " from h2e_load_balancers where cluster_id = $1 order by role desc",
+                        id)) {
+        const std::string role_text = lb[0].c_str();
+        const auto obj = fmt::format("h2e_load_balancers cluster_id={} role={}", id, role_text);
+        const auto role = parse_role(role_text);
+        if (!role) {
+            bad_row(obj, "role", fmt::format("{:?} is not primary or backup", role_text));
+        }
+        c.load_balancers.push_back(
+            {*role, address(lb[1], obj, "mgmt_address"), lb[2].as<std::int64_t>(), lb[3].c_str()});
+    }
+    for (const auto& s : tx.exec_params(
+             "select node_id, mgmt_address, address, address_v6, ssh_port,"
+             " weight, active from apache_h2e_nodes where cluster_id = $1 order by node_id",
+             id)) {
+        const auto node_id = s[0].as<std::int64_t>();
+        const auto obj = fmt::format("apache_h2e_nodes node_id={}", node_id);
+        Server server;
+        server.node_id = node_id;
+        server.mgmt_address = address(s[1], obj, "mgmt_address");
+        server.address = address(s[2], obj, "address");
+        if (!s[3].is_null()) {
+            server.address_v6 = address(s[3], obj, "address_v6");
+        }
+        server.ssh_port = s[4].as<std::int64_t>();
+        server.weight = s[5].as<std::int64_t>();
+        server.active = s[6].as<bool>();
+        c.servers.push_back(std::move(server));
+    }
+    for (const auto& ip : tx.exec_params(
+             "select address from h2e_cluster_ips where cluster_id = $1 order by address", id)) {
+        const auto obj = fmt::format("h2e_cluster_ips cluster_id={} address={}", id, ip[0].c_str());
+        c.website_ips.push_back(address(ip[0], obj, "address"));
+    }
+    c.serial = tx.exec_params1(
+                     "select coalesce(max(serial), 0) from lvsctl_runs where cluster_id = $1 and "
+                     "not dry_run",
+                     id)[0]
+                   .as<std::int64_t>();
+    return c;
+}
+
+// Runs `change` in one transaction, then reads the cluster back in it and validates it; commits
+// only a valid cluster.
+template <class Change>
+void write_validated(pqxx::connection& connection, std::int64_t cluster_id, Change&& change) {
+    pqxx::work tx(connection);
+    change(tx);
+    validate_or_throw(read_in(tx, cluster_id));
+    tx.commit();
+}
+
+std::optional<std::string> text_of(const std::optional<IpAddress>& ip) {
+    return ip ? std::optional<std::string>(ip->str()) : std::nullopt;
+}
+
+}  // namespace
+
 Cluster Database::read_cluster(std::int64_t id) {
     return guarded([&] {
         // One snapshot for every table, so that a hook writing meanwhile is seen whole or not at
-        // all. inet columns are read in their output form, which omits a host's /32 or /128 and
-        // shows any other prefix (a ::text cast would always show one).
+        // all.
         pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(impl_->connection);
-        Cluster c;
-        c.id = id;
-        const auto cluster_obj = fmt::format("h2e_clusters cluster_id={}", id);
-        const auto rows = tx.exec_params(
-            "select name, backend, scheduler, fwmark, protocol, ports::text, forwarding, "
-            "persistence,"
-            " check_send, check_expect, check_timeout, check_reentry, load_monitor"
-            " from h2e_clusters where cluster_id = $1",
-            id);
-        if (rows.empty()) {
-            throw Error(ExitCode::data, fmt::format("{}: no such cluster", cluster_obj));
-        }
-        const auto& r = rows[0];
-        c.name = r[0].c_str();
-        c.backend = r[1].c_str();
-        c.scheduler = r[2].c_str();
-        c.fwmark = r[3].as<std::int64_t>();
-        c.protocol = r[4].c_str();
-        c.ports = integers(r[5], cluster_obj, "ports");
-        const auto forwarding = parse_forwarding(r[6].c_str());
-        if (!forwarding) {
-            bad_row(cluster_obj, "forwarding",
-                    fmt::format("{:?} is not route, masq or tunnel", std::string(r[6].c_str())));
-        }
-        c.forwarding = *forwarding;
-        c.persistence = r[7].as<std::int64_t>();
-        c.check_send = optional_text(r[8]);
-        c.check_expect = optional_text(r[9]);
-        c.check_timeout = r[10].as<std::int64_t>();
-        c.check_reentry = r[11].as<std::int64_t>();
-        c.load_monitor = optional_text(r[12]);
-
-        for (const auto& lb :
-             tx.exec_params("select role, mgmt_address, ssh_port, vip_interface"
-                            " from h2e_load_balancers where cluster_id = $1 order by role desc",
-                            id)) {
-            const std::string role_text = lb[0].c_str();
-            const auto obj = fmt::format("h2e_load_balancers cluster_id={} role={}", id, role_text);
-            const auto role = parse_role(role_text);
-            if (!role) {
-                bad_row(obj, "role", fmt::format("{:?} is not primary or backup", role_text));
-            }
-            c.load_balancers.push_back({*role, address(lb[1], obj, "mgmt_address"),
-                                        lb[2].as<std::int64_t>(), lb[3].c_str()});
-        }
-        for (const auto& s : tx.exec_params(
-                 "select node_id, mgmt_address, address, address_v6, ssh_port,"
-                 " weight, active from apache_h2e_nodes where cluster_id = $1 order by node_id",
-                 id)) {
-            const auto node_id = s[0].as<std::int64_t>();
-            const auto obj = fmt::format("apache_h2e_nodes node_id={}", node_id);
-            Server server;
-            server.node_id = node_id;
-            server.mgmt_address = address(s[1], obj, "mgmt_address");
-            server.address = address(s[2], obj, "address");
-            if (!s[3].is_null()) {
-                server.address_v6 = address(s[3], obj, "address_v6");
-            }
-            server.ssh_port = s[4].as<std::int64_t>();
-            server.weight = s[5].as<std::int64_t>();
-            server.active = s[6].as<bool>();
-            c.servers.push_back(std::move(server));
-        }
-        for (const auto& ip : tx.exec_params(
-                 "select address from h2e_cluster_ips where cluster_id = $1 order by address",
-                 id)) {
-            const auto obj =
-                fmt::format("h2e_cluster_ips cluster_id={} address={}", id, ip[0].c_str());
-            c.website_ips.push_back(address(ip[0], obj, "address"));
-        }
-        c.serial = tx.exec_params1(
-                         "select coalesce(max(serial), 0) from lvsctl_runs where cluster_id = $1 "
-                         "and not dry_run",
-                         id)[0]
-                       .as<std::int64_t>();
+        auto c = read_in(tx, id);
         tx.commit();
         return c;
+    });
+}
+
+void Database::lock_cluster(std::int64_t id, std::chrono::seconds timeout) {
+    guarded([&] {
+        pqxx::nontransaction tx(impl_->connection);
+        tx.exec("set lock_timeout = '" + std::to_string(timeout.count() * 1000) + "ms'");
+        try {
+            tx.exec_params("select pg_advisory_lock($1, $2)", kLockSpace, static_cast<int>(id));
+        } catch (const pqxx::sql_error& e) {
+            if (e.sqlstate() == "55P03") {  // lock_not_available
+                throw Error(ExitCode::lock_busy,
+                            fmt::format("cluster {}: another lvsctl holds its lock; gave up after "
+                                        "{} s (--lock-timeout)",
+                                        id, timeout.count()));
+            }
+            throw;
+        }
+        tx.exec("set lock_timeout = 0");
+        return 0;
+    });
+}
+
+namespace {
+void require_cluster(pqxx::work& tx, std::int64_t cluster_id) {
+    if (tx.exec_params("select 1 from h2e_clusters where cluster_id = $1", cluster_id).empty()) {
+        throw Error(ExitCode::data,
+                    fmt::format("h2e_clusters cluster_id={}: no such cluster", cluster_id));
+    }
+}
+[[noreturn]] void no_server(std::int64_t cluster_id, std::int64_t node_id) {
+    throw Error(ExitCode::data,
+                fmt::format("apache_h2e_nodes node_id={}: no such server in cluster {}", node_id,
+                            cluster_id));
+}
+}  // namespace
+
+void Database::add_server(std::int64_t cluster_id, const NewServer& s) {
+    guarded([&] {
+        write_validated(impl_->connection, cluster_id, [&](pqxx::work& tx) {
+            require_cluster(tx, cluster_id);
+            const auto other = tx.exec_params(
+                "select cluster_id from apache_h2e_nodes where node_id = $1", s.node_id);
+            if (!other.empty()) {
+                throw Error(
+                    ExitCode::data,
+                    fmt::format("apache_h2e_nodes node_id={}: already exists (in cluster {})",
+                                s.node_id, other[0][0].c_str()));
+            }
+            tx.exec_params(
+                "insert into apache_h2e_nodes (node_id, cluster_id, mgmt_address, address, "
+                "address_v6,"
+                " weight) values ($1, $2, $3, $4, $5, $6)",
+                s.node_id, cluster_id, s.mgmt_address.str(), s.address.str(), text_of(s.address_v6),
+                s.weight);
+        });
+        return 0;
+    });
+}
+
+void Database::remove_server(std::int64_t cluster_id, std::int64_t node_id) {
+    guarded([&] {
+        write_validated(impl_->connection, cluster_id, [&](pqxx::work& tx) {
+            const auto r = tx.exec_params(
+                "delete from apache_h2e_nodes where cluster_id = $1 and node_id = $2", cluster_id,
+                node_id);
+            if (r.affected_rows() == 0) {
+                no_server(cluster_id, node_id);
+            }
+        });
+        return 0;
+    });
+}
+
+void Database::set_server(std::int64_t cluster_id, std::int64_t node_id,
+                          std::optional<std::int64_t> weight, std::optional<bool> active) {
+    guarded([&] {
+        write_validated(impl_->connection, cluster_id, [&](pqxx::work& tx) {
+            const auto r = tx.exec_params(
+                "update apache_h2e_nodes set weight = coalesce($3, weight),"
+                " active = coalesce($4, active) where cluster_id = $1 and node_id = $2",
+                cluster_id, node_id, weight, active);
+            if (r.affected_rows() == 0) {
+                no_server(cluster_id, node_id);
+            }
+        });
+        return 0;
+    });
+}
+
+int Database::add_ips(std::int64_t cluster_id, const std::vector<IpAddress>& ips) {
+    return guarded([&] {
+        int changed = 0;
+        write_validated(impl_->connection, cluster_id, [&](pqxx::work& tx) {
+            require_cluster(tx, cluster_id);
+            for (const auto& ip : ips) {
+                changed += static_cast<int>(
+                    tx.exec_params(
+                          "insert into h2e_cluster_ips (cluster_id, address) values ($1, $2)"
+                          " on conflict do nothing",
+                          cluster_id, ip.str())
+                        .affected_rows());
+            }
+        });
+        return changed;
+    });
+}
+
+int Database::remove_ips(std::int64_t cluster_id, const std::vector<IpAddress>& ips) {
+    return guarded([&] {
+        int changed = 0;
+        write_validated(impl_->connection, cluster_id, [&](pqxx::work& tx) {
+            require_cluster(tx, cluster_id);
+            for (const auto& ip : ips) {
+                changed += static_cast<int>(
+                    tx.exec_params(
+                          "delete from h2e_cluster_ips where cluster_id = $1 and address = $2",
+                          cluster_id, ip.str())
+                        .affected_rows());
+            }
+        });
+        return changed;
     });
 }
 

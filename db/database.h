@@ -1,9 +1,11 @@
 // The platform's database: connect, migrate, read a cluster. The only code that links libpqxx.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "lvsctl/model.h"
 
@@ -28,6 +30,30 @@ class Database {
     // fit the model throws Error(ExitCode::data) naming the table, the key and the column; the
     // model is not validated here (validate() does that).
     Cluster read_cluster(std::int64_t id);
+
+    // Takes cluster `id`'s advisory lock for the rest of this connection's life, so that two
+    // changing commands on one cluster never interleave. Waits at most `timeout`, then throws
+    // Error(ExitCode::lock_busy).
+    void lock_cluster(std::int64_t id, std::chrono::seconds timeout);
+
+    // The hooks' writes. Each runs in one transaction that reads the cluster back and validates
+    // it before committing: a change that would leave an invalid cluster is refused with
+    // Error(ExitCode::data) and nothing is written.
+    struct NewServer {
+        std::int64_t node_id = 0;
+        IpAddress mgmt_address;
+        IpAddress address;
+        std::optional<IpAddress> address_v6;
+        std::int64_t weight = 32;
+    };
+    void add_server(std::int64_t cluster_id, const NewServer& server);
+    void remove_server(std::int64_t cluster_id, std::int64_t node_id);
+    void set_server(std::int64_t cluster_id, std::int64_t node_id,
+                    std::optional<std::int64_t> weight, std::optional<bool> active);
+    // Return how many rows they changed: adding an IP that is there, or removing one that is
+    // not, changes nothing and is no error.
+    int add_ips(std::int64_t cluster_id, const std::vector<IpAddress>& ips);
+    int remove_ips(std::int64_t cluster_id, const std::vector<IpAddress>& ips);
 
   private:
     struct Impl;

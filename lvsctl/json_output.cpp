@@ -23,6 +23,14 @@ std::string rendered_document(std::int64_t cluster_id, std::string_view cluster_
     return doc.dump(2) + "\n";
 }
 
+std::string hook_document(std::string_view what, std::string_view note) {
+    const nlohmann::ordered_json doc = {{"changed", true},
+                                        {"errors", nlohmann::ordered_json::array()},
+                                        {"done", {std::string(what)}},
+                                        {"note", std::string(note)}};
+    return doc.dump(2) + "\n";
+}
+
 std::string agent_report_document(const IpvsReport& report,
                                   const std::vector<std::string>& errors) {
     const nlohmann::ordered_json doc = {

@@ -16,6 +16,9 @@ std::string error_document(std::string_view message, ExitCode code);
 std::string rendered_document(std::int64_t cluster_id, std::string_view cluster_name,
                               std::string_view format, std::string_view content);
 
+// A hook's answer: {"changed": true, "errors": [], "done": [what], "note": note}.
+std::string hook_document(std::string_view what, std::string_view note);
+
 // The agent's answer: {"changed", "errors", "done", "draining", "ipvs": {"changes_sent"}}.
 std::string agent_report_document(const IpvsReport& report, const std::vector<std::string>& errors);
 

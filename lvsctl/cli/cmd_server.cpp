@@ -1,12 +1,16 @@
 // `lvsctl server add|remove|set`: the platform's hooks for web servers.
+#include <fmt/format.h>
+
 #include <memory>
 
+#include "db/database.h"
 #include "lvsctl/cli/app.h"
 #include "lvsctl/cli/validators.h"
 
 namespace lvsctl::cli {
 
 namespace {
+
 struct ServerOptions {
     std::int64_t cluster_id = 0;
     std::int64_t node_id = 0;
@@ -16,6 +20,9 @@ struct ServerOptions {
     int weight = 32;
     int drain_timeout = 30;
     bool active = true;
+    CLI::Option* weight_flag = nullptr;
+    CLI::Option* active_flag = nullptr;
+    CLI::Option* address_v6_flag = nullptr;
 };
 
 CLI::Option* add_node_id(CLI::App& cmd, std::int64_t& node_id) {
@@ -23,6 +30,52 @@ CLI::Option* add_node_id(CLI::App& cmd, std::int64_t& node_id) {
         ->check(CLI::Range(std::int64_t{1}, std::int64_t{0x7fffffff}))
         ->required();
 }
+
+// The hook's database session, holding the cluster's lock until the command ends.
+db::Database locked(Context& ctx, std::int64_t cluster_id) {
+    db::Database database(ctx.settings.db);
+    database.lock_cluster(cluster_id, std::chrono::seconds(ctx.settings.lock_timeout));
+    return database;
+}
+
+// The flags' values were checked by their validators: they parse.
+IpAddress parsed(const std::string& text) {
+    return *IpAddress::parse(text);
+}
+
+int run_add(const ServerOptions& o, Context& ctx) {
+    auto database = locked(ctx, o.cluster_id);
+    db::Database::NewServer s;
+    s.node_id = o.node_id;
+    s.mgmt_address = parsed(o.mgmt_address);
+    s.address = parsed(o.address);
+    if (o.address_v6_flag->count() > 0) {
+        s.address_v6 = parsed(o.address_v6);
+    }
+    s.weight = o.weight;
+    database.add_server(o.cluster_id, s);
+    return hook_done(ctx, fmt::format("apache_h2e_nodes node_id={}: added to cluster {}", o.node_id,
+                                      o.cluster_id));
+}
+
+int run_remove(const ServerOptions& o, Context& ctx) {
+    auto database = locked(ctx, o.cluster_id);
+    database.remove_server(o.cluster_id, o.node_id);
+    return hook_done(ctx, fmt::format("apache_h2e_nodes node_id={}: removed from cluster {}",
+                                      o.node_id, o.cluster_id));
+}
+
+int run_set(const ServerOptions& o, Context& ctx) {
+    auto database = locked(ctx, o.cluster_id);
+    const auto weight =
+        o.weight_flag->count() > 0 ? std::optional<std::int64_t>(o.weight) : std::nullopt;
+    const auto active = o.active_flag->count() > 0 ? std::optional<bool>(o.active) : std::nullopt;
+    database.set_server(o.cluster_id, o.node_id, weight, active);
+    return hook_done(ctx, fmt::format("apache_h2e_nodes node_id={}: set{}{}", o.node_id,
+                                      weight ? fmt::format(" weight={}", *weight) : "",
+                                      active ? fmt::format(" active={}", *active) : ""));
+}
+
 }  // namespace
 
 void setup_server(CLI::App& parent, Registry& registry) {
@@ -39,12 +92,11 @@ void setup_server(CLI::App& parent, Registry& registry) {
     cmd->add_option("--mgmt-address", add->mgmt_address, "Management (SSH) address")
         ->check(ip_address())
         ->required();
-    cmd->add_option("--address-v6", add->address_v6, "IPv6 real-server address")
-        ->check(ip_address(Family::inet6));
+    add->address_v6_flag =
+        cmd->add_option("--address-v6", add->address_v6, "IPv6 real-server address")
+            ->check(ip_address(Family::inet6));
     cmd->add_option("--weight", add->weight, "IPVS weight")->check(CLI::Range(0, 65535));
-    registry.add(cmd, add, [](const ServerOptions&, Context&) -> int {
-        unavailable("server add", "the database module");
-    });
+    registry.add(cmd, add, run_add);
 
     auto remove = std::make_shared<ServerOptions>();
     cmd =
@@ -54,19 +106,16 @@ void setup_server(CLI::App& parent, Registry& registry) {
     cmd->add_option("--drain-timeout", remove->drain_timeout,
                     "Seconds to wait for active connections to end")
         ->check(CLI::Range(0, 86400));
-    registry.add(cmd, remove, [](const ServerOptions&, Context&) -> int {
-        unavailable("server remove", "the database module");
-    });
+    registry.add(cmd, remove, run_remove);
 
     auto set = std::make_shared<ServerOptions>();
     cmd = group->add_subcommand("set", "Change a web server's weight or activity, then update");
     add_cluster_id(*cmd, set->cluster_id)->required();
     add_node_id(*cmd, set->node_id);
-    cmd->add_option("--weight", set->weight, "IPVS weight")->check(CLI::Range(0, 65535));
-    cmd->add_option("--active", set->active, "true or false");
-    registry.add(cmd, set, [](const ServerOptions&, Context&) -> int {
-        unavailable("server set", "the database module");
-    });
+    set->weight_flag =
+        cmd->add_option("--weight", set->weight, "IPVS weight")->check(CLI::Range(0, 65535));
+    set->active_flag = cmd->add_option("--active", set->active, "true or false");
+    registry.add(cmd, set, run_set);
 }
 
 }  // namespace lvsctl::cli

@@ -2,8 +2,10 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <thread>
 
 #include "db/database.h"
 #include "fixtures.h"
@@ -234,4 +236,112 @@ TEST_CASE(
                                  "render", "--cluster-id=1"});
     CHECK(bad.status == 69);
     CHECK(bad.err.find("hunter2") == std::string::npos);
+}
+
+TEST_CASE("hooks: server add, set, remove and ip add, remove write the database") {
+    auto db = migrated_with_seed();
+    auto r = lvsctl_cmd({"--db", db.conninfo, "server", "add", "--cluster-id=1", "--node-id=45",
+                         "--address=10.39.84.45", "--mgmt-address=10.39.94.45", "--weight=16"});
+    CHECK(r.status == 0);
+    CHECK(r.out == "apache_h2e_nodes node_id=45: added to cluster 1\n");
+    CHECK(db.sql("select host(address) || ' ' || weight || ' ' || active from apache_h2e_nodes"
+                 " where node_id = 45") == "10.39.84.45 16 true\n");
+    r = lvsctl_cmd(
+        {"--db", db.conninfo, "server", "set", "--cluster-id=1", "--node-id=45", "--active=false"});
+    CHECK(r.status == 0);
+    CHECK(db.sql("select weight || ' ' || active from apache_h2e_nodes where node_id = 45") ==
+          "16 false\n");
+    r = lvsctl_cmd({"--db", db.conninfo, "--json", "ip", "add", "--cluster-id=1", "10.39.84.132",
+                    "10.39.84.131"});
+    CHECK(r.status == 0);
+    CHECK(r.out.find("added 1 of 2 website IP(s)") != std::string::npos);
+    r = lvsctl_cmd({"--db", db.conninfo, "ip", "remove", "--cluster-id=1", "10.39.84.131"});
+    CHECK(r.status == 0);
+    CHECK(db.sql("select host(address) from h2e_cluster_ips") == "10.39.84.132\n");
+    r = lvsctl_cmd({"--db", db.conninfo, "server", "remove", "--cluster-id=1", "--node-id=45"});
+    CHECK(r.status == 0);
+    CHECK(db.sql("select count(*) from apache_h2e_nodes") == "2\n");
+}
+
+TEST_CASE("hooks refuse a change that would leave the cluster invalid, and write nothing") {
+    auto db = migrated_with_seed();
+    const auto before = db.sql("select * from apache_h2e_nodes order by node_id") +
+                        db.sql("select * from h2e_cluster_ips order by address");
+    struct Case {
+        std::vector<std::string> args;
+        const char* message;
+    };
+    const Case cases[] = {
+        {{"server", "add", "--cluster-id=1", "--node-id=45", "--address=10.39.84.44",
+          "--mgmt-address=10.39.94.45"},
+         "apache_h2e_nodes node_id=45: column address: 10.39.84.44 is also the address of "
+         "apache_h2e_nodes node_id=44"},
+        {{"server", "add", "--cluster-id=1", "--node-id=44", "--address=10.39.84.46",
+          "--mgmt-address=10.39.94.46"},
+         "apache_h2e_nodes node_id=44: already exists (in cluster 1)"},
+        {{"server", "add", "--cluster-id=7", "--node-id=46", "--address=10.39.84.46",
+          "--mgmt-address=10.39.94.46"},
+         "h2e_clusters cluster_id=7: no such cluster"},
+        {{"server", "set", "--cluster-id=1", "--node-id=99", "--weight=1"},
+         "apache_h2e_nodes node_id=99: no such server in cluster 1"},
+        {{"ip", "add", "--cluster-id=1", "2001:db8:84::131"},
+         "apache_h2e_nodes node_id=43: column address_v6: the cluster has IPv6 website IPs but "
+         "this "
+         "server has no IPv6 address"},
+        {{"ip", "add", "--cluster-id=1", "10.39.84.43"},
+         "h2e_cluster_ips cluster_id=1 address=10.39.84.43: column address: is also the "
+         "real-server "
+         "address of apache_h2e_nodes node_id=43"},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.args);
+        std::vector<std::string> args{"--db", db.conninfo};
+        args.insert(args.end(), c.args.begin(), c.args.end());
+        const auto r = lvsctl_cmd(args);
+        CHECK(r.status == 65);
+        CHECK(r.err.find(c.message) != std::string::npos);
+    }
+    CHECK(db.sql("select * from apache_h2e_nodes order by node_id") +
+              db.sql("select * from h2e_cluster_ips order by address") ==
+          before);
+}
+
+TEST_CASE("the cluster lock: a busy cluster is exit 75 after --lock-timeout") {
+    auto db = migrated_with_seed();
+    std::thread holder(
+        [&] { psql(db.conninfo, "select pg_advisory_lock(19542, 1); select pg_sleep(4);"); });
+    ::usleep(800 * 1000);
+    const auto r = lvsctl_cmd(
+        {"--db", db.conninfo, "--lock-timeout=1", "ip", "add", "--cluster-id=1", "10.39.84.140"});
+    holder.join();
+    CHECK(r.status == 75);
+    CHECK(r.err ==
+          "lvsctl: cluster 1: another lvsctl holds its lock; gave up after 1 s "
+          "(--lock-timeout)\n");
+    CHECK(db.sql("select count(*) from h2e_cluster_ips") == "1\n");
+}
+
+TEST_CASE("20 hooks on one cluster at once wait for the lock, one at a time, and all land") {
+    auto db = migrated_with_seed();
+    std::thread holder(
+        [&] { psql(db.conninfo, "select pg_advisory_lock(19542, 1); select pg_sleep(2);"); });
+    ::usleep(500 * 1000);
+    std::vector<std::thread> hooks;
+    std::vector<int> status(20, -1);
+    for (int i = 0; i < 20; ++i) {
+        hooks.emplace_back([&, i] {
+            status[i] = lvsctl_cmd({"--db", db.conninfo, "ip", "add", "--cluster-id=1",
+                                    "10.39.86." + std::to_string(i + 1)})
+                            .status;
+        });
+    }
+    ::usleep(1000 * 1000);
+    // The lock is still held by the first session: no hook has written yet.
+    CHECK(db.sql("select count(*) from h2e_cluster_ips") == "1\n");
+    for (auto& h : hooks) {
+        h.join();
+    }
+    holder.join();
+    CHECK(std::all_of(status.begin(), status.end(), [](int s) { return s == 0; }));
+    CHECK(db.sql("select count(*) from h2e_cluster_ips") == "21\n");
 }
