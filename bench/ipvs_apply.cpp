@@ -5,6 +5,7 @@
 //   cold    reconcile from an empty table (refuses to run on a table that has services)
 //   noop    reconcile the same rules again: must send no changing message
 //   change  reconcile with one destination's weight changed: must send exactly one
+//   change_one  put that weight back, reconciling only the one service: exactly one change
 //   verify  dump the whole table and compare it with the rules (and count)
 //   dump    time a dump of the whole table (services, then one dump per service)
 // It can also write the same rules for `ipvsadm -R` and as a keepalived.conf, so that the three
@@ -58,7 +59,8 @@ struct Options {
         "usage: ipvs_apply [--services N] [--dests M] [--pool P] [--window W]\n"
         "                  [--steps STEP,...] [--tag NAME] [--results FILE]\n"
         "                  [--write-ipvsadm FILE] [--write-keepalived FILE]\n"
-        "steps: cold noop change verify dump (default: cold,verify,noop,change,verify;\n"
+        "steps: cold noop change change_one verify dump\n"
+        "       (default: cold,verify,noop,change,verify;\n"
         "       none when only --write-* is given). Defaults: 5000 services x 20 dests,\n"
         "       a pool of 1000 real servers, window 512 (changes in flight).\n",
         status == 0 ? stdout : stderr);
@@ -132,7 +134,8 @@ Options parse(int argc, char** argv) {
         }
     }
     for (const auto& s : o.steps) {
-        if (s != "cold" && s != "noop" && s != "change" && s != "verify" && s != "dump") {
+        if (s != "cold" && s != "noop" && s != "change" && s != "change_one" && s != "verify" &&
+            s != "dump") {
             std::fprintf(stderr, "ipvs_apply: unknown step '%s'\n", s.c_str());
             usage(64);
         }
@@ -372,8 +375,21 @@ struct Bench {
         return true;
     }
 
+    // The same destination back to its weight, but reconciling only the service that changed:
+    // the reconciler then dumps the service list and that one service's destinations, not all
+    // of them. What an agent that knows which services changed since its last run could do.
+    bool change_one(const std::vector<DesiredService>& rules) {
+        const std::vector<DesiredService> one{rules[rules.size() / 2]};
+        const auto sent = reconcile("change_one", one);
+        if (sent != 1) {
+            fmt::print(stderr, "ipvs_apply: change_one: {} changing messages, 1 expected\n", sent);
+            return false;
+        }
+        return true;
+    }
+
     // The table as ipvsadm would show it must be the rules, whichever tool programmed it;
-    // after `change` the changed weight is expected.
+    // after `change` (and before `change_one`) the changed weight is expected.
     bool verify(const std::vector<DesiredService>& rules, bool changed) {
         auto want = rules;
         if (changed) {
@@ -489,6 +505,9 @@ int run(const Options& opts) {
         } else if (step == "change") {
             ok = bench.change(rules) && ok;
             changed = true;
+        } else if (step == "change_one") {
+            ok = bench.change_one(rules) && ok;
+            changed = false;
         } else if (step == "verify") {
             ok = bench.verify(rules, changed) && ok;
         } else if (step == "dump") {
