@@ -110,7 +110,8 @@ void expect_keys(const json& j, const std::string& where,
     if (!j.is_object()) {
         refuse(where, "expected an object");
     }
-    for (const auto& [key, value] : j.items()) {
+    for (const auto& item : j.items()) {
+        const std::string& key = item.key();
         const auto known = [&](std::initializer_list<const char*> list) {
             return std::any_of(list.begin(), list.end(), [&](const char* k) { return key == k; });
         };
