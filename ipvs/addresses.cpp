@@ -87,21 +87,25 @@ std::vector<InterfaceAddress> NetlinkAddresses::addresses(int ifindex) {
 }
 
 std::vector<int> NetlinkAddresses::add(int ifindex, const std::vector<IpAddress>& addresses) {
-    std::vector<MessagePtr> messages;
-    for (const auto& a : addresses) {
-        messages.push_back(address_message(socket_, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, ifindex,
-                                           a, a.is_v4() ? 32 : 128));
-    }
-    return socket_.transact(std::move(messages), window_);
+    return socket_.transact(
+        addresses.size(),
+        [&](std::size_t i) {
+            const auto& a = addresses[i];
+            return address_message(socket_, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, ifindex, a,
+                                   a.is_v4() ? 32 : 128);
+        },
+        window_);
 }
 
 std::vector<int> NetlinkAddresses::remove(int ifindex,
                                           const std::vector<InterfaceAddress>& addresses) {
-    std::vector<MessagePtr> messages;
-    for (const auto& a : addresses) {
-        messages.push_back(address_message(socket_, RTM_DELADDR, 0, ifindex, a.address, a.prefix));
-    }
-    return socket_.transact(std::move(messages), window_);
+    return socket_.transact(
+        addresses.size(),
+        [&](std::size_t i) {
+            return address_message(socket_, RTM_DELADDR, 0, ifindex, addresses[i].address,
+                                   addresses[i].prefix);
+        },
+        window_);
 }
 
 }  // namespace lvsctl::ipvs

@@ -308,14 +308,15 @@ std::vector<ServiceInfo> NetlinkKernel::table() {
 }
 
 std::vector<int> NetlinkKernel::apply(const std::vector<IpvsChange>& changes) {
-    std::vector<MessagePtr> messages;
-    messages.reserve(changes.size());
-    for (const auto& change : changes) {
-        auto msg = socket_.generic_request(command_of(change.op), IPVS_GENL_VERSION, NLM_F_ACK);
-        encode(msg.get(), change);
-        messages.push_back(std::move(msg));
-    }
-    return socket_.transact(std::move(messages), window_);
+    return socket_.transact(
+        changes.size(),
+        [&](std::size_t i) {
+            auto msg =
+                socket_.generic_request(command_of(changes[i].op), IPVS_GENL_VERSION, NLM_F_ACK);
+            encode(msg.get(), changes[i]);
+            return msg;
+        },
+        window_);
 }
 
 }  // namespace lvsctl::ipvs

@@ -26,6 +26,9 @@ namespace {
 
 // Large enough that a window of acknowledgements never overflows it (keepalived's ENOBUFS).
 constexpr int kBufferBytes = 8 << 20;
+// One request: a change to IPVS or an address is a few hundred bytes (libnl's default is a page,
+// which at 100,000 changes meant 400 MB of page faults).
+constexpr std::size_t kMessageBytes = 1024;
 // What one sendmsg carries at most; the kernel refuses more than the send buffer.
 constexpr std::size_t kSendChunkBytes = 256 << 10;
 
@@ -74,7 +77,7 @@ NetlinkSocket NetlinkSocket::open_route() {
 }
 
 MessagePtr NetlinkSocket::generic_request(std::uint8_t command, std::uint8_t version, int flags) {
-    MessagePtr msg(nlmsg_alloc());
+    MessagePtr msg(nlmsg_alloc_size(kMessageBytes));
     if (!msg || genlmsg_put(msg.get(), NL_AUTO_PORT, next_seq_++, family_, 0, NLM_F_REQUEST | flags,
                             command, version) == nullptr) {
         throw Error(ExitCode::internal, "netlink: cannot build a message");
@@ -83,11 +86,11 @@ MessagePtr NetlinkSocket::generic_request(std::uint8_t command, std::uint8_t ver
 }
 
 MessagePtr NetlinkSocket::request(int type, int flags) {
-    MessagePtr msg(nlmsg_alloc_simple(type, NLM_F_REQUEST | flags));
-    if (!msg) {
+    MessagePtr msg(nlmsg_alloc_size(kMessageBytes));
+    if (!msg || nlmsg_put(msg.get(), NL_AUTO_PORT, next_seq_++, type, 0, NLM_F_REQUEST | flags) ==
+                    nullptr) {
         throw Error(ExitCode::internal, "netlink: cannot build a message");
     }
-    nlmsg_hdr(msg.get())->nlmsg_seq = next_seq_++;
     return msg;
 }
 
@@ -98,21 +101,28 @@ int error_of(nlmsghdr& hdr) {
     return -static_cast<const nlmsgerr*>(nlmsg_data(&hdr))->error;
 }
 
-std::vector<int> NetlinkSocket::transact(std::vector<MessagePtr> messages, std::size_t window) {
+std::vector<int> NetlinkSocket::transact(std::size_t count,
+                                         const std::function<MessagePtr(std::size_t)>& build,
+                                         std::size_t window) {
     window = window == 0 ? 1 : window;
-    std::vector<int> results(messages.size(), EIO);
-    for (std::size_t begin = 0; begin < messages.size(); begin += window) {
-        const std::size_t end = std::min(messages.size(), begin + window);
+    std::vector<int> results(count, 0);
+    for (std::size_t begin = 0; begin < count; begin += window) {
+        const std::size_t end = std::min(count, begin + window);
         std::vector<MessagePtr> batch;
         std::map<std::uint32_t, std::size_t> index_of;  // sequence number -> message
         for (std::size_t i = begin; i < end; ++i) {
-            index_of.emplace(nlmsg_hdr(messages[i].get())->nlmsg_seq, i);
-            batch.push_back(std::move(messages[i]));
+            auto msg = build(i);
+            auto* hdr = nlmsg_hdr(msg.get());
+            hdr->nlmsg_flags &= ~NLM_F_ACK;
+            index_of.emplace(hdr->nlmsg_seq, i);
+            batch.push_back(std::move(msg));
         }
+        auto* last = nlmsg_hdr(batch.back().get());
+        last->nlmsg_flags |= NLM_F_ACK;
+        const auto last_seq = last->nlmsg_seq;
         send(batch);
-        // Read exactly this window's acknowledgements before sending the next one.
-        std::size_t pending = batch.size();
-        while (pending > 0) {
+        bool answered = false;
+        while (!answered) {
             receive([&](nlmsghdr& hdr) {
                 if (hdr.nlmsg_type != NLMSG_ERROR) {
                     return;
@@ -122,8 +132,7 @@ std::vector<int> NetlinkSocket::transact(std::vector<MessagePtr> messages, std::
                     return;
                 }
                 results[it->second] = error_of(hdr);
-                index_of.erase(it);
-                --pending;
+                answered = answered || hdr.nlmsg_seq == last_seq;
             });
         }
     }

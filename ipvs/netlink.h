@@ -37,10 +37,15 @@ class NetlinkSocket {
     // A plain request of `type` (RTM_*), whose payload the caller appends.
     MessagePtr request(int type, int flags);
 
-    // Sends every message (each must ask for NLM_F_ACK) with at most `window` unacknowledged
-    // at a time, so the receive buffer never overflows however many there are (no ENOBUFS).
+    // Sends `count` messages, built on demand by `build(i)` one window at a time (so only a
+    // window of them ever exists), with at most `window` unacknowledged. Only the last message
+    // of a window asks for an acknowledgement: the kernel reports every refused message anyway,
+    // in order, so when the last one is answered the whole window is. The receive buffer never
+    // holds more than a window of answers however many messages there are (no ENOBUFS).
     // Returns one errno per message (0 = done), matched by sequence number.
-    std::vector<int> transact(std::vector<MessagePtr> messages, std::size_t window);
+    std::vector<int> transact(std::size_t count,
+                              const std::function<MessagePtr(std::size_t)>& build,
+                              std::size_t window);
 
     // Sends a dump request and hands each reply to `visit`; returns the kernel's errno (0 = ok).
     int dump(MessagePtr request, const std::function<void(nlmsghdr&)>& visit);
