@@ -55,6 +55,11 @@ class Database {
     int add_ips(std::int64_t cluster_id, const std::vector<IpAddress>& ips);
     int remove_ips(std::int64_t cluster_id, const std::vector<IpAddress>& ips);
 
+    // `import`: makes cluster `cluster_id` what an lvs.cf says (its settings, LBs and servers;
+    // website IPs are added, never removed). Servers are matched by management address; one the
+    // database lacks gets the next free node_id. Returns what it did, one line a change.
+    std::vector<std::string> import_cluster(std::int64_t cluster_id, const Cluster& from_file);
+
   private:
     struct Impl;
     std::unique_ptr<Impl> impl_;

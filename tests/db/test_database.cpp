@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "db/database.h"
@@ -344,4 +346,38 @@ TEST_CASE("20 hooks on one cluster at once wait for the lock, one at a time, and
     holder.join();
     CHECK(std::all_of(status.begin(), status.end(), [](int s) { return s == 0; }));
     CHECK(db.sql("select count(*) from h2e_cluster_ips") == "21\n");
+}
+
+TEST_CASE(
+    "import: a piranha lvs.cf becomes cluster N, renders back the same, re-imports as a no-op") {
+    ScratchDb db;
+    db::Database(db.conninfo).migrate();
+    const auto seed = lvsctl::testing::golden("seed-lvs.cf").string();
+    auto r = lvsctl_cmd({"--db", db.conninfo, "import", "--cluster-id=1", seed});
+    CHECK(r.status == 0);
+    CHECK(r.out.find("apache_h2e_nodes node_id=1: new, for server 10.39.94.43") !=
+          std::string::npos);
+    r = lvsctl_cmd({"--db", db.conninfo, "render", "--cluster-id=1"});
+    CHECK(r.status == 0);
+    CHECK(lvsctl::testing::without_serial(r.out) == lvsctl::testing::read_file(seed));
+    const auto before = db.sql("select * from apache_h2e_nodes order by node_id") +
+                        db.sql("select * from h2e_clusters");
+    r = lvsctl_cmd({"--db", db.conninfo, "import", "--cluster-id=1", seed});
+    CHECK(r.status == 0);
+    CHECK(db.sql("select * from apache_h2e_nodes order by node_id") +
+              db.sql("select * from h2e_clusters") ==
+          before);
+
+    // A file that fails to parse, or would make the cluster invalid, writes nothing.
+    auto text = lvsctl::testing::read_file(seed);
+    const auto bad = std::filesystem::temp_directory_path() /
+                     ("lvsctl-import-" + std::to_string(::getpid()) + ".cf");
+    { std::ofstream(bad) << text.replace(text.find("10.39.84.44"), 11, "10.39.84.43"); }
+    r = lvsctl_cmd({"--db", db.conninfo, "import", "--cluster-id=1", bad.string()});
+    std::filesystem::remove(bad);
+    CHECK(r.status == 65);
+    CHECK(r.err.find("is also the address of") != std::string::npos);
+    CHECK(db.sql("select * from apache_h2e_nodes order by node_id") +
+              db.sql("select * from h2e_clusters") ==
+          before);
 }
