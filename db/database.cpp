@@ -346,38 +346,35 @@ void Database::set_server(std::int64_t cluster_id, std::int64_t node_id,
     });
 }
 
+namespace {
+// Runs `statement` ($1 = cluster, $2 = address) once per IP in one validated transaction;
+// returns how many rows it changed.
+int per_ip(pqxx::connection& connection, std::int64_t cluster_id, const std::vector<IpAddress>& ips,
+           const char* statement) {
+    int changed = 0;
+    write_validated(connection, cluster_id, [&](pqxx::work& tx) {
+        require_cluster(tx, cluster_id);
+        for (const auto& ip : ips) {
+            changed +=
+                static_cast<int>(tx.exec_params(statement, cluster_id, ip.str()).affected_rows());
+        }
+    });
+    return changed;
+}
+}  // namespace
+
 int Database::add_ips(std::int64_t cluster_id, const std::vector<IpAddress>& ips) {
     return guarded([&] {
-        int changed = 0;
-        write_validated(impl_->connection, cluster_id, [&](pqxx::work& tx) {
-            require_cluster(tx, cluster_id);
-            for (const auto& ip : ips) {
-                changed += static_cast<int>(
-                    tx.exec_params(
-                          "insert into h2e_cluster_ips (cluster_id, address) values ($1, $2)"
-                          " on conflict do nothing",
-                          cluster_id, ip.str())
-                        .affected_rows());
-            }
-        });
-        return changed;
+        return per_ip(impl_->connection, cluster_id, ips,
+                      "insert into h2e_cluster_ips (cluster_id, address) values ($1, $2)"
+                      " on conflict do nothing");
     });
 }
 
 int Database::remove_ips(std::int64_t cluster_id, const std::vector<IpAddress>& ips) {
     return guarded([&] {
-        int changed = 0;
-        write_validated(impl_->connection, cluster_id, [&](pqxx::work& tx) {
-            require_cluster(tx, cluster_id);
-            for (const auto& ip : ips) {
-                changed += static_cast<int>(
-                    tx.exec_params(
-                          "delete from h2e_cluster_ips where cluster_id = $1 and address = $2",
-                          cluster_id, ip.str())
-                        .affected_rows());
-            }
-        });
-        return changed;
+        return per_ip(impl_->connection, cluster_id, ips,
+                      "delete from h2e_cluster_ips where cluster_id = $1 and address = $2");
     });
 }
 

@@ -35,6 +35,22 @@ std::string_view to_string(IpvsForward forward) {
     return "Unknown";
 }
 
+std::string_view json_name(IpvsForward forward) {
+    switch (forward) {
+        case IpvsForward::masq:
+            return "masq";
+        case IpvsForward::local:
+            return "local";
+        case IpvsForward::tunnel:
+            return "tunnel";
+        case IpvsForward::route:
+            return "route";
+        case IpvsForward::bypass:
+            return "bypass";
+    }
+    return "unknown";
+}
+
 namespace {
 std::string_view protocol_name(std::uint16_t protocol) {
     switch (protocol) {

@@ -15,8 +15,9 @@ namespace lvsctl {
 // The kernel's forwarding methods (IP_VS_CONN_F_*); foreign services may use any of them.
 enum class IpvsForward : std::uint32_t { masq = 0, local = 1, tunnel = 2, route = 3, bypass = 4 };
 IpvsForward to_ipvs(Forwarding forwarding);
-std::string_view to_string(
-    IpvsForward forward);  // as ipvsadm prints it: Masq, Local, Tunnel, Route
+// As ipvsadm prints them (Masq, Local, Tunnel, Route), and as the JSON documents say them.
+std::string_view to_string(IpvsForward forward);
+std::string_view json_name(IpvsForward forward);
 
 constexpr std::uint32_t kSvcPersistent = 0x0001;  // IP_VS_SVC_F_PERSISTENT
 constexpr std::uint32_t kSvcHashed = 0x0002;      // set by the kernel in dumps; never compare it

@@ -50,21 +50,6 @@ nlohmann::ordered_json stats_json(const IpvsStats& s) {
             {"outbps", s.outbps}};
 }
 
-std::string_view forwarding_name(IpvsForward f) {
-    switch (f) {
-        case IpvsForward::route:
-            return "route";
-        case IpvsForward::masq:
-            return "masq";
-        case IpvsForward::tunnel:
-            return "tunnel";
-        case IpvsForward::local:
-            return "local";
-        case IpvsForward::bypass:
-            return "bypass";
-    }
-    return "unknown";
-}
 }  // namespace
 
 namespace {
@@ -111,7 +96,7 @@ nlohmann::ordered_json services_json(const std::vector<ServiceInfo>& services) {
         for (const auto& d : svc.dests) {
             dests.push_back({{"address", d.key.address.str()},
                              {"port", d.key.port},
-                             {"forwarding", forwarding_name(d.settings.forward)},
+                             {"forwarding", json_name(d.settings.forward)},
                              {"weight", d.settings.weight},
                              {"active_conns", d.active_conns},
                              {"inactive_conns", d.inactive_conns},

@@ -1,6 +1,8 @@
 // Clusters used across the unit tests.
 #pragma once
 
+#include <stdlib.h>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -73,5 +75,22 @@ inline std::string without_serial(const std::string& text) {
     }
     return out;
 }
+
+// A temporary directory, removed with everything in it when the test ends.
+struct TempDir {
+    std::filesystem::path path;
+    TempDir() {
+        std::string pattern =
+            (std::filesystem::temp_directory_path() / "lvsctl-test-XXXXXX").string();
+        path = ::mkdtemp(pattern.data());
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    ~TempDir() { std::filesystem::remove_all(path); }
+    std::filesystem::path write(const std::string& name, const std::string& text) const {
+        std::ofstream(path / name, std::ios::binary) << text;
+        return path / name;
+    }
+};
 
 }  // namespace lvsctl::testing

@@ -27,25 +27,14 @@ struct Result {
     std::string err;
 };
 
-struct Scratch {
-    fs::path dir;
-    Scratch() {
-        std::string pattern = (fs::temp_directory_path() / "lvsctl-cli-XXXXXX").string();
-        dir = ::mkdtemp(pattern.data());
-    }
-    ~Scratch() { fs::remove_all(dir); }
-    fs::path write(const std::string& name, const std::string& text) const {
-        std::ofstream(dir / name, std::ios::binary) << text;
-        return dir / name;
-    }
-};
+using Scratch = lvsctl::testing::TempDir;
 
 // Runs the built program with `args`, stdout and stderr captured, and an empty config file
 // instead of the machine's /etc/lvsctl/lvsctl.conf unless the test passes --config itself.
 Result run_lvsctl(std::vector<std::string> args, std::vector<std::string> env_extra = {}) {
     Scratch scratch;
-    const auto out_path = scratch.dir / "out";
-    const auto err_path = scratch.dir / "err";
+    const auto out_path = scratch.path / "out";
+    const auto err_path = scratch.path / "err";
     std::vector<std::string> argv_s{LVSCTL_PROGRAM};
     const bool has_config = std::any_of(args.begin(), args.end(),
                                         [](const auto& a) { return a.starts_with("--config"); });
@@ -160,7 +149,7 @@ TEST_CASE("render prints lvs.cf, keepalived.conf and the desired state from an l
 
 TEST_CASE("the config file: flags win, a bad file is exit 78") {
     Scratch s;
-    const auto empty_templates = s.dir / "empty";
+    const auto empty_templates = s.path / "empty";
     fs::create_directory(empty_templates);
     const auto conf = s.write("lvsctl.conf", "templates = " + empty_templates.string() + "\n");
 
@@ -179,7 +168,7 @@ TEST_CASE("the config file: flags win, a bad file is exit 78") {
     CHECK(r.err == "lvsctl: config " + bad.string() + " line 2: unknown key \"threads\"\n");
 
     r = run_lvsctl(
-        {"--config", (s.dir / "missing.conf").string(), "render", "--from-lvscf", kSeed});
+        {"--config", (s.path / "missing.conf").string(), "render", "--from-lvscf", kSeed});
     CHECK(r.code == 78);
     CHECK(r.err.find("cannot be opened") != std::string::npos);
 }

@@ -17,18 +17,6 @@ namespace {
 
 const templates::Renderer kRenderer(lvsctl::testing::template_dir());
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "lvsctl-test-XXXXXX").string();
-        path = ::mkdtemp(pattern.data());
-    }
-    ~TempDir() { fs::remove_all(path); }
-    void write(const std::string& name, const std::string& text) const {
-        std::ofstream(path / name, std::ios::binary) << text;
-    }
-};
-
 // Compares with a golden file; LVSCTL_UPDATE_GOLDEN=1 writes it instead (review the diff!).
 void check_golden(const std::string& name, const std::string& actual) {
     if (const char* update = std::getenv("LVSCTL_UPDATE_GOLDEN"); update && *update == '1') {
@@ -93,7 +81,7 @@ TEST_CASE("keepalived's health check follows send and expect") {
 }
 
 TEST_CASE("a provider's edited templates are used, and broken ones are refused") {
-    TempDir dir;
+    lvsctl::testing::TempDir dir;
     const auto c = lvsctl::testing::seed_cluster();
     const templates::Renderer renderer(dir.path);
 
