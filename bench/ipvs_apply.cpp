@@ -4,8 +4,10 @@
 // services, direct routing, wrr) and runs the steps asked for against the kernel:
 //   cold    reconcile from an empty table (refuses to run on a table that has services)
 //   noop    reconcile the same rules again: must send no changing message
-//   change  reconcile with one destination's weight changed: must send exactly one
-//   change_one  put that weight back, reconciling only the one service: exactly one change
+//   change  reconcile with one destination's weight changed, as the agent's run does: trusting
+//           the digests the previous step left (--state, or in memory), so dumping the service
+//           list and the changed service only; must send exactly one change
+//   change_full  put that weight back with a full reconcile (agent apply --full): one change
 //   verify  dump the whole table and compare it with the rules (and count)
 //   dump    time a dump of the whole table (services, then one dump per service)
 // It can also write the same rules for `ipvsadm -R` and as a keepalived.conf, so that the three
@@ -29,6 +31,7 @@
 #include <vector>
 
 #include "ipvs/kernel.h"
+#include "lvsctl/agent_state.h"
 #include "lvsctl/error.h"
 #include "lvsctl/ipvs_plan.h"
 #include "rules.h"
@@ -52,14 +55,15 @@ struct Options {
     std::string results;      // append key=value lines here
     std::string ipvsadm_out;  // write the rules for `ipvsadm -R` here
     std::string keepalived_out;
+    std::string state;  // where the digests live between runs (an agent-state.json)
 };
 
 [[noreturn]] void usage(int status) {
     std::fputs(
         "usage: ipvs_apply [--services N] [--dests M] [--pool P] [--window W]\n"
         "                  [--steps STEP,...] [--tag NAME] [--results FILE]\n"
-        "                  [--write-ipvsadm FILE] [--write-keepalived FILE]\n"
-        "steps: cold noop change change_one verify dump\n"
+        "                  [--write-ipvsadm FILE] [--write-keepalived FILE] [--state FILE]\n"
+        "steps: cold noop change change_full verify dump\n"
         "       (default: cold,verify,noop,change,verify;\n"
         "       none when only --write-* is given). Defaults: 5000 services x 20 dests,\n"
         "       a pool of 1000 real servers, window 512 (changes in flight).\n",
@@ -123,6 +127,8 @@ Options parse(int argc, char** argv) {
             o.ipvsadm_out = value;
         } else if (flag == "--write-keepalived") {
             o.keepalived_out = value;
+        } else if (flag == "--state") {
+            o.state = value;
         } else {
             std::fprintf(stderr, "ipvs_apply: unknown flag %s\n", flag.c_str());
             usage(64);
@@ -134,7 +140,7 @@ Options parse(int argc, char** argv) {
         }
     }
     for (const auto& s : o.steps) {
-        if (s != "cold" && s != "noop" && s != "change" && s != "change_one" && s != "verify" &&
+        if (s != "cold" && s != "noop" && s != "change" && s != "change_full" && s != "verify" &&
             s != "dump") {
             std::fprintf(stderr, "ipvs_apply: unknown step '%s'\n", s.c_str());
             usage(64);
@@ -290,7 +296,31 @@ struct Bench {
     Results& results;
     lvsctl::ipvs::NetlinkKernel kernel;
     SteadyClock clock;
-    std::map<std::string, int> runs;  // "verify" twice: verify, verify2
+    std::map<std::string, int> runs;   // "verify" twice: verify, verify2
+    lvsctl::ServiceDigests converged;  // what the last reconcile left (the agent's record)
+    std::size_t last_trusted = 0;
+
+    void load_state() {
+        std::ifstream in(opts.state);
+        if (opts.state.empty() || !in) {
+            return;
+        }
+        std::stringstream text;
+        text << in.rdbuf();
+        converged = lvsctl::parse_agent_state(text.str(), opts.state).digests;
+    }
+    void save_state() const {
+        if (opts.state.empty()) {
+            return;
+        }
+        lvsctl::AgentState state;
+        state.digests = converged;
+        std::ofstream out(opts.state, std::ios::trunc);
+        out << lvsctl::to_json(state);
+        if (!out) {
+            throw lvsctl::Error(lvsctl::ExitCode::internal, "cannot write " + opts.state);
+        }
+    }
 
     std::string key_of(const std::string& step) {
         const int n = ++runs[step];
@@ -298,14 +328,21 @@ struct Bench {
     }
 
     // Runs one reconcile and prints/records what it took; returns the changes sent.
-    std::size_t reconcile(const std::string& step, const std::vector<DesiredService>& desired) {
+    // `trusting`: with the digests of the previous reconcile, as the agent's default run.
+    std::size_t reconcile(const std::string& step, const std::vector<DesiredService>& desired,
+                          bool trusting = false) {
         TimedKernel timed(kernel);
         lvsctl::IpvsReconciler reconciler(timed, clock);
         const auto messages = kernel.messages_sent();
         const auto sendmsgs = kernel.sendmsg_calls();
         const auto faults = page_faults();
         const auto start = std::chrono::steady_clock::now();
-        const auto report = reconciler.reconcile(desired, {}, std::chrono::seconds(0));
+        const auto report =
+            reconciler.reconcile(desired, {}, std::chrono::seconds(0),
+                                 std::chrono::milliseconds(500), trusting ? &converged : nullptr);
+        converged = report.converged;
+        last_trusted = report.trusted;
+        save_state();
         const Seconds took = std::chrono::steady_clock::now() - start;
         const auto faulted = page_faults() - faults;
         const auto name = key_of(step);
@@ -315,11 +352,12 @@ struct Bench {
         fmt::print(
             "{:<8} {:9.3f} s  changes {:>7}  messages {:>7}  sendmsg {:>5}  "
             "(dump {:.3f} s in {} dumps, apply {:.3f} s, plan+other {:.3f} s; "
-            "{} page faults, {} in apply)\n",
+            "{} page faults, {} in apply; {} services trusted)\n",
             name, took.count(), report.changes_sent, sent, calls, timed.dump.count(),
             timed.service_dumps + timed.dest_dumps, timed.applying.count(), other, faulted,
-            timed.apply_faults);
+            timed.apply_faults, report.trusted);
         results.put(name, "seconds", took.count());
+        results.put(name, "trusted", report.trusted);
         results.put(name, "changes", report.changes_sent);
         results.put(name, "errors", report.errors.size());
         results.put(name, "messages", sent);
@@ -367,22 +405,27 @@ struct Bench {
         // The middle service's first destination: not at either end of the kernel's lists.
         auto& dest = rules[rules.size() / 2].dests.front();
         dest.settings.weight = dest.settings.weight == 100 ? 99 : 100;
-        const auto sent = reconcile("change", rules);
+        const auto sent = reconcile("change", rules, true);
         if (sent != 1) {
             fmt::print(stderr, "ipvs_apply: change: {} changing messages, 1 expected\n", sent);
+            return false;
+        }
+        if (last_trusted + 1 != rules.size()) {
+            fmt::print(stderr,
+                       "ipvs_apply: change: {} services trusted, {} expected (no digests from "
+                       "the step before? give --state)\n",
+                       last_trusted, rules.size() - 1);
             return false;
         }
         return true;
     }
 
-    // The same destination back to its weight, but reconciling only the service that changed:
-    // the reconciler then dumps the service list and that one service's destinations, not all
-    // of them. What an agent that knows which services changed since its last run could do.
-    bool change_one(const std::vector<DesiredService>& rules) {
-        const std::vector<DesiredService> one{rules[rules.size() / 2]};
-        const auto sent = reconcile("change_one", one);
+    // The same destination back to its weight with a full reconcile (every service's
+    // destinations dumped and compared), as `agent apply --full` does.
+    bool change_full(const std::vector<DesiredService>& rules) {
+        const auto sent = reconcile("change_full", rules);
         if (sent != 1) {
-            fmt::print(stderr, "ipvs_apply: change_one: {} changing messages, 1 expected\n", sent);
+            fmt::print(stderr, "ipvs_apply: change_full: {} changing messages, 1 expected\n", sent);
             return false;
         }
         return true;
@@ -494,7 +537,8 @@ int run(const Options& opts) {
                static_cast<std::size_t>(opts.services) * (1 + static_cast<std::size_t>(opts.dests)),
                opts.window);
     std::fflush(stdout);
-    Bench bench{opts, results, lvsctl::ipvs::NetlinkKernel(opts.window), {}, {}};
+    Bench bench{opts, results, lvsctl::ipvs::NetlinkKernel(opts.window), {}, {}, {}, 0};
+    bench.load_state();
     bool ok = true;
     bool changed = false;
     for (const auto& step : opts.steps) {
@@ -505,8 +549,8 @@ int run(const Options& opts) {
         } else if (step == "change") {
             ok = bench.change(rules) && ok;
             changed = true;
-        } else if (step == "change_one") {
-            ok = bench.change_one(rules) && ok;
+        } else if (step == "change_full") {
+            ok = bench.change_full(rules) && ok;
             changed = false;
         } else if (step == "verify") {
             ok = bench.verify(rules, changed) && ok;

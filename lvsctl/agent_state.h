@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "lvsctl/ipvs_plan.h"
 #include "lvsctl/ipvs_types.h"
 
 namespace lvsctl {
@@ -16,6 +17,10 @@ struct AgentState {
     std::vector<IpAddress> vips;       // website IP aliases the agent placed
     std::vector<std::uint32_t> marks;  // marks whose sets and rules the agent made
     std::string marks_via;             // "nft" or "iptables": which made them
+    // The services as the last run left them converged (IpvsReport::converged), and when the
+    // last run that dumped every service's destinations (a full one) ended, in Unix seconds.
+    ServiceDigests digests;
+    std::int64_t last_full = 0;
 };
 
 std::string to_json(const AgentState& state);

@@ -27,6 +27,27 @@ std::vector<DesiredService> ipvs_services(const LbDesiredState& state) {
     return out;
 }
 
+std::string service_digest(const DesiredService& service) {
+    // FNV-1a over a canonical text: a fingerprint to notice change, not a security boundary
+    // (the record it is kept in is the agent's own, mode 0600).
+    auto dests = service.dests;
+    std::sort(dests.begin(), dests.end(),
+              [](const DesiredDest& a, const DesiredDest& b) { return a.key < b.key; });
+    const auto& s = service.settings;
+    std::string text = fmt::format("{}|{}|{}|{}|{}", service.key.str(), s.scheduler, s.flags,
+                                   s.timeout, s.netmask);
+    for (const auto& d : dests) {
+        fmt::format_to(std::back_inserter(text), "|{} {} {} {} {}", d.key.str(),
+                       static_cast<std::uint32_t>(d.settings.forward), d.settings.weight,
+                       d.settings.upper_threshold, d.settings.lower_threshold);
+    }
+    std::uint64_t hash = 0xcbf29ce484222325ULL;
+    for (const unsigned char c : text) {
+        hash = (hash ^ c) * 0x100000001b3ULL;
+    }
+    return fmt::format("{:016x}", hash);
+}
+
 namespace {
 
 IpvsChange service_change(IpvsOp op, const ServiceKey& key, const ServiceSettings& settings = {}) {
@@ -147,11 +168,23 @@ IpvsPlan plan_ipvs(const std::vector<DesiredService>& desired,
     return std::move(p).flatten();
 }
 
-std::map<ServiceKey, ServiceInfo> IpvsReconciler::observe(const std::vector<ServiceKey>& keys) {
+std::map<ServiceKey, ServiceInfo> IpvsReconciler::observe(
+    const std::vector<ServiceKey>& keys,
+    const std::map<ServiceKey, const DesiredService*>& assumed) {
     std::map<ServiceKey, ServiceInfo> observed;
     const std::set<ServiceKey> wanted(keys.begin(), keys.end());
     for (auto& svc : kernel_.services()) {
         if (!wanted.contains(svc.key)) {
+            continue;
+        }
+        const auto known = assumed.find(svc.key);
+        if (known != assumed.end() &&
+            comparable(svc.settings) == comparable(known->second->settings)) {
+            for (const auto& d : known->second->dests) {
+                svc.dests.push_back(DestInfo{d.key, d.settings, 0, 0, 0, {}});
+            }
+            auto key = svc.key;
+            observed.emplace(std::move(key), std::move(svc));
             continue;
         }
         auto dests = kernel_.destinations(svc.key);
@@ -187,21 +220,38 @@ bool is_race(const IpvsChange& change, int error) {
 IpvsReport IpvsReconciler::reconcile(const std::vector<DesiredService>& desired,
                                      const std::vector<ServiceKey>& retired,
                                      std::chrono::seconds drain_timeout,
-                                     std::chrono::milliseconds poll) {
+                                     std::chrono::milliseconds poll,
+                                     const ServiceDigests* trusted) {
     constexpr int kMaxResyncs = 5;
     IpvsReport report;
     std::vector<ServiceKey> keys = retired;
+    std::map<ServiceKey, const DesiredService*> assumed;
+    ServiceDigests digests;
     for (const auto& d : desired) {
         keys.push_back(d.key);
+        const auto& digest = digests[d.key] = service_digest(d);
+        if (trusted != nullptr) {
+            const auto found = trusted->find(d.key);
+            if (found != trusted->end() && found->second == digest) {
+                assumed.emplace(d.key, &d);
+            }
+        }
     }
+    report.trusted = assumed.size();
+    auto finish = [&]() -> IpvsReport {
+        if (report.errors.empty()) {
+            report.converged = std::move(digests);
+        }
+        return std::move(report);
+    };
     const auto start = clock_.now();
     int resyncs = 0;
     for (;;) {
         const auto elapsed = clock_.now() - start;
         const bool expired = drain_timeout.count() == 0 || elapsed >= drain_timeout;
-        const auto plan = plan_ipvs(desired, retired, observe(keys), expired);
+        const auto plan = plan_ipvs(desired, retired, observe(keys, assumed), expired);
         if (plan.converged()) {
-            return report;
+            return finish();
         }
         const auto results = kernel_.apply(plan.changes);
         report.changes_sent += plan.changes.size();
@@ -221,14 +271,14 @@ IpvsReport IpvsReconciler::reconcile(const std::vector<DesiredService>& desired,
             }
         }
         if (failed) {
-            return report;
+            return finish();
         }
         if (race) {
             ++resyncs;
             continue;
         }
         if (plan.draining.empty()) {
-            return report;
+            return finish();
         }
         const auto left = drain_timeout - std::chrono::duration_cast<std::chrono::milliseconds>(
                                               clock_.now() - start);

@@ -27,6 +27,14 @@ struct DesiredService {
 // The IPVS part of an LB's desired state.
 std::vector<DesiredService> ipvs_services(const LbDesiredState& state);
 
+// A fingerprint of everything the reconciler would program for a service (its settings and its
+// destinations, in any order): equal digests, equal rules. 16 hex digits.
+std::string service_digest(const DesiredService& service);
+
+// The services a reconcile left exactly as desired, with their digests. Given back to the next
+// reconcile, they let it skip dumping the destinations of services that did not change.
+using ServiceDigests = std::map<ServiceKey, std::string>;
+
 struct IpvsPlan {
     std::vector<IpvsChange> changes;
     // Destinations at weight 0 that still carry active connections, waiting to be deleted.
@@ -66,6 +74,9 @@ struct IpvsReport {
     std::vector<std::string> done;    // each change made, described
     std::vector<std::string> errors;  // each change refused, "what: why"
     std::size_t changes_sent = 0;     // changing netlink messages
+    std::size_t trusted = 0;          // desired services whose destinations were not dumped
+    // When there are no errors: every desired service and its digest, as now in the kernel.
+    ServiceDigests converged;
     bool changed() const { return !done.empty(); }
 };
 
@@ -77,11 +88,22 @@ class IpvsReconciler {
     // someone else changed the table meanwhile (EEXIST, ESRCH, ENOENT on a destination) are
     // resynced from a fresh dump; anything else is reported in `errors`. Destinations being
     // drained are polled every `poll` until they are idle or `drain_timeout` has passed.
+    //
+    // With `trusted` (a previous report's `converged`), a desired service whose digest is the one
+    // recorded there and whose settings in the kernel's service list still match is taken to have
+    // its destinations as desired: one service-list dump instead of one dump per service. Someone
+    // editing that service's destinations by hand is then not seen; a reconcile without `trusted`
+    // (the agent's --full, and periodically) repairs it.
     IpvsReport reconcile(const std::vector<DesiredService>& desired,
                          const std::vector<ServiceKey>& retired, std::chrono::seconds drain_timeout,
-                         std::chrono::milliseconds poll = std::chrono::milliseconds(500));
+                         std::chrono::milliseconds poll = std::chrono::milliseconds(500),
+                         const ServiceDigests* trusted = nullptr);
 
-    std::map<ServiceKey, ServiceInfo> observe(const std::vector<ServiceKey>& keys);
+    // The kernel's state of the services `keys` that exist, with their destinations; those in
+    // `assumed` get the destinations given there instead of a dump, if their settings match.
+    std::map<ServiceKey, ServiceInfo> observe(
+        const std::vector<ServiceKey>& keys,
+        const std::map<ServiceKey, const DesiredService*>& assumed = {});
 
   private:
     IpvsKernel& kernel_;

@@ -18,6 +18,7 @@ class FakeKernel : public IpvsKernel {
     std::map<ServiceKey, ServiceInfo> table;
     std::size_t messages = 0;  // changing messages received
     std::size_t apply_calls = 0;
+    std::size_t dest_dumps = 0;  // destinations() calls
     // Runs before each batch is applied: lets a test change the table behind the caller's back.
     std::function<void(FakeKernel&)> before_apply;
 
@@ -33,6 +34,7 @@ class FakeKernel : public IpvsKernel {
     }
 
     std::optional<std::vector<DestInfo>> destinations(const ServiceKey& key) override {
+        ++dest_dumps;
         const auto it = table.find(key);
         if (it == table.end()) {
             return std::nullopt;

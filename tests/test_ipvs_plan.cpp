@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include "fake_kernel.h"
 #include "fixtures.h"
 #include "lvsctl/ipvs_plan.h"
@@ -210,4 +212,82 @@ TEST_CASE("a scheduler the kernel lacks is an error naming the service and the m
     REQUIRE_FALSE(report.errors.empty());
     CHECK(report.errors[0] ==
           "add service FWM 100: Scheduler not found (is the ip_vs_nosuch module available?)");
+}
+
+TEST_CASE("a service's digest changes with its rules, not with their order") {
+    const auto desired = seed_services(lvsctl::testing::dual_stack_cluster());
+    REQUIRE(desired.size() == 2);
+    const auto digest = service_digest(desired[0]);
+    CHECK(digest.size() == 16);
+    CHECK(digest != service_digest(desired[1]));  // another family, other destinations
+    auto reordered = desired[0];
+    std::reverse(reordered.dests.begin(), reordered.dests.end());
+    CHECK(service_digest(reordered) == digest);
+    auto heavier = desired[0];
+    heavier.dests[0].settings.weight += 1;
+    CHECK(service_digest(heavier) != digest);
+    auto scheduled = desired[0];
+    scheduled.settings.scheduler = "wlc";
+    CHECK(service_digest(scheduled) != digest);
+    auto fewer = desired[0];
+    fewer.dests.pop_back();
+    CHECK(service_digest(fewer) != digest);
+}
+
+TEST_CASE("trusted digests: only changed services have their destinations dumped") {
+    const auto desired = seed_services(lvsctl::testing::dual_stack_cluster());
+    FakeKernel kernel;
+    FakeClock clock;
+    IpvsReconciler r(kernel, clock);
+    const auto first = r.reconcile(desired, {}, 0s);
+    REQUIRE(first.errors.empty());
+    REQUIRE(first.converged.size() == 2);
+    CHECK(first.converged.at(kFwm4) == service_digest(desired[0]));
+
+    SUBCASE("nothing changed: no destination dumped, nothing sent") {
+        kernel.dest_dumps = kernel.messages = 0;
+        const auto report = r.reconcile(desired, {}, 0s, 500ms, &first.converged);
+        CHECK(report.trusted == 2);
+        CHECK(kernel.dest_dumps == 0);
+        CHECK(kernel.messages == 0);
+        CHECK(report.converged == first.converged);
+    }
+    SUBCASE("one weight changed: that service alone is dumped, one SET") {
+        auto changed = desired;
+        changed[1].dests[0].settings.weight = 7;
+        kernel.dest_dumps = kernel.messages = 0;
+        const auto report = r.reconcile(changed, {}, 0s, 500ms, &first.converged);
+        CHECK(report.trusted == 1);
+        CHECK(kernel.dest_dumps == 1);
+        CHECK(kernel.messages == 1);
+        CHECK(kernel.table[changed[1].key].dests[0].settings.weight == 7);
+        CHECK(report.converged.at(changed[1].key) == service_digest(changed[1]));
+    }
+    SUBCASE("a trusted service's settings changed by hand are still repaired") {
+        kernel.table[kFwm4].settings.scheduler = "rr";
+        const auto report = r.reconcile(desired, {}, 0s, 500ms, &first.converged);
+        CHECK(report.trusted == 2);
+        CHECK(kernel.table[kFwm4].settings.scheduler == "lblc");
+        CHECK(kernel.table[kFwm4].dests.size() == desired[0].dests.size());
+    }
+    SUBCASE("a trusted service deleted by hand is created again with its destinations") {
+        kernel.table.erase(kFwm6);
+        const auto report = r.reconcile(desired, {}, 0s, 500ms, &first.converged);
+        CHECK(report.errors.empty());
+        CHECK(kernel.table[kFwm6].dests.size() == desired[1].dests.size());
+    }
+    SUBCASE("a destination deleted by hand: unseen when trusting, repaired by a full run") {
+        kernel.table[kFwm4].dests.pop_back();
+        r.reconcile(desired, {}, 0s, 500ms, &first.converged);
+        CHECK(kernel.table[kFwm4].dests.size() == desired[0].dests.size() - 1);
+        r.reconcile(desired, {}, 0s);
+        CHECK(kernel.table[kFwm4].dests.size() == desired[0].dests.size());
+    }
+    SUBCASE("a run with a refused change records no digests") {
+        auto broken = desired;
+        broken[0].settings.scheduler = "nosuch";
+        const auto report = r.reconcile(broken, {}, 0s, 500ms, &first.converged);
+        CHECK_FALSE(report.errors.empty());
+        CHECK(report.converged.empty());
+    }
 }

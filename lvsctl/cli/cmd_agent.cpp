@@ -31,6 +31,10 @@ namespace {
 struct AgentOptions {
     std::string marks;  // "", "nft" or "iptables"
     std::string state_dir = "/var/lib/lvsctl";
+    bool full = false;
+    // A run trusts the digests of services it left converged, unless the last full run (every
+    // service's destinations dumped and compared) is older than this.
+    int full_interval = 3600;
 };
 
 class SteadyClock : public Clock {
@@ -113,8 +117,10 @@ int run_apply(const AgentOptions& opts, Context& ctx) {
         }
     }
     // Ownership is recorded before anything is created, so that a run that dies half-way still
-    // knows what it may have put there.
+    // knows what it may have put there; and without digests, so that the run after one that died
+    // half-way trusts nothing it might have left half-changed.
     AgentState owned = previous;
+    owned.digests.clear();
     for (const auto& key : wanted) {
         if (std::find(owned.services.begin(), owned.services.end(), key) == owned.services.end()) {
             owned.services.push_back(key);
@@ -130,8 +136,18 @@ int run_apply(const AgentOptions& opts, Context& ctx) {
     ipvs::NetlinkKernel kernel;
     SteadyClock clock;
     IpvsReconciler reconciler(kernel, clock);
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    const bool full = opts.full || previous.digests.empty() || now < previous.last_full ||
+                      now - previous.last_full >= opts.full_interval;
     auto report =
-        reconciler.reconcile(desired, retired, std::chrono::seconds(desired_state.drain_timeout));
+        reconciler.reconcile(desired, retired, std::chrono::seconds(desired_state.drain_timeout),
+                             std::chrono::milliseconds(500), full ? nullptr : &previous.digests);
+    owned.digests = report.converged;
+    if (full && report.errors.empty()) {
+        owned.last_full = now;
+    }
     owned.services.assign(wanted.begin(), wanted.end());
     for (const auto& [key, info] : reconciler.observe(retired)) {
         owned.services.push_back(key);
@@ -248,6 +264,13 @@ void setup_agent(CLI::App& parent, Registry& registry) {
         ->check(CLI::IsMember({"nft", "iptables"}));
     apply->add_option("--state-dir", opts->state_dir, "Where the agent records what it owns")
         ->default_str(opts->state_dir);
+    apply->add_flag("--full", opts->full,
+                    "Compare every service's destinations with the kernel's, changed or not");
+    apply
+        ->add_option("--full-interval", opts->full_interval,
+                     "Seconds after which a run is a full one anyway")
+        ->check(CLI::NonNegativeNumber)
+        ->default_str(std::to_string(opts->full_interval));
     registry.add(apply, opts, run_apply);
 
     auto* show = group->add_subcommand("show", "Print the local state as JSON");

@@ -99,6 +99,30 @@ check "re-run: changed false, nothing done" bash -c 'grep -q "\"changed\": false
 check "re-run: not one netlink change" grep -q '"changes_sent": 0' <<<"$out"
 check "re-run: kernel state identical" test "$(snapshot)" = "$before"
 
+# --- digests: a run trusts services it left converged; --full (or the interval) compares all ---
+check "the record keeps a digest per service and the time of the full run" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert sorted((x["family"], len(x["digest"])) for x in d["digests"]) == [("inet", 16), ("inet6", 16)], d
+assert d["last_full"] > 0, d
+' "$state/agent-state.json"
+ipvsadm -d -f 100 -r 10.39.84.44   # by hand, behind the agent's back
+out=$(doc 100 eth1 10.39.84.131 2001:db8:84::131 | agent); rc=$?
+check "a trusting run exits 0 and sends nothing" grep -q '"changes_sent": 0' <<<"$out"
+check "a trusting run does not dump the service, so misses the hand edit" bash -c '! ipvsadm -S -n | grep -q 10.39.84.44'
+out=$(doc 100 eth1 10.39.84.131 2001:db8:84::131 | agent --full); rc=$?
+check "--full exits 0 and puts the destination back" bash -c 'test "$1" = 0 && ipvsadm -S -n | grep -q "10.39.84.44:0 -g -w 32"' _ "$rc"
+check "--full: one change" grep -q '"changes_sent": 1' <<<"$out"
+ipvsadm -d -f 100 -r 10.39.84.44
+doc 100 eth1 10.39.84.131 2001:db8:84::131 | agent --full-interval 0 >/dev/null
+check "--full-interval 0: every run is a full one" bash -c 'ipvsadm -S -n | grep -q "10.39.84.44:0 -g -w 32"'
+ipvsadm -e -f 100 -r 10.39.84.43 -g -w 5
+doc 100 eth1 10.39.84.131 2001:db8:84::131 | sed 's/\("10.39.84.44", "port": 0, "forwarding": "route", "weight": \)32/\131/' | agent >/dev/null
+check "a changed service is dumped even when trusting: the hand edit in it repaired" \
+    bash -c 'ipvsadm -S -n | grep -q "10.39.84.43:0 -g -w 32" && ipvsadm -S -n | grep -q "10.39.84.44:0 -g -w 31"'
+doc 100 eth1 10.39.84.131 2001:db8:84::131 | agent >/dev/null
+check "back to the state before" test "$(snapshot)" = "$before"
+
 # --- many website IPs, then some removed -------------------------------------------------------
 many=(10.39.84.131 2001:db8:84::131)
 for i in $(seq 1 200); do many+=("10.39.85.$((i % 250 + 1))"); done
