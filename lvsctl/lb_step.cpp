@@ -1,0 +1,111 @@
+#include "lvsctl/lb_step.h"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "lvsctl/error.h"
+#include "lvsctl/validate.h"
+
+namespace lvsctl {
+
+AgentAnswer parse_agent_answer(std::string_view json, std::string_view host) {
+    AgentAnswer answer;
+    try {
+        const auto doc = nlohmann::json::parse(json);
+        answer.changed = doc.at("changed").get<bool>();
+        answer.errors = doc.at("errors").get<std::vector<std::string>>();
+        answer.done = doc.value("done", std::vector<std::string>{});
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(
+            ExitCode::partial,
+            fmt::format("{}: the agent's answer is not its JSON report: {}", host, e.what()));
+    }
+    return answer;
+}
+
+namespace {
+bool is_program_name(std::string_view name) {
+    return !name.empty() && name.size() <= 64 &&
+           name.find_first_not_of(
+               "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.+-") ==
+               std::string_view::npos &&
+           name.front() != '-' && name.front() != '.';
+}
+}  // namespace
+
+bool LbStep::apply_agent(const std::string& agent, const LbDesiredState& state,
+                         HostReport& report) {
+    if (!is_valid_command_path(agent) && !is_program_name(agent)) {
+        throw Error(ExitCode::usage,
+                    fmt::format("--agent {}: not a program name or an absolute path", agent));
+    }
+    const auto result = host_.run({agent, "agent", "apply"}, to_json(state));
+    if (result.status == 127) {
+        report.errors.push_back(fmt::format(
+            "{}: {} agent apply: the program is not on the LB (--agent)", name_, agent));
+        return false;
+    }
+    AgentAnswer answer;
+    try {
+        answer = parse_agent_answer(result.out, name_);
+    } catch (const Error& e) {
+        report.errors.push_back(fmt::format("{}: {} agent apply: exit status {}: {}", name_, agent,
+                                            result.status,
+                                            result.err.empty() ? e.what() : result.err));
+        if (result.status == static_cast<int>(ExitCode::permission)) {
+            report.failure = ExitCode::permission;
+        }
+        return false;
+    }
+    for (auto& d : answer.done) {
+        report.done.push_back(std::move(d));
+    }
+    for (const auto& e : answer.errors) {
+        report.errors.push_back(fmt::format("{}: {}", name_, e));
+    }
+    if (result.status != 0 && answer.errors.empty()) {
+        report.errors.push_back(fmt::format("{}: {} agent apply: exit status {}: {}", name_, agent,
+                                            result.status, result.err));
+    }
+    return report.errors.empty();
+}
+
+bool LbStep::install(const std::string& path, const std::string& content,
+                     const std::vector<std::string>& reload, HostReport& report) {
+    const auto current = host_.run({"cat", "--", path});
+    if (current.status == 0 && current.out == content) {
+        return true;
+    }
+    try {
+        upload_atomically(host_, name_, path, content, 0644);
+    } catch (const Error& e) {
+        report.errors.push_back(e.what());
+        return false;
+    }
+    report.done.push_back(fmt::format("write {}", path));
+    if (reload.empty()) {
+        return true;
+    }
+    const auto reloaded = host_.run_changing(reload);
+    if (reloaded.status != 0) {
+        report.errors.push_back(fmt::format("{}: {}: exit status {}: {}", name_,
+                                            shell_command(reload), reloaded.status, reloaded.err));
+        // The old file back, so that the next run sees the difference and reloads again.
+        try {
+            if (current.status == 0) {
+                upload_atomically(host_, name_, path, current.out, 0644);
+            } else {
+                host_.run_changing({"rm", "-f", "--", path});
+            }
+            report.done.push_back(fmt::format("put back the previous {}", path));
+        } catch (const Error& e) {
+            report.errors.push_back(e.what());
+        }
+        return false;
+    }
+    report.done.push_back(fmt::format("run {}", shell_command(reload)));
+    return true;
+}
+
+}  // namespace lvsctl

@@ -1,0 +1,44 @@
+// A load balancer's part of an update, over a Transport: the agent (`lvsctl agent apply`) given
+// the LB's desired state on stdin, and configuration files (lvs.cf, keepalived.conf) replaced
+// atomically and the daemon reloaded only when their content changes.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lvsctl/desired_state.h"
+#include "lvsctl/transport.h"
+#include "lvsctl/web_step.h"
+
+namespace lvsctl {
+
+// The agent's answer (SPEC.md section 6): at least "changed" and "errors", and what it did.
+// Also what an `exec:` program answers. Throws Error(ExitCode::partial) naming `host` when the
+// text is not such an object.
+struct AgentAnswer {
+    bool changed = false;
+    std::vector<std::string> errors;
+    std::vector<std::string> done;
+};
+AgentAnswer parse_agent_answer(std::string_view json, std::string_view host);
+
+class LbStep {
+  public:
+    LbStep(Transport& host, std::string name) : host_(host), name_(std::move(name)) {}
+
+    // Runs `agent agent apply` with `state` on stdin. `agent` must pass is_valid_command_path()
+    // or be a bare program name. Returns false when the agent failed or reported errors.
+    bool apply_agent(const std::string& agent, const LbDesiredState& state, HostReport& report);
+
+    // Replaces `path` with `content` when it differs (mode kept, else 0644), then runs `reload`
+    // (argv, when not empty). Returns false when something failed.
+    bool install(const std::string& path, const std::string& content,
+                 const std::vector<std::string>& reload, HostReport& report);
+
+  private:
+    Transport& host_;
+    std::string name_;
+};
+
+}  // namespace lvsctl

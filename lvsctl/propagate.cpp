@@ -1,0 +1,62 @@
+#include "lvsctl/propagate.h"
+
+#include <fmt/format.h>
+
+#include "lvsctl/error.h"
+#include "lvsctl/fanout.h"
+
+namespace lvsctl {
+
+std::vector<HostReport> deploy_web_servers(Connector& connector,
+                                           const std::vector<WebTarget>& targets,
+                                           std::int64_t cluster_id,
+                                           const std::vector<IpAddress>& website_ips,
+                                           std::size_t parallel, WebPhases phases) {
+    std::vector<HostReport> reports(targets.size());
+    fan_out(targets.size(), parallel, [&](std::size_t i) {
+        auto& report = reports[i];
+        const auto& target = targets[i];
+        report.host = target.name;
+        std::unique_ptr<Transport> host;
+        try {
+            host = connector.connect(target.address, target.port);
+            WebServerStep step(*host, target.name, cluster_id, website_ips);
+            step.observe();
+            const bool added = phases == WebPhases::remove || step.add(report);
+            if (added && phases != WebPhases::add) {
+                step.remove(report);
+            }
+        } catch (const Error& e) {
+            report.failure = e.code();
+            report.errors.push_back(fmt::format("{}: {}", target.name, e.what()));
+        } catch (const std::exception& e) {
+            report.failure = ExitCode::internal;
+            report.errors.push_back(fmt::format("{}: {}", target.name, e.what()));
+        }
+        if (host) {
+            report.changing_commands = host->changing_commands();
+        }
+    });
+    return reports;
+}
+
+ExitCode exit_code(const std::vector<HostReport>& reports) {
+    bool refused = false;
+    bool failed = false;
+    for (const auto& r : reports) {
+        if (r.ok()) {
+            continue;
+        }
+        if (r.failure == ExitCode::permission) {
+            refused = true;
+        } else {
+            failed = true;
+        }
+    }
+    if (failed) {
+        return ExitCode::partial;
+    }
+    return refused ? ExitCode::permission : ExitCode::ok;
+}
+
+}  // namespace lvsctl

@@ -1,0 +1,37 @@
+// Website IPs onto many web servers at once (SPEC.md section 4's web-server part): each host
+// reached over a Connector, at most `parallel` at a time; one host failing never stops the
+// others, and each host's outcome is reported.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "lvsctl/address.h"
+#include "lvsctl/transport.h"
+#include "lvsctl/web_step.h"
+
+namespace lvsctl {
+
+struct WebTarget {
+    std::string name;  // "web 10.39.94.43": how messages name the host
+    IpAddress address;
+    std::uint16_t port = 22;
+};
+
+enum class WebPhases { add, remove, both };
+
+// Connects to every target, reads and plans, then runs the phases asked for. The reports are
+// in the order of `targets`.
+std::vector<HostReport> deploy_web_servers(Connector& connector,
+                                           const std::vector<WebTarget>& targets,
+                                           std::int64_t cluster_id,
+                                           const std::vector<IpAddress>& website_ips,
+                                           std::size_t parallel,
+                                           WebPhases phases = WebPhases::both);
+
+// The exit code of a run from its hosts' reports (SPEC.md section 2): 0 when all are fine; 77
+// when a host refused us (host key, authentication) and nothing else failed; else 3.
+ExitCode exit_code(const std::vector<HostReport>& reports);
+
+}  // namespace lvsctl

@@ -1,0 +1,97 @@
+// A web server's part of SPEC.md section 4: the cluster's website IPs on `lo` (IPv4 /32,
+// IPv6 /128), arp_ignore=1 and arp_announce=2 on `all`, and nothing else of `lo` touched.
+//
+// Which addresses on `lo` lvsctl put there for cluster N is recorded on the host itself
+// (/var/lib/lvsctl/lo-cluster-N.ips, written atomically): only those are ever removed, so an
+// address someone else configured survives, even one that was once a website IP elsewhere.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "lvsctl/address.h"
+#include "lvsctl/error.h"
+#include "lvsctl/transport.h"
+#include "lvsctl/vip_plan.h"
+
+namespace lvsctl {
+
+// What one host's step did: what changed, what failed (each naming the host and the object).
+struct HostReport {
+    std::string host;  // "web 10.39.94.43", "lb 10.39.94.41"
+    std::vector<std::string> done;
+    std::vector<std::string> errors;
+    // Set when the host could not be handled at all: unreachable (68), refused (77), ...
+    std::optional<ExitCode> failure;
+    std::size_t changing_commands = 0;  // run on the host (Transport::changing_commands)
+    bool ok() const { return errors.empty() && !failure; }
+};
+
+struct WebObserved {
+    std::vector<InterfaceAddress> lo;
+    std::optional<int> arp_ignore, arp_announce;
+    std::vector<IpAddress> owned;  // the record: what lvsctl placed on lo for this cluster
+};
+
+// The output of web_read_command(). Throws Error(ExitCode::partial) naming `host` when it is
+// not what that command prints.
+WebObserved parse_web_observed(std::string_view output, std::string_view host);
+
+struct WebPlan {
+    std::vector<std::pair<std::string, int>> sysctls;  // name, value: only those that differ
+    std::vector<IpAddress> add;
+    std::vector<InterfaceAddress> remove;
+    // The record while adding (owned + what is added: ownership is written before the change)
+    // and at the end; std::nullopt where it is already so.
+    std::optional<std::vector<IpAddress>> record_before, record_after;
+    bool converged() const {
+        return sysctls.empty() && add.empty() && remove.empty() && !record_before && !record_after;
+    }
+};
+
+WebPlan plan_web(const std::vector<IpAddress>& desired, const WebObserved& seen);
+
+// The record's path on web servers, for cluster `cluster_id`.
+std::string web_record_path(std::int64_t cluster_id);
+// argv that prints lo's addresses, the two sysctls and the record (parse_web_observed reads it).
+std::vector<std::string> web_read_command(std::int64_t cluster_id);
+// `ip -batch` input for these changes: one line each, addresses printed by IpAddress::str().
+std::string ip_batch(const std::vector<IpAddress>& add, const std::vector<InterfaceAddress>& remove,
+                     std::string_view device);
+
+// One web server: observe(), then add() (SPEC.md's order: before the LB) and remove() (after
+// it). Each changing command is counted by the Transport; a converged host runs none.
+class WebServerStep {
+  public:
+    WebServerStep(Transport& host, std::string name, std::int64_t cluster_id,
+                  std::vector<IpAddress> desired)
+        : host_(host),
+          name_(std::move(name)),
+          cluster_id_(cluster_id),
+          desired_(std::move(desired)) {}
+
+    // Reads the host's state and plans. Throws Error naming the host.
+    const WebPlan& observe();
+    const WebPlan& plan() const { return plan_; }
+    // Sysctls, the record grown, the new addresses. Returns false when something failed.
+    bool add(HostReport& report);
+    // Addresses no longer wanted, then the record shrunk.
+    bool remove(HostReport& report);
+
+  private:
+    bool batch(const std::vector<IpAddress>& add, const std::vector<InterfaceAddress>& remove,
+               HostReport& report);
+    bool write_record(const std::vector<IpAddress>& ips, HostReport& report);
+
+    Transport& host_;
+    std::string name_;
+    std::int64_t cluster_id_;
+    std::vector<IpAddress> desired_;
+    WebPlan plan_;
+};
+
+}  // namespace lvsctl

@@ -1,0 +1,209 @@
+#include "propagation/ssh.h"
+
+#include <fmt/format.h>
+#include <libssh/libssh.h>
+
+#include <array>
+#include <chrono>
+
+#include "lvsctl/error.h"
+
+namespace lvsctl::propagation {
+
+namespace {
+
+struct KeyFree {
+    void operator()(ssh_key key) const { ssh_key_free(key); }
+};
+using Key = std::unique_ptr<ssh_key_struct, KeyFree>;
+
+struct ChannelFree {
+    void operator()(ssh_channel channel) const { ssh_channel_free(channel); }
+};
+using Channel = std::unique_ptr<ssh_channel_struct, ChannelFree>;
+
+// Owns an ssh_session; disconnects it only when it was connected.
+class Session {
+  public:
+    Session() : session_(ssh_new()) {
+        if (session_ == nullptr) {
+            throw Error(ExitCode::internal, "libssh: cannot allocate a session");
+        }
+    }
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+    ~Session() {
+        if (connected_) {
+            ssh_disconnect(session_);
+        }
+        ssh_free(session_);
+    }
+    ssh_session get() const { return session_; }
+    void set_connected() { connected_ = true; }
+    std::string error() const { return ssh_get_error(session_); }
+
+  private:
+    ssh_session session_;
+    bool connected_ = false;
+};
+
+class SshTransport : public Transport {
+  public:
+    SshTransport(std::unique_ptr<Session> session, std::string where, std::chrono::seconds timeout)
+        : session_(std::move(session)), where_(std::move(where)), timeout_(timeout) {}
+
+    ProcessResult run(const std::vector<std::string>& argv, const std::string& input) override {
+        const auto command = shell_command(argv);
+        auto lost = [&](const std::string& what) {
+            return Error(ExitCode::unreachable,
+                         fmt::format("{}: {}: {}", where_, what, session_->error()));
+        };
+        Channel channel(ssh_channel_new(session_->get()));
+        if (!channel || ssh_channel_open_session(channel.get()) != SSH_OK) {
+            throw lost("open a channel");
+        }
+        if (ssh_channel_request_exec(channel.get(), command.c_str()) != SSH_OK) {
+            throw lost(fmt::format("run {}", argv.front()));
+        }
+        for (std::size_t off = 0; off < input.size();) {
+            const auto chunk =
+                static_cast<std::uint32_t>(std::min<std::size_t>(input.size() - off, 65536));
+            const int n = ssh_channel_write(channel.get(), input.data() + off, chunk);
+            if (n == SSH_ERROR) {
+                throw lost(fmt::format("send input to {}", argv.front()));
+            }
+            off += static_cast<std::size_t>(n);
+        }
+        ssh_channel_send_eof(channel.get());
+
+        ProcessResult result;
+        const auto deadline = std::chrono::steady_clock::now() + timeout_;
+        std::array<char, 16384> buffer{};
+        for (;;) {
+            const int n =
+                ssh_channel_read_timeout(channel.get(), buffer.data(), buffer.size(), 0, 50);
+            if (n == SSH_ERROR) {
+                throw lost(fmt::format("read the output of {}", argv.front()));
+            }
+            result.out.append(buffer.data(), static_cast<std::size_t>(std::max(n, 0)));
+            // stderr is drained as it comes, so that a chatty command never stalls the channel.
+            const int m =
+                ssh_channel_read_nonblocking(channel.get(), buffer.data(), buffer.size(), 1);
+            if (m == SSH_ERROR) {
+                throw lost(fmt::format("read the errors of {}", argv.front()));
+            }
+            result.err.append(buffer.data(), static_cast<std::size_t>(std::max(m, 0)));
+            if (n <= 0 && m <= 0 && ssh_channel_is_eof(channel.get()) != 0) {
+                break;
+            }
+            if (std::chrono::steady_clock::now() > deadline) {
+                throw Error(ExitCode::unreachable,
+                            fmt::format("{}: {} did not finish within {} s", where_, argv.front(),
+                                        timeout_.count()));
+            }
+        }
+        result.status = ssh_channel_get_exit_status(channel.get());
+        ssh_channel_close(channel.get());
+        return result;
+    }
+
+  private:
+    std::unique_ptr<Session> session_;
+    std::string where_;
+    std::chrono::seconds timeout_;
+};
+
+}  // namespace
+
+SshConnector::SshConnector(SshOptions options) : options_(std::move(options)) {}
+
+std::unique_ptr<Transport> SshConnector::connect(const IpAddress& address, std::uint16_t port) {
+    const auto host = address.str();
+    const auto where = fmt::format(
+        "ssh {}@{}", options_.user,
+        address.is_v4() ? fmt::format("{}:{}", host, port) : fmt::format("[{}]:{}", host, port));
+    auto session = std::make_unique<Session>();
+    const auto s = session->get();
+    const int verbosity = SSH_LOG_NOLOG;
+    const unsigned int port_number = port;
+    const long timeout = static_cast<long>(options_.timeout.count());
+    const int no = 0;
+    const int yes = 1;
+    bool ok = ssh_options_set(s, SSH_OPTIONS_LOG_VERBOSITY, &verbosity) == 0 &&
+              ssh_options_set(s, SSH_OPTIONS_HOST, host.c_str()) == 0 &&
+              ssh_options_set(s, SSH_OPTIONS_PORT, &port_number) == 0 &&
+              ssh_options_set(s, SSH_OPTIONS_USER, options_.user.c_str()) == 0 &&
+              ssh_options_set(s, SSH_OPTIONS_TIMEOUT, &timeout) == 0 &&
+              ssh_options_set(s, SSH_OPTIONS_PROCESS_CONFIG, &no) == 0 &&
+              ssh_options_set(s, SSH_OPTIONS_STRICTHOSTKEYCHECK, &yes) == 0 &&
+              ssh_options_set(s, SSH_OPTIONS_NODELAY, &yes) == 0 &&
+              // Only the one known_hosts file decides (SPEC.md: --known-hosts).
+              ssh_options_set(s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null") == 0;
+    if (ok && !options_.known_hosts.empty()) {
+        ok = ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, options_.known_hosts.c_str()) == 0;
+    }
+    if (!ok) {
+        throw Error(ExitCode::usage,
+                    fmt::format("{}: bad SSH options: {}", where, session->error()));
+    }
+    if (ssh_connect(s) != SSH_OK) {
+        throw Error(ExitCode::unreachable, fmt::format("{}: connect: {}", where, session->error()));
+    }
+    session->set_connected();
+
+    const auto known =
+        options_.known_hosts.empty() ? std::string("~/.ssh/known_hosts") : options_.known_hosts;
+    switch (ssh_session_is_known_server(s)) {
+        case SSH_KNOWN_HOSTS_OK:
+            break;
+        case SSH_KNOWN_HOSTS_CHANGED:
+            throw Error(
+                ExitCode::permission,
+                fmt::format("{}: the host key differs from the one in {} (a changed host or "
+                            "a man in the middle); refused",
+                            where, known));
+        case SSH_KNOWN_HOSTS_OTHER:
+            throw Error(ExitCode::permission,
+                        fmt::format("{}: the host offers a key of another type than the one in {}; "
+                                    "refused",
+                                    where, known));
+        case SSH_KNOWN_HOSTS_UNKNOWN:
+        case SSH_KNOWN_HOSTS_NOT_FOUND:
+            throw Error(ExitCode::permission,
+                        fmt::format("{}: the host key is not in {}; refused (add it there after "
+                                    "checking its fingerprint)",
+                                    where, known));
+        case SSH_KNOWN_HOSTS_ERROR:
+        default:
+            throw Error(ExitCode::permission,
+                        fmt::format("{}: checking the host key against {}: {}", where, known,
+                                    session->error()));
+    }
+
+    int auth = SSH_AUTH_ERROR;
+    if (!options_.identity.empty()) {
+        ssh_key raw = nullptr;
+        if (ssh_pki_import_privkey_file(options_.identity.c_str(), nullptr, nullptr, nullptr,
+                                        &raw) != SSH_OK) {
+            throw Error(ExitCode::config,
+                        fmt::format("--ssh-identity {}: not a private key this user can read "
+                                    "(or it has a passphrase: use the agent)",
+                                    options_.identity));
+        }
+        const Key key(raw);
+        auth = ssh_userauth_publickey(s, nullptr, key.get());
+    } else {
+        auth = ssh_userauth_publickey_auto(s, nullptr, nullptr);
+    }
+    if (auth == SSH_AUTH_ERROR) {
+        throw Error(ExitCode::unreachable,
+                    fmt::format("{}: authentication: {}", where, session->error()));
+    }
+    if (auth != SSH_AUTH_SUCCESS) {
+        throw Error(ExitCode::permission,
+                    fmt::format("{}: public-key authentication refused", where));
+    }
+    return std::make_unique<SshTransport>(std::move(session), where, options_.timeout);
+}
+
+}  // namespace lvsctl::propagation
