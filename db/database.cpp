@@ -475,4 +475,39 @@ std::vector<std::string> Database::import_cluster(std::int64_t id, const Cluster
     });
 }
 
+std::optional<Database::LastRun> Database::last_run(std::int64_t cluster_id) {
+    return guarded([&]() -> std::optional<LastRun> {
+        pqxx::read_transaction tx(impl_->connection);
+        const auto rows = tx.exec_params(
+            "select serial, coalesce(report->>'lvs_cf_digest', '') from lvsctl_runs"
+            " where cluster_id = $1 and not dry_run and serial is not null"
+            " order by run_id desc limit 1",
+            cluster_id);
+        if (rows.empty()) {
+            return std::nullopt;
+        }
+        return LastRun{rows[0][0].as<std::int64_t>(), rows[0][1].c_str()};
+    });
+}
+
+namespace {
+double unix_seconds(std::chrono::system_clock::time_point t) {
+    return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+}  // namespace
+
+std::int64_t Database::record_run(const Run& run) {
+    return guarded([&] {
+        pqxx::work tx(impl_->connection);
+        const auto row = tx.exec_params1(
+            "insert into lvsctl_runs (cluster_id, serial, started_at, finished_at, dry_run, "
+            "result, report) values ($1, $2, to_timestamp($3), to_timestamp($4), $5, $6, "
+            "$7::jsonb) returning run_id",
+            run.cluster_id, run.serial, unix_seconds(run.started), unix_seconds(run.finished),
+            run.dry_run, run.result, run.report);
+        tx.commit();
+        return row[0].as<std::int64_t>();
+    });
+}
+
 }  // namespace lvsctl::db

@@ -60,6 +60,23 @@ class Database {
     // database lacks gets the next free node_id. Returns what it did, one line a change.
     std::vector<std::string> import_cluster(std::int64_t cluster_id, const Cluster& from_file);
 
+    // The run log (lvsctl_runs). The serial of the last run that was not a dry run, and the
+    // digest of the lvs.cf it rendered (from its report), to number the next configuration.
+    struct LastRun {
+        std::int64_t serial = 0;
+        std::string lvs_cf_digest;
+    };
+    std::optional<LastRun> last_run(std::int64_t cluster_id);
+    struct Run {
+        std::int64_t cluster_id = 0;
+        std::int64_t serial = 0;
+        std::chrono::system_clock::time_point started, finished;
+        bool dry_run = false;
+        std::string result;  // "converged", "unchanged", "partial", "failed", "planned"
+        std::string report;  // JSON
+    };
+    std::int64_t record_run(const Run& run);  // returns run_id
+
   private:
     struct Impl;
     std::unique_ptr<Impl> impl_;

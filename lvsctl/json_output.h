@@ -6,6 +6,7 @@
 
 #include "lvsctl/error.h"
 #include "lvsctl/ipvs_plan.h"
+#include "lvsctl/update.h"
 
 namespace lvsctl {
 
@@ -37,5 +38,18 @@ struct PlacedState {
 };
 std::string agent_show_document(const std::vector<ServiceInfo>& services,
                                 const PlacedState& placed);
+
+// `agent show`'s document read back (by `update` and `status`, from an LB over SSH). Throws
+// Error(ExitCode::partial) naming `host` when it is not that document.
+struct AgentShow {
+    PlacedState placed;
+    std::vector<ServiceInfo> services;
+};
+AgentShow parse_agent_show(std::string_view json, std::string_view host);
+
+// What `update` and `plan` print with --json, and what the run log keeps: the cluster and its
+// serial, each host's plan, what was done and what failed, the exit code.
+std::string update_document(const Cluster& cluster, const UpdateResult& result, bool dry_run,
+                            ExitCode code, std::string_view lvs_cf_digest, std::string_view note);
 
 }  // namespace lvsctl

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -16,12 +17,19 @@
 
 namespace lvsctl::testing {
 
+// Every command run on any fake host, in order: "10.39.94.43: ip".
+struct Journal {
+    std::mutex mutex;
+    std::vector<std::string> entries;
+};
+
 struct FakeHostState {
     std::vector<InterfaceAddress> lo;
     std::map<std::string, int> sysctls{{"net.ipv4.conf.all.arp_ignore", 0},
                                        {"net.ipv4.conf.all.arp_announce", 0}};
     std::map<std::string, std::string> files;
     std::vector<std::vector<std::string>> commands;  // every argv run, in order
+    std::string agent_show;                          // what `lvsctl agent show` prints
     std::string agent_answer;                        // what `lvsctl agent apply` prints
     int agent_status = 0;
     std::string agent_input;
@@ -31,13 +39,21 @@ struct FakeHostState {
 
 class FakeHost : public Transport {
   public:
-    explicit FakeHost(FakeHostState& state) : s_(state) {}
+    explicit FakeHost(FakeHostState& state, Journal* journal = nullptr, std::string name = {})
+        : s_(state), journal_(journal), name_(std::move(name)) {}
 
     ProcessResult run(const std::vector<std::string>& argv, const std::string& input) override {
         if (s_.lost) {
             throw Error(ExitCode::unreachable, "ssh root@fake: connection lost");
         }
         s_.commands.push_back(argv);
+        if (journal_ != nullptr) {
+            const std::lock_guard lock(journal_->mutex);
+            journal_->entries.push_back(name_ + ": " +
+                                        (argv.size() > 2 && argv[1] == "agent" ? "agent " + argv[2]
+                                         : argv.size() > 3 && argv[0] == "sh"  ? argv[3]
+                                                                               : argv[0]));
+        }
         if (argv.size() >= 5 && argv[0] == "sh" && argv[3] == "lvsctl-read") {
             return read(argv[4]);
         }
@@ -61,6 +77,9 @@ class FakeHost : public Transport {
                 return {1, "", "cat: " + argv[2] + ": No such file or directory\n"};
             }
             return {0, it->second, ""};
+        }
+        if (argv.size() == 3 && argv[1] == "agent" && argv[2] == "show") {
+            return {s_.agent_show.empty() ? 127 : 0, s_.agent_show, ""};
         }
         if (argv.size() == 3 && argv[1] == "agent" && argv[2] == "apply") {
             s_.agent_input = input;
@@ -123,6 +142,8 @@ class FakeHost : public Transport {
     }
 
     FakeHostState& s_;
+    Journal* journal_ = nullptr;
+    std::string name_;
 };
 
 // Hands out FakeHosts by address; an address with no state is unreachable.
@@ -130,6 +151,7 @@ class FakeConnector : public Connector {
   public:
     std::map<IpAddress, FakeHostState> hosts;
     std::map<IpAddress, ExitCode> refuse;  // connect fails with this code
+    Journal journal;
 
     std::unique_ptr<Transport> connect(const IpAddress& address, std::uint16_t) override {
         if (const auto r = refuse.find(address); r != refuse.end()) {
@@ -140,7 +162,7 @@ class FakeConnector : public Connector {
             throw Error(ExitCode::unreachable,
                         "ssh root@" + address.str() + ":22: connect: Connection refused");
         }
-        return std::make_unique<FakeHost>(it->second);
+        return std::make_unique<FakeHost>(it->second, &journal, address.str());
     }
 };
 

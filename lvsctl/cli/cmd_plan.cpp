@@ -1,7 +1,9 @@
 // `lvsctl plan`: the same as `update --dry-run`.
 #include <memory>
 
+#include "db/database.h"
 #include "lvsctl/cli/app.h"
+#include "lvsctl/cli/converge.h"
 
 namespace lvsctl::cli {
 
@@ -18,8 +20,13 @@ void setup_plan(CLI::App& parent, Registry& registry) {
     add_cluster_id(*cmd, opts->cluster_id)->required();
     cmd->add_flag("--detailed-exitcode", opts->detailed_exitcode,
                   "Exit 2 when changes are pending");
-    registry.add(cmd, opts, [](const PlanOptions&, Context&) -> int {
-        unavailable("plan", "the database module");
+    registry.add(cmd, opts, [](const PlanOptions& o, Context& ctx) -> int {
+        db::Database database(ctx.settings.db);
+        ConvergeOptions c;
+        c.cluster_id = o.cluster_id;
+        c.dry_run = true;
+        c.detailed_exitcode = o.detailed_exitcode;
+        return converge(ctx, database, c);
     });
 }
 

@@ -1,7 +1,9 @@
 // `lvsctl update`: converge the cluster's LBs and web servers to the database.
 #include <memory>
 
+#include "db/database.h"
 #include "lvsctl/cli/app.h"
+#include "lvsctl/cli/converge.h"
 
 namespace lvsctl::cli {
 
@@ -10,7 +12,21 @@ struct UpdateOptions {
     std::int64_t cluster_id = 0;
     bool dry_run = false;
     bool detailed_exitcode = false;
+    int drain_timeout = 30;
 };
+
+int run_update(const UpdateOptions& o, Context& ctx) {
+    db::Database database(ctx.settings.db);
+    if (!o.dry_run) {
+        database.lock_cluster(o.cluster_id, std::chrono::seconds(ctx.settings.lock_timeout));
+    }
+    ConvergeOptions c;
+    c.cluster_id = o.cluster_id;
+    c.dry_run = o.dry_run;
+    c.detailed_exitcode = o.detailed_exitcode;
+    c.drain_timeout = static_cast<std::uint32_t>(o.drain_timeout);
+    return converge(ctx, database, c);
+}
 }  // namespace
 
 void setup_update(CLI::App& parent, Registry& registry) {
@@ -20,9 +36,10 @@ void setup_update(CLI::App& parent, Registry& registry) {
     cmd->add_flag("--dry-run", opts->dry_run, "Print the plan, change nothing");
     cmd->add_flag("--detailed-exitcode", opts->detailed_exitcode,
                   "With --dry-run: exit 2 when changes are pending");
-    registry.add(cmd, opts, [](const UpdateOptions&, Context&) -> int {
-        unavailable("update", "the database module");
-    });
+    cmd->add_option("--drain-timeout", opts->drain_timeout,
+                    "Seconds a removed server's active connections may take to end")
+        ->check(CLI::Range(0, 86400));
+    registry.add(cmd, opts, run_update);
 }
 
 }  // namespace lvsctl::cli

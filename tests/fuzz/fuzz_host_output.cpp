@@ -1,8 +1,8 @@
 // libFuzzer: what lvsctl reads back from hosts. The first byte picks the reader: 'w' a web
 // server's lo/sysctl/record output, 'a' the agent's (or an exec: program's) JSON answer, 's' the
-// agent's own state file. Each must accept or refuse without crashing, refuse only with the
-// error code its callers expect, and a web server's plan must never remove what lvsctl did not
-// record nor add what is already there.
+// agent's own state file, 'h' `agent show`'s document. Each must accept or refuse without crashing,
+// refuse only with the error code its callers expect, and a web server's plan must never remove
+// what lvsctl did not record nor add what is already there.
 #include <cstddef>
 #include <cstdint>
 #include <set>
@@ -10,6 +10,7 @@
 
 #include "lvsctl/agent_state.h"
 #include "lvsctl/error.h"
+#include "lvsctl/json_output.h"
 #include "lvsctl/lb_step.h"
 #include "lvsctl/web_step.h"
 
@@ -62,6 +63,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 break;
             case 's':
                 lvsctl::parse_agent_state(text, "agent-state.json");
+                break;
+            case 'h':
+                lvsctl::parse_agent_show(text, "lb fuzz");
                 break;
             default:
                 break;

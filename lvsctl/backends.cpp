@@ -1,0 +1,166 @@
+#include "lvsctl/backends.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+
+#include "lvsctl/error.h"
+#include "lvsctl/ipvs_plan.h"
+#include "lvsctl/lb_step.h"
+#include "lvsctl/vip_plan.h"
+
+namespace lvsctl {
+
+std::vector<std::string> piranha_reload() {
+    return {"service", "pulse", "reload"};
+}
+std::vector<std::string> keepalived_reload() {
+    return {"service", "keepalived", "reload"};
+}
+
+std::vector<std::string> AgentBackend::plan(const LbDesiredState& desired) {
+    const auto result = host_.run({agent_, "agent", "show"});
+    if (result.status == 127) {
+        throw Error(ExitCode::partial, fmt::format("{}: {} agent show: the program is not on the "
+                                                   "LB (--agent)",
+                                                   name_, agent_));
+    }
+    if (result.status != 0) {
+        throw Error(result.status == static_cast<int>(ExitCode::permission) ? ExitCode::permission
+                                                                            : ExitCode::partial,
+                    fmt::format("{}: {} agent show: exit status {}: {}", name_, agent_,
+                                result.status, result.err));
+    }
+    seen_ = parse_agent_show(result.out, name_);
+
+    std::vector<std::string> changes;
+    // IPVS: the services of the desired state, and the agent's former services of this mark.
+    const auto services = ipvs_services(desired);
+    std::set<ServiceKey> wanted;
+    for (const auto& s : services) {
+        wanted.insert(s.key);
+    }
+    std::map<ServiceKey, ServiceInfo> observed;
+    std::vector<ServiceKey> retired;
+    const std::set<std::uint32_t> owned_marks(seen_->placed.marks.begin(),
+                                              seen_->placed.marks.end());
+    for (const auto& svc : seen_->services) {
+        if (wanted.contains(svc.key)) {
+            observed.emplace(svc.key, svc);
+        } else if (svc.key.fwmark != 0 && owned_marks.contains(svc.key.fwmark)) {
+            observed.emplace(svc.key, svc);
+            retired.push_back(svc.key);
+        }
+    }
+    for (const auto& c : plan_ipvs(services, retired, observed, false).changes) {
+        changes.push_back(c.describe());
+    }
+    // Website IPs on the interface: those the agent placed, against the desired ones.
+    const std::set<IpAddress> placed(seen_->placed.website_ips.begin(),
+                                     seen_->placed.website_ips.end());
+    const std::set<IpAddress> want(desired.website_ips.begin(), desired.website_ips.end());
+    for (const auto& ip : want) {
+        if (!placed.contains(ip) || seen_->placed.interface != desired.interface) {
+            changes.push_back(fmt::format("add address {}/{} to {} (and mark it {})", ip.str(),
+                                          ip.is_v4() ? 32 : 128, desired.interface,
+                                          desired.fwmark));
+        }
+    }
+    for (const auto& ip : placed) {
+        if (!want.contains(ip)) {
+            changes.push_back(fmt::format("remove address {} from {} (and its mark)", ip.str(),
+                                          seen_->placed.interface));
+        }
+    }
+    if (seen_->placed.marks != std::vector<std::uint32_t>{desired.fwmark}) {
+        changes.push_back(
+            fmt::format("firewall marks: mark {} for ports of the website IPs", desired.fwmark));
+    }
+    return changes;
+}
+
+std::optional<std::vector<IpAddress>> AgentBackend::website_ips() const {
+    if (!seen_) {
+        return std::nullopt;
+    }
+    return seen_->placed.website_ips;
+}
+
+std::optional<std::vector<IpAddress>> AgentBackend::destinations() const {
+    if (!seen_) {
+        return std::nullopt;
+    }
+    std::vector<IpAddress> out;
+    for (const auto& svc : seen_->services) {
+        for (const auto& d : svc.dests) {
+            out.push_back(d.key.address);
+        }
+    }
+    return out;
+}
+
+bool AgentBackend::apply(const LbDesiredState& desired, HostReport& report) {
+    return LbStep(host_, name_).apply_agent(agent_, desired, report);
+}
+
+std::vector<std::string> FileBackend::plan(const LbDesiredState&) {
+    const auto current = host_.run({"cat", "--", path_});
+    if (current.status == 0 && current.out == content_) {
+        return {};
+    }
+    return {fmt::format("write {}{}", path_,
+                        reload_.empty() ? "" : fmt::format(", then {}", shell_command(reload_)))};
+}
+
+bool FileBackend::apply(const LbDesiredState&, HostReport& report) {
+    return LbStep(host_, name_).install(path_, content_, reload_, report);
+}
+
+namespace {
+AgentAnswer run_program(ProcessRunner& local, const std::string& name, const std::string& program,
+                        const char* verb, const LbDesiredState& desired, int& status,
+                        std::string& err) {
+    const auto result = local.run({program, verb}, to_json(desired));
+    status = result.status;
+    err = result.err;
+    return parse_agent_answer(result.out, fmt::format("{} ({} {})", name, program, verb));
+}
+}  // namespace
+
+std::vector<std::string> ExecBackend::plan(const LbDesiredState& desired) {
+    int status = 0;
+    std::string err;
+    auto answer = run_program(local_, name_, program_, "plan", desired, status, err);
+    if (status != 0 || !answer.errors.empty()) {
+        throw Error(ExitCode::partial,
+                    fmt::format("{}: {} plan: exit status {}: {}", name_, program_, status,
+                                answer.errors.empty() ? err : answer.errors.front()));
+    }
+    return answer.done;
+}
+
+bool ExecBackend::apply(const LbDesiredState& desired, HostReport& report) {
+    int status = 0;
+    std::string err;
+    AgentAnswer answer;
+    try {
+        answer = run_program(local_, name_, program_, "apply", desired, status, err);
+    } catch (const Error& e) {
+        report.errors.push_back(err.empty() ? std::string(e.what())
+                                            : fmt::format("{}: {} apply: exit status {}: {}", name_,
+                                                          program_, status, err));
+        return false;
+    }
+    report.done.insert(report.done.end(), answer.done.begin(), answer.done.end());
+    for (const auto& e : answer.errors) {
+        report.errors.push_back(fmt::format("{}: {}", name_, e));
+    }
+    if (status != 0 && answer.errors.empty()) {
+        report.errors.push_back(
+            fmt::format("{}: {} apply: exit status {}: {}", name_, program_, status, err));
+    }
+    return report.errors.empty();
+}
+
+}  // namespace lvsctl

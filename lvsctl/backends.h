@@ -1,0 +1,75 @@
+// The LB backends of SPEC.md section 3's h2e_clusters.backend, behind LbBackend (update.h).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lvsctl/json_output.h"
+#include "lvsctl/process.h"
+#include "lvsctl/transport.h"
+#include "lvsctl/update.h"
+
+namespace lvsctl {
+
+// ipvs: the agent on the LB (`AGENT agent show` to read, `AGENT agent apply` to converge).
+class AgentBackend : public LbBackend {
+  public:
+    AgentBackend(Transport& host, std::string name, std::string agent)
+        : host_(host), name_(std::move(name)), agent_(std::move(agent)) {}
+    std::vector<std::string> plan(const LbDesiredState& desired) override;
+    std::optional<std::vector<IpAddress>> website_ips() const override;
+    std::optional<std::vector<IpAddress>> destinations() const override;
+    bool apply(const LbDesiredState& desired, HostReport& report) override;
+
+  private:
+    Transport& host_;
+    std::string name_;
+    std::string agent_;
+    std::optional<AgentShow> seen_;
+};
+
+// piranha and keepalived: a rendered file replaced on the LB, then the daemon reloaded.
+class FileBackend : public LbBackend {
+  public:
+    FileBackend(Transport& host, std::string name, std::string path, std::string content,
+                std::vector<std::string> reload)
+        : host_(host),
+          name_(std::move(name)),
+          path_(std::move(path)),
+          content_(std::move(content)),
+          reload_(std::move(reload)) {}
+    std::vector<std::string> plan(const LbDesiredState& desired) override;
+    std::optional<std::vector<IpAddress>> website_ips() const override { return std::nullopt; }
+    std::optional<std::vector<IpAddress>> destinations() const override { return std::nullopt; }
+    bool apply(const LbDesiredState& desired, HostReport& report) override;
+
+  private:
+    Transport& host_;
+    std::string name_, path_, content_;
+    std::vector<std::string> reload_;
+};
+
+// exec:/path: a provider's program on this (the management) node, given the LB's desired state
+// on stdin as `PROGRAM plan` or `PROGRAM apply`; it answers as the agent does (SPEC.md §6).
+class ExecBackend : public LbBackend {
+  public:
+    ExecBackend(ProcessRunner& local, std::string name, std::string program)
+        : local_(local), name_(std::move(name)), program_(std::move(program)) {}
+    std::vector<std::string> plan(const LbDesiredState& desired) override;
+    std::optional<std::vector<IpAddress>> website_ips() const override { return std::nullopt; }
+    std::optional<std::vector<IpAddress>> destinations() const override { return std::nullopt; }
+    bool apply(const LbDesiredState& desired, HostReport& report) override;
+
+  private:
+    ProcessRunner& local_;
+    std::string name_, program_;
+};
+
+// Where piranha and keepalived keep their configuration, and how they are told to reload it.
+constexpr const char* kPiranhaConfig = "/etc/sysconfig/ha/lvs.cf";
+constexpr const char* kKeepalivedConfig = "/etc/keepalived/keepalived.conf";
+std::vector<std::string> piranha_reload();     // service pulse reload
+std::vector<std::string> keepalived_reload();  // service keepalived reload
+
+}  // namespace lvsctl

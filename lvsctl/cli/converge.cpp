@@ -1,0 +1,172 @@
+#include "lvsctl/cli/converge.h"
+
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+#include <chrono>
+#include <cstdlib>
+
+#include "lvsctl/backends.h"
+#include "lvsctl/cli/process.h"
+#include "lvsctl/error.h"
+#include "lvsctl/json_output.h"
+#include "lvsctl/update.h"
+#include "lvsctl/validate.h"
+#include "propagation/ssh.h"
+#include "templates/render.h"
+
+namespace lvsctl::cli {
+
+namespace {
+
+std::string expand_home(const std::string& path) {
+    const char* home = std::getenv("HOME");
+    if (path.rfind("~/", 0) == 0 && home != nullptr) {
+        return std::string(home) + path.substr(1);
+    }
+    return path;
+}
+
+std::string fnv_digest(std::string_view text) {
+    std::uint64_t hash = 0xcbf29ce484222325ULL;
+    for (const unsigned char c : text) {
+        hash = (hash ^ c) * 0x100000001b3ULL;
+    }
+    return fmt::format("{:016x}", hash);
+}
+
+class CliEnvironment : public UpdateEnvironment {
+  public:
+    CliEnvironment(const Settings& settings, std::string lvs_cf, std::string keepalived)
+        : settings_(settings),
+          ssh_(ssh_options(settings)),
+          lvs_cf_(std::move(lvs_cf)),
+          keepalived_(std::move(keepalived)) {}
+
+    Connector& connector() override { return ssh_; }
+    bool needs_ssh(const Cluster& cluster) const override {
+        return cluster.backend.rfind("exec:", 0) != 0;
+    }
+    std::unique_ptr<LbBackend> backend(const Cluster& cluster, const LoadBalancer&, Transport* host,
+                                       const std::string& name) override {
+        if (cluster.backend == "ipvs") {
+            return std::make_unique<AgentBackend>(*host, name, settings_.agent);
+        }
+        if (cluster.backend == "piranha") {
+            return std::make_unique<FileBackend>(*host, name, kPiranhaConfig, lvs_cf_,
+                                                 piranha_reload());
+        }
+        if (cluster.backend == "keepalived") {
+            return std::make_unique<FileBackend>(*host, name, kKeepalivedConfig, keepalived_,
+                                                 keepalived_reload());
+        }
+        return std::make_unique<ExecBackend>(runner_, name, cluster.backend.substr(5));
+    }
+
+  private:
+    static propagation::SshOptions ssh_options(const Settings& s) {
+        propagation::SshOptions o;
+        o.user = s.ssh_user;
+        o.identity = s.ssh_identity ? expand_home(*s.ssh_identity) : "";
+        o.known_hosts = expand_home(s.known_hosts);
+        o.timeout = std::chrono::seconds(s.timeout);
+        return o;
+    }
+
+    const Settings& settings_;
+    propagation::SshConnector ssh_;
+    SpawnRunner runner_;
+    std::string lvs_cf_, keepalived_;
+};
+
+void print_human(Context& ctx, const Cluster& cluster, const UpdateResult& result, bool dry_run) {
+    fmt::print(ctx.out, "cluster {} ({}), backend {}, serial {}{}\n", cluster.id, cluster.name,
+               cluster.backend, cluster.serial, dry_run ? ": plan" : "");
+    for (std::size_t i = 0; i < result.plan.size(); ++i) {
+        const auto& p = result.plan[i];
+        if (p.error) {
+            fmt::print(ctx.out, "{}: FAILED: {}\n", p.host, *p.error);
+            continue;
+        }
+        const bool applied = i < result.applied.size();
+        const auto& lines = applied ? result.applied[i].done : p.changes;
+        if (lines.empty() && (!applied || result.applied[i].errors.empty())) {
+            fmt::print(ctx.out, "{}: nothing to do\n", p.host);
+            continue;
+        }
+        fmt::print(ctx.out, "{}:\n", p.host);
+        for (const auto& line : lines) {
+            fmt::print(ctx.out, "  {}{}\n", applied ? "" : "+ ", line);
+        }
+        if (applied) {
+            for (const auto& e : result.applied[i].errors) {
+                fmt::print(ctx.out, "  FAILED: {}\n", e);
+            }
+        }
+    }
+}
+
+std::string result_word(bool dry_run, ExitCode code, bool changed) {
+    if (dry_run) {
+        return "planned";
+    }
+    if (code == ExitCode::ok) {
+        return changed ? "converged" : "unchanged";
+    }
+    return code == ExitCode::partial ? "partial" : "failed";
+}
+
+}  // namespace
+
+int converge(Context& ctx, db::Database& database, const ConvergeOptions& o) {
+    const auto started = std::chrono::system_clock::now();
+    Cluster cluster = o.cluster ? *o.cluster : database.read_cluster(o.cluster_id);
+    validate_or_throw(cluster);
+
+    const auto directory = ctx.settings.templates ? std::filesystem::path(*ctx.settings.templates)
+                                                  : templates::default_directory(ctx.program);
+    const templates::Renderer renderer(directory);
+    // The serial number goes up only when the rendered lvs.cf changes.
+    cluster.serial = 0;
+    const auto digest = fnv_digest(renderer.lvs_cf(cluster));
+    const auto last = database.last_run(cluster.id);
+    cluster.serial = !last ? 1 : last->lvs_cf_digest == digest ? last->serial : last->serial + 1;
+    const bool needs_files = cluster.backend == "piranha" || cluster.backend == "keepalived";
+    CliEnvironment env(ctx.settings, needs_files ? renderer.lvs_cf(cluster) : "",
+                       cluster.backend == "keepalived" ? renderer.keepalived(cluster) : "");
+
+    UpdateSettings settings;
+    settings.parallel = static_cast<std::size_t>(ctx.settings.parallel);
+    settings.drain_timeout = o.drain_timeout;
+    Updater updater(env, settings);
+    const auto result = updater.run(cluster, o.dry_run);
+    auto code = result.code();
+
+    const auto doc = update_document(cluster, result, o.dry_run, code, digest, o.note);
+    database.record_run({cluster.id, cluster.serial, started, std::chrono::system_clock::now(),
+                         o.dry_run, result_word(o.dry_run, code, result.changed()), doc});
+    if (ctx.settings.json) {
+        ctx.out << doc;
+    } else {
+        if (!o.note.empty()) {
+            fmt::print(ctx.out, "{}\n", o.note);
+        }
+        print_human(ctx, cluster, result, o.dry_run);
+    }
+    for (const auto& p : result.plan) {
+        if (p.error && result.applied.empty()) {
+            fmt::print(ctx.err, "lvsctl: {}\n", *p.error);
+        }
+    }
+    for (const auto& r : result.applied) {
+        for (const auto& e : r.errors) {
+            fmt::print(ctx.err, "lvsctl: {}\n", e);
+        }
+    }
+    if (code == ExitCode::ok && o.dry_run && o.detailed_exitcode && result.pending()) {
+        code = ExitCode::changes_pending;
+    }
+    return static_cast<int>(code);
+}
+
+}  // namespace lvsctl::cli

@@ -1,0 +1,27 @@
+// `update` and `plan`, and the step every hook runs after its database change: read cluster N,
+// validate, number the configuration, reach the hosts, print the plan, apply it (lvsctl/update.h),
+// and record the run in lvsctl_runs. The caller holds the cluster's lock.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "db/database.h"
+#include "lvsctl/cli/app.h"
+#include "lvsctl/model.h"
+
+namespace lvsctl::cli {
+
+struct ConvergeOptions {
+    std::int64_t cluster_id = 0;
+    bool dry_run = false;
+    bool detailed_exitcode = false;  // with dry_run: exit 2 when changes are pending
+    std::uint32_t drain_timeout = 30;
+    // Instead of the database's cluster (server remove: the cluster without the server).
+    std::optional<Cluster> cluster;
+    std::string note;  // printed first, e.g. the hook's database change
+};
+
+int converge(Context& ctx, db::Database& database, const ConvergeOptions& options);
+
+}  // namespace lvsctl::cli

@@ -1,0 +1,103 @@
+// `lvsctl update`: a validated cluster made real on its hosts, in SPEC.md section 4's order.
+//
+//  1. Every host is reached and read at once (web servers: lo, sysctls, record; LBs: what the
+//     backend has now), and each host's plan computed: `plan` / `--dry-run` stop here.
+//  2. Web servers: the ARP sysctls and new website IPs on lo.
+//  3. LBs: the backend converges them. A website IP goes on the LB only when every web server
+//     got it, and a new server becomes a destination only when its lo did: while a web server
+//     failed, the LB keeps the website IPs and destinations it already has.
+//  4. Web servers: former website IPs leave lo, once every LB has let them go.
+//
+// A host that fails never stops the others; the result names it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lvsctl/desired_state.h"
+#include "lvsctl/error.h"
+#include "lvsctl/model.h"
+#include "lvsctl/transport.h"
+#include "lvsctl/web_step.h"
+
+namespace lvsctl {
+
+// What an LB's backend does with its desired state. The ipvs backend runs the agent over SSH;
+// piranha and keepalived replace a rendered file and reload; exec runs a provider's program.
+class LbBackend {
+  public:
+    virtual ~LbBackend() = default;
+    // Reads what the LB has and returns the pending changes (empty: converged). Throws Error
+    // naming the LB when it cannot.
+    virtual std::vector<std::string> plan(const LbDesiredState& desired) = 0;
+    // The website IPs and the destinations (by address) the LB has now, as plan() read them;
+    // std::nullopt when the backend cannot tell (then nothing new goes there while a web
+    // server failed).
+    virtual std::optional<std::vector<IpAddress>> website_ips() const = 0;
+    virtual std::optional<std::vector<IpAddress>> destinations() const = 0;
+    // Converges the LB; false when something failed (each failure in `report`).
+    virtual bool apply(const LbDesiredState& desired, HostReport& report) = 0;
+};
+
+struct UpdateSettings {
+    std::size_t parallel = 16;
+    std::uint32_t drain_timeout = 30;
+};
+
+struct HostPlan {
+    std::string host;
+    std::vector<std::string> changes;  // pending; empty when the host is converged
+    std::optional<std::string> error;  // the host could not be reached or read
+    std::optional<ExitCode> failure;
+};
+
+struct UpdateResult {
+    std::vector<HostPlan> plan;       // as read before anything changed
+    std::vector<HostReport> applied;  // after applying (empty for a dry run)
+    bool pending() const;             // the plan has changes
+    bool changed() const;             // something was changed
+    // 0; 3 when some host failed after others changed or were fine; 68 when a host could not
+    // be reached and nothing changed anywhere; 77 when a host refused us (key, auth) and
+    // nothing else failed.
+    ExitCode code() const;
+};
+
+// How the Updater reaches hosts and makes backends: injected, so that tests use fakes.
+class UpdateEnvironment {
+  public:
+    virtual ~UpdateEnvironment() = default;
+    virtual Connector& connector() = 0;
+    // The backend for `lb` of `cluster`, working over `host` (nullptr for backends that do not
+    // use SSH to the LB, such as exec:).
+    virtual std::unique_ptr<LbBackend> backend(const Cluster& cluster, const LoadBalancer& lb,
+                                               Transport* host, const std::string& name) = 0;
+    virtual bool needs_ssh(const Cluster& cluster) const = 0;
+};
+
+class Updater {
+  public:
+    Updater(UpdateEnvironment& env, UpdateSettings settings) : env_(env), settings_(settings) {}
+    // `cluster` must be valid (validate()).
+    UpdateResult run(const Cluster& cluster, bool dry_run);
+
+  private:
+    UpdateEnvironment& env_;
+    UpdateSettings settings_;
+};
+
+// How hosts are named in messages: "web 10.39.94.43", "lb 10.39.94.41".
+std::string web_name(const Server& server);
+std::string lb_name(const LoadBalancer& lb);
+
+// The desired state `update` gives an LB while some web servers failed (see above): the
+// website IPs the LB has and new ones only if `all_web_ok`; destinations the LB has, and new
+// ones only for servers in `web_ok`.
+LbDesiredState held_back(const LbDesiredState& desired,
+                         const std::optional<std::vector<IpAddress>>& lb_website_ips,
+                         const std::optional<std::vector<IpAddress>>& lb_destinations,
+                         bool all_web_ok, const std::vector<IpAddress>& web_ok_addresses);
+
+}  // namespace lvsctl

@@ -1,0 +1,112 @@
+#!/bin/bash
+# `lvsctl update` and `plan` end to end, without a kernel with IPVS: a real PostgreSQL (run
+# under tests/db/with-postgres), real sshd hosts (under tests/ssh/sshd-hosts 3: host 1 is the
+# LB, with a stand-in agent; hosts 2 and 3 are the web servers). Checks the order, the exit
+# codes, the hosts' state, and the run log.
+set -uo pipefail
+lvsctl=$1
+here=$(cd "$(dirname "$0")" && pwd)
+failures=0
+check() {  # check DESCRIPTION COMMAND...
+    local what=$1
+    shift
+    if "$@"; then echo "ok - $what"; else echo "not ok - $what"; failures=$((failures + 1)); fi
+}
+ctl=$LVSCTL_TEST_SSH_CTL
+psql -q -X -v ON_ERROR_STOP=1 -d postgres -c 'create database lvsctl_update_test' || exit 1
+export LVSCTL_DB="host=$PGHOST user=lvsctl dbname=lvsctl_update_test"
+sql() { psql -q -X -A -t -v ON_ERROR_STOP=1 -d lvsctl_update_test -c "$1"; }
+# The agent is a path on the hosts: the stand-in, copied where every host sees it.
+cp "$here/stand-in-agent" "$LVSCTL_TEST_SSH_DIR/agent"
+run() {  # run ARGS...: lvsctl with the test hosts' keys; sets out, err, rc
+    out=$("$lvsctl" --known-hosts "$LVSCTL_TEST_SSH_KNOWN_HOSTS" --ssh-identity "$LVSCTL_TEST_SSH_IDENTITY" \
+        --agent "$LVSCTL_TEST_SSH_DIR/agent" --timeout 5 "$@" 2>"$LVSCTL_TEST_SSH_DIR/err")
+    rc=$?
+    err=$(cat "$LVSCTL_TEST_SSH_DIR/err")
+}
+lo() { "$ctl" exec "$1" ip -o addr show dev lo scope global | awk '{print $4}' | sort | tr '\n' ' '; }
+agent_input() { "$ctl" exec 1 cat /var/lib/lvsctl/agent-input.json; }
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+"$lvsctl" db migrate >/dev/null || exit 1
+sql "insert into h2e_clusters (cluster_id, name, ports) values (1, 'Web-Cluster', '{80}');
+     insert into h2e_load_balancers (cluster_id, role, mgmt_address) values (1, 'primary', '10.200.1.1');
+     insert into apache_h2e_nodes (node_id, cluster_id, mgmt_address, address, weight)
+         values (43, 1, '10.200.1.2', '10.39.84.43', 32), (44, 1, '10.200.1.3', '10.39.84.44', 32);
+     insert into h2e_cluster_ips (cluster_id, address) values (1, '10.39.84.131');"
+
+# --- plan: what would change, nothing changed ----------------------------------------------
+run plan --cluster-id 1 --detailed-exitcode
+check "plan --detailed-exitcode: exit 2 (changes pending)" test "$rc" = 2
+check "plan names the web servers' new website IP" grep -q "+ add 10.39.84.131/32 to lo" <<<"$out"
+check "plan names the LB's new service" grep -q "+ add service FWM 100" <<<"$out"
+check "plan changed no host" test -z "$(lo 2)$(lo 3)"
+check "plan ran no agent apply" bash -c "! '$ctl' exec 1 test -e /var/lib/lvsctl/agent-input.json"
+
+# --- update from empty ------------------------------------------------------------------------
+run update --cluster-id 1
+check "update: exit 0 ($err)" test "$rc" = 0
+check "web servers have the website IP on lo" test "$(lo 2)|$(lo 3)" = "10.39.84.131/32 |10.39.84.131/32 "
+check "web servers' ARP sysctls" test "$("$ctl" exec 2 sysctl -n net.ipv4.conf.all.arp_ignore net.ipv4.conf.all.arp_announce | tr '\n' ' ')" = "1 2 "
+check "the LB's agent got the website IP and both servers at weight 32" test \
+    "$(agent_input | json '(d["website_ips"], [(x["address"], x["weight"]) for x in d["services"][0]["destinations"]], d["cluster"]["serial"])')" = \
+    "(['10.39.84.131'], [('10.39.84.43', 32), ('10.39.84.44', 32)], 1)"
+
+# --- a second update changes nothing -----------------------------------------------------------
+run --json update --cluster-id 1
+check "second update: exit 0" test "$rc" = 0
+check "second update: nothing pending, nothing changed, no changing command" test \
+    "$(json '(d["pending"], d["changed"], sum(h.get("changing_commands", 0) for h in d["hosts"]))' <<<"$out")" = "(False, False, 0)"
+run plan --cluster-id 1 --detailed-exitcode
+check "plan on a converged cluster: exit 0" test "$rc" = 0
+
+# --- a weight changes: the LB gets it; the serial goes up -------------------------------------
+sql "update apache_h2e_nodes set weight = 10 where node_id = 44"
+run update --cluster-id 1
+check "weight change: exit 0" test "$rc" = 0
+check "weight change reached the agent, serial 2" test \
+    "$(agent_input | json '([x["weight"] for x in d["services"][0]["destinations"]], d["cluster"]["serial"])')" = "([32, 10], 2)"
+
+# --- a web server down: the other converges; the LB does not get the new website IP -------------
+"$ctl" stop 3 >/dev/null
+sql "insert into h2e_cluster_ips (cluster_id, address) values (1, '10.39.84.132')"
+run update --cluster-id 1
+check "a web server down: exit 3" test "$rc" = 3
+check "the failure names the host" grep -q "web 10.200.1.3: ssh root@10.200.1.3:22: connect" <<<"$err"
+check "the reachable web server got the new IP" test "$(lo 2)" = "10.39.84.131/32 10.39.84.132/32 "
+check "the LB did not get the new IP while a web server lacks it" test \
+    "$(agent_input | json 'd["website_ips"]')" = "['10.39.84.131']"
+"$ctl" start 3 >/dev/null
+run update --cluster-id 1
+check "back up: exit 0" test "$rc" = 0
+check "then every host converges" test \
+    "$(lo 3)|$(agent_input | json 'd["website_ips"]')" = "10.39.84.131/32 10.39.84.132/32 |['10.39.84.131', '10.39.84.132']"
+
+# --- an IP removed: it leaves the LB, then lo --------------------------------------------------
+sql "delete from h2e_cluster_ips where address = '10.39.84.131'"
+"$ctl" exec 1 touch /var/lib/lvsctl/fail-apply
+run update --cluster-id 1
+check "the LB fails: exit 3, the IP stays on lo" test "$rc|$(lo 2)" = "3|10.39.84.131/32 10.39.84.132/32 "
+"$ctl" exec 1 rm /var/lib/lvsctl/fail-apply
+run update --cluster-id 1
+check "the LB lets it go: exit 0, and lo loses it" test "$rc|$(lo 2)|$(lo 3)" = "0|10.39.84.132/32 |10.39.84.132/32 "
+
+# --- bad rows: exit 65, no host touched --------------------------------------------------------
+sql "insert into h2e_cluster_ips (cluster_id, address) values (1, '2001:db8::1')"
+before=$(lo 2)
+run update --cluster-id 1
+check "a v6 website IP without v6 servers: exit 65" test "$rc" = 65
+check "the message names the row" grep -q "apache_h2e_nodes node_id=43: column address_v6" <<<"$err"
+check "no host touched" test "$(lo 2)" = "$before"
+sql "delete from h2e_cluster_ips where address = '2001:db8::1'"
+
+# --- the run log: the serial goes up only when lvs.cf changes (a weight; not a website IP,
+# which this cluster's lvs.cf does not list: it balances by fwmark) ------------------------------
+
+check "one row per plan and update that reached the hosts, dry runs marked" test \
+    "$(sql "select string_agg(format('%s:%s:%s', serial, dry_run, result), ' ' order by run_id) from lvsctl_runs")" = \
+    "1:t:planned 1:f:converged 1:f:unchanged 1:t:planned 2:f:converged 2:f:partial 2:f:converged 2:f:partial 2:f:converged"
+check "the report lists each host" test "$(sql "select jsonb_array_length(report->'hosts') from lvsctl_runs order by run_id desc limit 1")" = 3
+
+echo "# $failures failures"
+exit $((failures > 0))

@@ -1,0 +1,237 @@
+#include <doctest/doctest.h>
+
+#include <algorithm>
+
+#include "fake_host.h"
+#include "fixtures.h"
+#include "lvsctl/backends.h"
+#include "lvsctl/json_output.h"
+#include "lvsctl/update.h"
+
+using namespace lvsctl;
+using lvsctl::testing::FakeConnector;
+using lvsctl::testing::FakeHostState;
+using lvsctl::testing::ip;
+
+namespace {
+
+// The seed cluster's hosts as fakes: two web servers and an LB whose agent shows `show`.
+class FakeEnvironment : public UpdateEnvironment {
+  public:
+    FakeConnector fakes;
+    Connector& connector() override { return fakes; }
+    bool needs_ssh(const Cluster&) const override { return true; }
+    std::unique_ptr<LbBackend> backend(const Cluster&, const LoadBalancer&, Transport* host,
+                                       const std::string& name) override {
+        return std::make_unique<AgentBackend>(*host, name, "lvsctl");
+    }
+};
+
+// What `agent show` prints for an LB that has `ips` and the seed's two servers (or `servers`).
+std::string show(const std::vector<std::string>& ips,
+                 const std::vector<std::string>& servers = {"10.39.84.43", "10.39.84.44"}) {
+    std::vector<ServiceInfo> services;
+    if (!servers.empty()) {
+        ServiceInfo svc;
+        svc.key = ServiceKey::fwmark_service(Family::inet, 100);
+        svc.settings = {"lblc", 0, 0, 0xffffffff};
+        for (const auto& s : servers) {
+            svc.dests.push_back(
+                DestInfo{{ip(s.c_str()), 0}, {IpvsForward::route, 32, 0, 0}, 0, 0, 0, {}});
+        }
+        services.push_back(svc);
+    }
+    PlacedState placed{"eth1", {}, {100}, "iptables"};
+    for (const auto& i : ips) {
+        placed.website_ips.push_back(ip(i.c_str()));
+    }
+    return agent_show_document(services, placed);
+}
+
+const char* kApplied =
+    R"({"changed": true, "errors": [], "done": ["add address 10.39.84.131/32 to eth1"]})";
+
+std::size_t position(const std::vector<std::string>& journal, const std::string& entry) {
+    const auto it = std::find(journal.begin(), journal.end(), entry);
+    return it == journal.end() ? journal.size() + 1000
+                               : static_cast<std::size_t>(it - journal.begin());
+}
+
+}  // namespace
+
+TEST_CASE("update from empty: web servers first, then the LB; a second run changes nothing") {
+    auto cluster = lvsctl::testing::seed_cluster();
+    FakeEnvironment env;
+    auto& lb = env.fakes.hosts[ip("10.39.94.41")];
+    lb.agent_show = show({}, {});
+    lb.agent_answer = kApplied;
+    env.fakes.hosts[ip("10.39.94.43")];
+    env.fakes.hosts[ip("10.39.94.44")];
+    Updater updater(env, {});
+
+    const auto plan = updater.run(cluster, true);
+    CHECK(plan.pending());
+    CHECK(plan.code() == ExitCode::ok);
+    REQUIRE(plan.plan.size() == 3);
+    CHECK(plan.plan[0].host == "web 10.39.94.43");
+    CHECK(std::count(plan.plan[0].changes.begin(), plan.plan[0].changes.end(),
+                     "add 10.39.84.131/32 to lo") == 1);
+    CHECK(plan.plan[2].host == "lb 10.39.94.41");
+    CHECK(std::count(plan.plan[2].changes.begin(), plan.plan[2].changes.end(),
+                     "add service FWM 100") == 1);
+    CHECK(plan.applied.empty());
+    CHECK(lb.agent_input.empty());  // a plan runs no agent apply
+    CHECK(env.fakes.hosts[ip("10.39.94.43")].lo.empty());
+
+    const auto result = updater.run(cluster, false);
+    CHECK(result.code() == ExitCode::ok);
+    CHECK(result.changed());
+    const auto& journal = env.fakes.journal.entries;
+    const auto lb_at = position(journal, "10.39.94.41: agent apply");
+    CHECK(position(journal, "10.39.94.43: ip") < lb_at);
+    CHECK(position(journal, "10.39.94.44: ip") < lb_at);
+    const auto sent = parse_desired_state(lb.agent_input);
+    CHECK(sent.website_ips == std::vector<IpAddress>{ip("10.39.84.131")});
+    CHECK(sent.services.at(0).destinations.size() == 2);
+
+    // The LB now has it all; the web servers too.
+    lb.agent_show = show({"10.39.84.131"});
+    lb.agent_answer = R"({"changed": false, "errors": [], "done": []})";
+    const auto again = updater.run(cluster, false);
+    CHECK(again.code() == ExitCode::ok);
+    CHECK_FALSE(again.pending());
+    CHECK_FALSE(again.changed());
+    for (const auto& r : again.applied) {
+        CHECK(r.changing_commands == 0);
+    }
+}
+
+TEST_CASE("a web server down: the others converge, the LB gets no new website IP or server") {
+    auto cluster = lvsctl::testing::seed_cluster();
+    cluster.website_ips.push_back(ip("10.39.84.132"));  // new
+    cluster.servers.push_back(
+        {45, ip("10.39.94.45"), ip("10.39.84.45"), std::nullopt, 22, 32, true});
+    FakeEnvironment env;
+    auto& lb = env.fakes.hosts[ip("10.39.94.41")];
+    lb.agent_show = show({"10.39.84.131"});
+    lb.agent_answer = kApplied;
+    env.fakes.hosts[ip("10.39.94.43")];
+    env.fakes.hosts[ip("10.39.94.45")];  // 44 is down
+    const auto result = Updater(env, {}).run(cluster, false);
+    CHECK(result.code() == ExitCode::partial);
+    REQUIRE(result.plan[1].error);
+    CHECK(result.plan[1].error->starts_with("web 10.39.94.44: ssh root@10.39.94.44:22: connect"));
+    CHECK(env.fakes.hosts[ip("10.39.94.43")].lo.size() == 2);
+    const auto sent = parse_desired_state(lb.agent_input);
+    CHECK(sent.website_ips == std::vector<IpAddress>{ip("10.39.84.131")});  // 132 held back
+    // 45 is new and its lo is ready: it joins; 44 is down but the LB has it: it stays.
+    std::vector<IpAddress> dests;
+    for (const auto& d : sent.services.at(0).destinations) {
+        dests.push_back(d.address);
+    }
+    CHECK(dests == std::vector<IpAddress>{ip("10.39.84.43"), ip("10.39.84.44"), ip("10.39.84.45")});
+}
+
+TEST_CASE("a removed website IP leaves the LB before the web servers, and stays if the LB fails") {
+    auto cluster = lvsctl::testing::seed_cluster();
+    FakeEnvironment env;
+    auto& lb = env.fakes.hosts[ip("10.39.94.41")];
+    lb.agent_show = show({"10.39.84.131", "10.39.84.139"});
+    lb.agent_answer = kApplied;
+    for (const char* web : {"10.39.94.43", "10.39.94.44"}) {
+        auto& h = env.fakes.hosts[ip(web)];
+        h.lo = {{ip("10.39.84.131"), 32}, {ip("10.39.84.139"), 32}};
+        h.sysctls = {{"net.ipv4.conf.all.arp_ignore", 1}, {"net.ipv4.conf.all.arp_announce", 2}};
+        h.files[web_record_path(1)] = "10.39.84.131\n10.39.84.139\n";
+    }
+    SUBCASE("the LB lets it go: then lo") {
+        const auto result = Updater(env, {}).run(cluster, false);
+        CHECK(result.code() == ExitCode::ok);
+        const auto& journal = env.fakes.journal.entries;
+        CHECK(position(journal, "10.39.94.41: agent apply") < position(journal, "10.39.94.43: ip"));
+        CHECK(env.fakes.hosts[ip("10.39.94.43")].lo.size() == 1);
+    }
+    SUBCASE("the LB fails: the address stays on lo, the run says so") {
+        lb.agent_answer =
+            R"({"changed": false, "errors": ["remove address 10.39.84.139/32 from eth1: Operation not permitted"]})";
+        lb.agent_status = 71;
+        const auto result = Updater(env, {}).run(cluster, false);
+        CHECK(result.code() == ExitCode::partial);
+        CHECK(env.fakes.hosts[ip("10.39.94.43")].lo.size() == 2);
+        CHECK(result.applied[0].errors.at(0).find("former website IPs left on lo") !=
+              std::string::npos);
+        CHECK(result.applied[2].errors.at(0) ==
+              "lb 10.39.94.41: remove address 10.39.84.139/32 from eth1: Operation not permitted");
+    }
+}
+
+TEST_CASE("exit codes: unreachable before any change is 68, refused is 77") {
+    auto cluster = lvsctl::testing::seed_cluster();
+    FakeEnvironment env;
+    // Nothing reachable.
+    CHECK(Updater(env, {}).run(cluster, false).code() == ExitCode::unreachable);
+    env.fakes.refuse[ip("10.39.94.41")] = ExitCode::permission;
+    env.fakes.refuse[ip("10.39.94.43")] = ExitCode::permission;
+    env.fakes.refuse[ip("10.39.94.44")] = ExitCode::permission;
+    CHECK(Updater(env, {}).run(cluster, false).code() == ExitCode::permission);
+}
+
+TEST_CASE("the piranha backend: lvs.cf replaced only when it differs, then pulse reloaded") {
+    FakeHostState state;
+    state.programs.insert("service");
+    lvsctl::testing::FakeHost host(state);
+    FileBackend piranha(host, "lb 10.39.94.41", kPiranhaConfig, "serial_no = 2\n",
+                        piranha_reload());
+    const LbDesiredState any;
+    CHECK(piranha.plan(any) ==
+          std::vector<std::string>{
+              "write /etc/sysconfig/ha/lvs.cf, then 'service' 'pulse' 'reload'"});
+    CHECK_FALSE(piranha.website_ips());
+    HostReport report;
+    CHECK(piranha.apply(any, report));
+    CHECK(state.files[kPiranhaConfig] == "serial_no = 2\n");
+    CHECK(state.commands.back() == std::vector<std::string>{"service", "pulse", "reload"});
+    CHECK(piranha.plan(any).empty());
+}
+
+namespace {
+// A provider's program, as the exec: backend runs it on this node.
+struct FakeProgram : ProcessRunner {
+    std::vector<std::vector<std::string>> calls;
+    std::string input;
+    ProcessResult answer{
+        0, R"({"changed": true, "errors": [], "done": ["pool web: add 10.39.84.43"]})", ""};
+    ProcessResult run(const std::vector<std::string>& argv, const std::string& in) override {
+        calls.push_back(argv);
+        input = in;
+        return answer;
+    }
+};
+}  // namespace
+
+TEST_CASE("the exec: backend gives the program the desired state and reads its answer") {
+    FakeProgram program;
+    ExecBackend exec(program, "lb 10.39.94.41", "/usr/local/bin/f5-sync");
+    const auto cluster = lvsctl::testing::seed_cluster();
+    const auto desired = desired_state(cluster, cluster.load_balancers[0], 30);
+    CHECK(exec.plan(desired) == std::vector<std::string>{"pool web: add 10.39.84.43"});
+    CHECK(program.calls.back() == std::vector<std::string>{"/usr/local/bin/f5-sync", "plan"});
+    CHECK(parse_desired_state(program.input).website_ips == desired.website_ips);
+    HostReport report;
+    CHECK(exec.apply(desired, report));
+    CHECK(program.calls.back() == std::vector<std::string>{"/usr/local/bin/f5-sync", "apply"});
+    CHECK(report.done == std::vector<std::string>{"pool web: add 10.39.84.43"});
+
+    program.answer = {1, R"({"changed": false, "errors": ["pool web: the device said no"]})", ""};
+    HostReport failed;
+    CHECK_FALSE(exec.apply(desired, failed));
+    CHECK(failed.errors ==
+          std::vector<std::string>{"lb 10.39.94.41: pool web: the device said no"});
+    program.answer = {2, "not json", "f5-sync: cannot reach the device\n"};
+    HostReport broken;
+    CHECK_FALSE(exec.apply(desired, broken));
+    CHECK(broken.errors.at(0) ==
+          "lb 10.39.94.41: /usr/local/bin/f5-sync apply: exit status 2: "
+          "f5-sync: cannot reach the device\n");
+    CHECK_THROWS_WITH_AS(exec.plan(desired), doctest::Contains("lb 10.39.94.41"), Error);
+}
