@@ -28,18 +28,9 @@ void unavailable(std::string_view command, std::string_view needs) {
         fmt::format("{}: not available in this build of lvsctl yet (it needs {})", command, needs));
 }
 
-int hook_done(Context& ctx, const std::string& what) {
-    constexpr const char* kPending =
-        "the hosts were not changed: `lvsctl update` is not in this build yet";
-    if (ctx.settings.json) {
-        ctx.out << hook_document(what, kPending);
-    } else {
-        fmt::print(ctx.out, "{}\n", what);
-        if (ctx.settings.verbosity >= 0) {
-            fmt::print(ctx.err, "lvsctl: note: {}\n", kPending);
-        }
-    }
-    return 0;
+CLI::Option* add_no_update(CLI::App& command, bool& no_update) {
+    return command.add_flag("--no-update", no_update,
+                            "Only write the database; run `lvsctl update` later (to batch hooks)");
 }
 
 namespace {

@@ -78,9 +78,8 @@ CLI::Option* add_cluster_id(CLI::App& command, std::int64_t& cluster_id);
 // For a command whose module is not in this build yet: throws Error(ExitCode::internal) saying so.
 [[noreturn]] void unavailable(std::string_view command, std::string_view needs);
 
-// What a hook prints once its database change is committed (text, or JSON with --json). The
-// convergence step is `update`'s, which this build does not have yet: it says so.
-int hook_done(Context& ctx, const std::string& what);
+// A hook's --no-update: the database write alone.
+CLI::Option* add_no_update(CLI::App& command, bool& no_update);
 
 // The whole program; returns the process exit code.
 int run(int argc, char** argv, std::ostream& out, std::ostream& err);

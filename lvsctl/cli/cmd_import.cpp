@@ -7,6 +7,7 @@
 
 #include "db/database.h"
 #include "lvsctl/cli/app.h"
+#include "lvsctl/cli/converge.h"
 #include "lvsctl/cli/files.h"
 #include "lvsctl/error.h"
 #include "lvsctl/lvscf.h"
@@ -19,6 +20,7 @@ namespace {
 struct ImportOptions {
     std::int64_t cluster_id = 0;
     std::string file;
+    bool no_update = false;
 };
 
 int run_import(const ImportOptions& o, Context& ctx) {
@@ -38,7 +40,7 @@ int run_import(const ImportOptions& o, Context& ctx) {
     for (const auto& line : done) {
         what += (what.empty() ? "" : "\n") + line;
     }
-    return hook_done(ctx, what);
+    return hook_done(ctx, database, o.cluster_id, o.no_update, what);
 }
 
 }  // namespace
@@ -48,6 +50,7 @@ void setup_import(CLI::App& parent, Registry& registry) {
     auto* cmd = parent.add_subcommand("import", "Store a piranha lvs.cf as cluster N");
     add_cluster_id(*cmd, opts->cluster_id)->required();
     cmd->add_option("FILE", opts->file, "The lvs.cf to read")->check(CLI::ExistingFile)->required();
+    add_no_update(*cmd, opts->no_update);
     registry.add(cmd, opts, run_import);
 }
 

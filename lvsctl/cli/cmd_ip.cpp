@@ -5,6 +5,7 @@
 
 #include "db/database.h"
 #include "lvsctl/cli/app.h"
+#include "lvsctl/cli/converge.h"
 #include "lvsctl/cli/validators.h"
 
 namespace lvsctl::cli {
@@ -15,6 +16,7 @@ struct IpOptions {
     std::int64_t cluster_id = 0;
     std::vector<std::string> addresses;
     bool add = true;
+    bool no_update = false;
 };
 
 int run_ip(const IpOptions& o, Context& ctx) {
@@ -26,9 +28,9 @@ int run_ip(const IpOptions& o, Context& ctx) {
     database.lock_cluster(o.cluster_id, std::chrono::seconds(ctx.settings.lock_timeout));
     const int changed =
         o.add ? database.add_ips(o.cluster_id, ips) : database.remove_ips(o.cluster_id, ips);
-    return hook_done(
-        ctx, fmt::format("h2e_cluster_ips cluster_id={}: {} {} of {} website IP(s)", o.cluster_id,
-                         o.add ? "added" : "removed", changed, ips.size()));
+    return hook_done(ctx, database, o.cluster_id, o.no_update,
+                     fmt::format("h2e_cluster_ips cluster_id={}: {} {} of {} website IP(s)",
+                                 o.cluster_id, o.add ? "added" : "removed", changed, ips.size()));
 }
 
 }  // namespace
@@ -45,6 +47,7 @@ void setup_ip(CLI::App& parent, Registry& registry) {
         cmd->add_option("IP", opts->addresses, "Website IPs, IPv4 or IPv6")
             ->check(ip_address())
             ->required();
+        add_no_update(*cmd, opts->no_update);
         registry.add(cmd, opts, run_ip);
     }
 }

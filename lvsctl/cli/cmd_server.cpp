@@ -1,10 +1,13 @@
 // `lvsctl server add|remove|set`: the platform's hooks for web servers.
 #include <fmt/format.h>
+#include <fmt/ostream.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "db/database.h"
 #include "lvsctl/cli/app.h"
+#include "lvsctl/cli/converge.h"
 #include "lvsctl/cli/validators.h"
 
 namespace lvsctl::cli {
@@ -20,6 +23,7 @@ struct ServerOptions {
     int weight = 32;
     int drain_timeout = 30;
     bool active = true;
+    bool no_update = false;
     CLI::Option* weight_flag = nullptr;
     CLI::Option* active_flag = nullptr;
     CLI::Option* address_v6_flag = nullptr;
@@ -54,15 +58,45 @@ int run_add(const ServerOptions& o, Context& ctx) {
     }
     s.weight = o.weight;
     database.add_server(o.cluster_id, s);
-    return hook_done(ctx, fmt::format("apache_h2e_nodes node_id={}: added to cluster {}", o.node_id,
-                                      o.cluster_id));
+    return hook_done(
+        ctx, database, o.cluster_id, o.no_update,
+        fmt::format("apache_h2e_nodes node_id={}: added to cluster {}", o.node_id, o.cluster_id));
 }
 
+// SPEC.md: drain, remove from IPVS, then from the database, then clean its website IPs.
 int run_remove(const ServerOptions& o, Context& ctx) {
     auto database = locked(ctx, o.cluster_id);
+    const auto what = fmt::format("apache_h2e_nodes node_id={}: removed from cluster {}", o.node_id,
+                                  o.cluster_id);
+    if (o.no_update) {
+        database.remove_server(o.cluster_id, o.node_id);
+        return hook_done(ctx, database, o.cluster_id, true, what);
+    }
+    auto cluster = database.read_cluster(o.cluster_id);
+    const auto it = std::find_if(cluster.servers.begin(), cluster.servers.end(),
+                                 [&](const Server& s) { return s.node_id == o.node_id; });
+    if (it == cluster.servers.end()) {
+        database.remove_server(o.cluster_id, o.node_id);  // throws: names the missing row
+        return 0;
+    }
+    const Server leaving = *it;
+    cluster.servers.erase(it);
+    ConvergeOptions c;
+    c.cluster_id = o.cluster_id;
+    c.cluster = cluster;
+    c.drain_timeout = static_cast<std::uint32_t>(o.drain_timeout);
+    c.note = fmt::format("apache_h2e_nodes node_id={}: draining, then removing", o.node_id);
+    const int drained = converge(ctx, database, c);
+    if (drained != 0) {
+        fmt::print(ctx.err,
+                   "lvsctl: node_id={} stays in the database: the LBs did not all let it "
+                   "go; run the hook again\n",
+                   o.node_id);
+        return drained;
+    }
     database.remove_server(o.cluster_id, o.node_id);
-    return hook_done(ctx, fmt::format("apache_h2e_nodes node_id={}: removed from cluster {}",
-                                      o.node_id, o.cluster_id));
+    fmt::print(ctx.out, "{}\n", what);
+    return clean_web_server(ctx, leaving, o.cluster_id);
 }
 
 int run_set(const ServerOptions& o, Context& ctx) {
@@ -71,9 +105,10 @@ int run_set(const ServerOptions& o, Context& ctx) {
         o.weight_flag->count() > 0 ? std::optional<std::int64_t>(o.weight) : std::nullopt;
     const auto active = o.active_flag->count() > 0 ? std::optional<bool>(o.active) : std::nullopt;
     database.set_server(o.cluster_id, o.node_id, weight, active);
-    return hook_done(ctx, fmt::format("apache_h2e_nodes node_id={}: set{}{}", o.node_id,
-                                      weight ? fmt::format(" weight={}", *weight) : "",
-                                      active ? fmt::format(" active={}", *active) : ""));
+    return hook_done(ctx, database, o.cluster_id, o.no_update,
+                     fmt::format("apache_h2e_nodes node_id={}: set{}{}", o.node_id,
+                                 weight ? fmt::format(" weight={}", *weight) : "",
+                                 active ? fmt::format(" active={}", *active) : ""));
 }
 
 }  // namespace
@@ -96,6 +131,7 @@ void setup_server(CLI::App& parent, Registry& registry) {
         cmd->add_option("--address-v6", add->address_v6, "IPv6 real-server address")
             ->check(ip_address(Family::inet6));
     cmd->add_option("--weight", add->weight, "IPVS weight")->check(CLI::Range(0, 65535));
+    add_no_update(*cmd, add->no_update);
     registry.add(cmd, add, run_add);
 
     auto remove = std::make_shared<ServerOptions>();
@@ -106,6 +142,7 @@ void setup_server(CLI::App& parent, Registry& registry) {
     cmd->add_option("--drain-timeout", remove->drain_timeout,
                     "Seconds to wait for active connections to end")
         ->check(CLI::Range(0, 86400));
+    add_no_update(*cmd, remove->no_update);
     registry.add(cmd, remove, run_remove);
 
     auto set = std::make_shared<ServerOptions>();
@@ -115,6 +152,7 @@ void setup_server(CLI::App& parent, Registry& registry) {
     set->weight_flag =
         cmd->add_option("--weight", set->weight, "IPVS weight")->check(CLI::Range(0, 65535));
     set->active_flag = cmd->add_option("--active", set->active, "true or false");
+    add_no_update(*cmd, set->no_update);
     registry.add(cmd, set, run_set);
 }
 

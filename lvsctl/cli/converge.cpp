@@ -10,6 +10,7 @@
 #include "lvsctl/cli/process.h"
 #include "lvsctl/error.h"
 #include "lvsctl/json_output.h"
+#include "lvsctl/propagate.h"
 #include "lvsctl/update.h"
 #include "lvsctl/validate.h"
 #include "propagation/ssh.h"
@@ -167,6 +168,43 @@ int converge(Context& ctx, db::Database& database, const ConvergeOptions& o) {
         code = ExitCode::changes_pending;
     }
     return static_cast<int>(code);
+}
+
+int hook_done(Context& ctx, db::Database& database, std::int64_t cluster_id, bool no_update,
+              const std::string& what) {
+    if (!no_update) {
+        ConvergeOptions c;
+        c.cluster_id = cluster_id;
+        c.note = what;
+        return converge(ctx, database, c);
+    }
+    constexpr const char* kPending = "the hosts were not changed (--no-update): run lvsctl update";
+    if (ctx.settings.json) {
+        ctx.out << hook_document(what, kPending);
+    } else {
+        fmt::print(ctx.out, "{}\n", what);
+        if (ctx.settings.verbosity >= 0) {
+            fmt::print(ctx.err, "lvsctl: note: {}\n", kPending);
+        }
+    }
+    return 0;
+}
+
+int clean_web_server(Context& ctx, const Server& server, std::int64_t cluster_id) {
+    CliEnvironment env(ctx.settings, "", "");
+    const auto reports = deploy_web_servers(
+        env.connector(),
+        {{web_name(server), server.mgmt_address, static_cast<std::uint16_t>(server.ssh_port)}},
+        cluster_id, {}, 1);
+    for (const auto& r : reports) {
+        for (const auto& line : r.done) {
+            fmt::print(ctx.out, "{}: {}\n", r.host, line);
+        }
+        for (const auto& e : r.errors) {
+            fmt::print(ctx.err, "lvsctl: {} (its website IPs stay on lo)\n", e);
+        }
+    }
+    return static_cast<int>(exit_code(reports));
 }
 
 }  // namespace lvsctl::cli

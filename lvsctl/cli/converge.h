@@ -24,4 +24,14 @@ struct ConvergeOptions {
 
 int converge(Context& ctx, db::Database& database, const ConvergeOptions& options);
 
+// What a hook runs once its database change is committed, under the lock it still holds:
+// `update` of the cluster, printed after `what`; with `no_update`, `what` alone (text, or JSON
+// with --json) and a note that the hosts were not changed.
+int hook_done(Context& ctx, db::Database& database, std::int64_t cluster_id, bool no_update,
+              const std::string& what);
+
+// `server remove` after the database row is gone: the cluster's website IPs leave the server's
+// lo (what lvsctl recorded there). Returns the exit code; failures on stderr.
+int clean_web_server(Context& ctx, const Server& server, std::int64_t cluster_id);
+
 }  // namespace lvsctl::cli

@@ -1,8 +1,8 @@
 #!/bin/bash
 # `lvsctl update` and `plan` end to end, without a kernel with IPVS: a real PostgreSQL (run
-# under tests/db/with-postgres), real sshd hosts (under tests/ssh/sshd-hosts 3: host 1 is the
-# LB, with a stand-in agent; hosts 2 and 3 are the web servers). Checks the order, the exit
-# codes, the hosts' state, and the run log.
+# under tests/db/with-postgres), real sshd hosts (under tests/ssh/sshd-hosts 4: host 1 is the
+# LB, with a stand-in agent; hosts 2 and 3 are the web servers; a hook adds and removes host 4).
+# Checks the order, the exit codes, the hosts' state, the hooks, 20 hooks at once, the run log.
 set -uo pipefail
 lvsctl=$1
 here=$(cd "$(dirname "$0")" && pwd)
@@ -100,12 +100,49 @@ check "the message names the row" grep -q "apache_h2e_nodes node_id=43: column a
 check "no host touched" test "$(lo 2)" = "$before"
 sql "delete from h2e_cluster_ips where address = '2001:db8::1'"
 
+# --- hooks: the database write, then update under the same lock ----------------------------------
+run server set --cluster-id 1 --node-id 44 --weight 20
+check "server set: exit 0, and the LB has the weight" test \
+    "$rc|$(agent_input | json '[x["weight"] for x in d["services"][0]["destinations"]]')" = "0|[32, 20]"
+check "server set prints the database change, then the run" bash -c 'grep -q "node_id=44: set weight=20" <<<"$1" && grep -q "^lb 10.200.1.1:" <<<"$1"' _ "$out"
+run ip add --cluster-id 1 10.39.84.133
+check "ip add: exit 0; on lo and on the LB" test \
+    "$rc|$(lo 3)|$(agent_input | json 'd["website_ips"]')" = "0|10.39.84.132/32 10.39.84.133/32 |['10.39.84.132', '10.39.84.133']"
+run server add --cluster-id 1 --node-id 45 --address 10.39.84.45 --mgmt-address 10.200.1.4 --weight 5
+check "server add: exit 0; its lo first, then the LB" test \
+    "$rc|$(lo 4)|$(agent_input | json '[x["address"] for x in d["services"][0]["destinations"]]')" = \
+    "0|10.39.84.132/32 10.39.84.133/32 |['10.39.84.43', '10.39.84.44', '10.39.84.45']"
+run server remove --cluster-id 1 --node-id 45 --drain-timeout 0
+check "server remove: exit 0; out of IPVS, out of the database, lo cleaned" test \
+    "$rc|$(agent_input | json '[x["address"] for x in d["services"][0]["destinations"]]')|$(sql "select count(*) from apache_h2e_nodes where node_id = 45")|$(lo 4)" = \
+    "0|['10.39.84.43', '10.39.84.44']|0|"
+run ip remove --cluster-id 1 10.39.84.133
+check "ip remove: exit 0; off the LB and lo" test \
+    "$rc|$(lo 2)|$(agent_input | json 'd["website_ips"]')" = "0|10.39.84.132/32 |['10.39.84.132']"
+
+# --- 20 hooks at once: one at a time under the lock; the database and the hosts agree after ---
+pids=()
+for i in $(seq 1 20); do
+    "$lvsctl" --known-hosts "$LVSCTL_TEST_SSH_KNOWN_HOSTS" --ssh-identity "$LVSCTL_TEST_SSH_IDENTITY" \
+        --agent "$LVSCTL_TEST_SSH_DIR/agent" --timeout 5 ip add --cluster-id 1 "10.39.85.$i" \
+        >/dev/null 2>"$LVSCTL_TEST_SSH_DIR/hook$i.err" &
+    pids+=($!)
+done
+hook_failures=0
+for pid in "${pids[@]}"; do wait "$pid" || hook_failures=$((hook_failures + 1)); done
+check "20 concurrent hooks all succeed" test "$hook_failures" = 0
+check "the database has all 20" test "$(sql "select count(*) from h2e_cluster_ips where host(address) like '10.39.85.%'")" = 20
+run plan --cluster-id 1 --detailed-exitcode
+check "then plan has nothing pending: the hosts agree with the database" test "$rc" = 0
+check "every web server and the LB have all 21 website IPs" test \
+    "$(lo 2 | wc -w)|$(lo 3 | wc -w)|$(agent_input | json 'len(d["website_ips"])')" = "21|21|21"
+
 # --- the run log: the serial goes up only when lvs.cf changes (a weight; not a website IP,
 # which this cluster's lvs.cf does not list: it balances by fwmark) ------------------------------
 
 check "one row per plan and update that reached the hosts, dry runs marked" test \
-    "$(sql "select string_agg(format('%s:%s:%s', serial, dry_run, result), ' ' order by run_id) from lvsctl_runs")" = \
-    "1:t:planned 1:f:converged 1:f:unchanged 1:t:planned 2:f:converged 2:f:partial 2:f:converged 2:f:partial 2:f:converged"
+    "$(sql "select string_agg(format('%s:%s:%s', serial, dry_run, result), ' ' order by run_id) from lvsctl_runs where run_id <= 10")" = \
+    "1:t:planned 1:f:converged 1:f:unchanged 1:t:planned 2:f:converged 2:f:partial 2:f:converged 2:f:partial 2:f:converged 3:f:converged"
 check "the report lists each host" test "$(sql "select jsonb_array_length(report->'hosts') from lvsctl_runs order by run_id desc limit 1")" = 3
 
 echo "# $failures failures"
