@@ -334,8 +334,13 @@ TEST_CASE("the cluster lock: a busy cluster is exit 75 after --lock-timeout") {
 TEST_CASE("20 hooks on one cluster at once wait for the lock, one at a time, and all land") {
     auto db = migrated_with_seed();
     std::thread holder(
-        [&] { psql(db.conninfo, "select pg_advisory_lock(19542, 1); select pg_sleep(2);"); });
-    ::usleep(500 * 1000);
+        [&] { psql(db.conninfo, "select pg_advisory_lock(19542, 1); select pg_sleep(4);"); });
+    // Start the hooks only once the lock is held (psql may start slowly on a busy machine).
+    for (int i = 0; i < 200 && db.sql("select count(*) from pg_locks where locktype = 'advisory'"
+                                      " and classid = 19542 and objid = 1 and granted") != "1\n";
+         ++i) {
+        ::usleep(50 * 1000);
+    }
     std::vector<std::thread> hooks;
     std::vector<int> status(20, -1);
     for (int i = 0; i < 20; ++i) {
@@ -345,7 +350,7 @@ TEST_CASE("20 hooks on one cluster at once wait for the lock, one at a time, and
                             .status;
         });
     }
-    ::usleep(1000 * 1000);
+    ::usleep(500 * 1000);
     // The lock is still held by the first session: no hook has written yet.
     CHECK(db.sql("select count(*) from h2e_cluster_ips") == "1\n");
     for (auto& h : hooks) {
