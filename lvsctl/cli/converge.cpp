@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <optional>
 
 #include "lvsctl/backends.h"
 #include "lvsctl/cli/process.h"
@@ -143,9 +144,23 @@ int converge(Context& ctx, db::Database& database, const ConvergeOptions& o) {
     const auto result = updater.run(cluster, o.dry_run);
     auto code = result.code();
 
-    const auto doc = update_document(cluster, result, o.dry_run, code, digest, o.note);
-    database.record_run({cluster.id, cluster.serial, started, std::chrono::system_clock::now(),
-                         o.dry_run, result_word(o.dry_run, code, result.changed()), doc});
+    auto doc = update_document(cluster, result, o.dry_run, code, digest, o.note);
+    // The database may have gone away while the hosts were being changed: what was done is
+    // still shown, the run says it is not in the log, and the next run converges from there.
+    std::optional<std::string> unrecorded;
+    try {
+        database.record_run({cluster.id, cluster.serial, started, std::chrono::system_clock::now(),
+                             o.dry_run, result_word(o.dry_run, code, result.changed()), doc});
+    } catch (const Error& e) {
+        if (e.code() != ExitCode::db_unavailable) {
+            throw;
+        }
+        unrecorded =
+            fmt::format("{} (the hosts are as shown; this run is not in lvsctl_runs)", e.what());
+        code = ExitCode::db_unavailable;
+        doc = update_document(cluster, result, o.dry_run, code, digest,
+                              o.note.empty() ? *unrecorded : o.note + "; " + *unrecorded);
+    }
     if (ctx.settings.json) {
         ctx.out << doc;
     } else {
@@ -163,6 +178,9 @@ int converge(Context& ctx, db::Database& database, const ConvergeOptions& o) {
         for (const auto& e : r.errors) {
             fmt::print(ctx.err, "lvsctl: {}\n", e);
         }
+    }
+    if (unrecorded) {
+        fmt::print(ctx.err, "lvsctl: {}\n", *unrecorded);
     }
     if (code == ExitCode::ok && o.dry_run && o.detailed_exitcode && result.pending()) {
         code = ExitCode::changes_pending;

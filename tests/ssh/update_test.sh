@@ -137,6 +137,23 @@ check "then plan has nothing pending: the hosts agree with the database" test "$
 check "every web server and the LB have all 21 website IPs" test \
     "$(lo 2 | wc -w)|$(lo 3 | wc -w)|$(agent_input | json 'len(d["website_ips"])')" = "21|21|21"
 
+# --- the database goes away in the middle of a run --------------------------------------------
+as_owner=()
+[[ $(id -u) == 0 ]] && as_owner=(runuser -u postgres --)
+"$ctl" exec 1 sh -c "cat > /var/lib/lvsctl/on-apply" <<<"${as_owner[*]} $LVSCTL_TEST_PG_BIN/pg_ctl -D $LVSCTL_TEST_PG_DATA -m immediate stop >/dev/null"
+sql "update apache_h2e_nodes set weight = 7 where node_id = 43"
+run update --cluster-id 1
+check "the database gone mid-run: exit 69" test "$rc" = 69
+check "the message says the hosts are as shown and the run is not logged" grep -q "this run is not in lvsctl_runs" <<<"$err"
+check "what was done before is shown" grep -q "^lb 10.200.1.1:" <<<"$out"
+check "the LB got the change before the database went" test \
+    "$(agent_input | json '[x["weight"] for x in d["services"][0]["destinations"]]')" = "[7, 20]"
+"${as_owner[@]}" "$LVSCTL_TEST_PG_BIN/pg_ctl" -D "$LVSCTL_TEST_PG_DATA" -l "$PGHOST/server.log" -w -t 60 \
+    -o "-k $PGHOST -c listen_addresses='' -c fsync=off -c max_connections=100" start >/dev/null
+run --json update --cluster-id 1
+check "the database back: the next run exits 0 and has nothing left to change" test \
+    "$rc|$(json '(d["pending"], d["changed"])' <<<"$out")" = "0|(False, False)"
+
 # --- the run log: the serial goes up only when lvs.cf changes (a weight; not a website IP,
 # which this cluster's lvs.cf does not list: it balances by fwmark) ------------------------------
 
