@@ -122,8 +122,20 @@ std::string result_word(bool dry_run, ExitCode code, bool changed) {
 
 int converge(Context& ctx, db::Database& database, const ConvergeOptions& o) {
     const auto started = std::chrono::system_clock::now();
-    Cluster cluster = o.cluster ? *o.cluster : database.read_cluster(o.cluster_id);
-    validate_or_throw(cluster);
+    Cluster cluster;
+    try {
+        cluster = o.cluster ? *o.cluster : database.read_cluster(o.cluster_id);
+        validate_or_throw(cluster);
+    } catch (const Error& e) {
+        // Bad data stops the run before any host: logged too, with the reason.
+        if (e.code() == ExitCode::data) {
+            const auto last = database.last_run(o.cluster_id);
+            database.record_run({o.cluster_id, last ? last->serial : 0, started,
+                                 std::chrono::system_clock::now(), o.dry_run, "invalid",
+                                 error_document(e.what(), e.code())});
+        }
+        throw;
+    }
 
     const auto directory = ctx.settings.templates ? std::filesystem::path(*ctx.settings.templates)
                                                   : templates::default_directory(ctx.program);

@@ -98,6 +98,8 @@ run update --cluster-id 1
 check "a v6 website IP without v6 servers: exit 65" test "$rc" = 65
 check "the message names the row" grep -q "apache_h2e_nodes node_id=43: column address_v6" <<<"$err"
 check "no host touched" test "$(lo 2)" = "$before"
+check "the refused run is logged as invalid, with the reason" test \
+    "$(sql "select result || ' ' || (report->>'exit_code') from lvsctl_runs order by run_id desc limit 1")" = "invalid 65"
 sql "delete from h2e_cluster_ips where address = '2001:db8::1'"
 
 # --- hooks: the database write, then update under the same lock ----------------------------------
@@ -157,9 +159,9 @@ check "the database back: the next run exits 0 and has nothing left to change" t
 # --- the run log: the serial goes up only when lvs.cf changes (a weight; not a website IP,
 # which this cluster's lvs.cf does not list: it balances by fwmark) ------------------------------
 
-check "one row per plan and update that reached the hosts, dry runs marked" test \
+check "one row per plan and update, dry runs marked, refused ones too" test \
     "$(sql "select string_agg(format('%s:%s:%s', serial, dry_run, result), ' ' order by run_id) from lvsctl_runs where run_id <= 10")" = \
-    "1:t:planned 1:f:converged 1:f:unchanged 1:t:planned 2:f:converged 2:f:partial 2:f:converged 2:f:partial 2:f:converged 3:f:converged"
+    "1:t:planned 1:f:converged 1:f:unchanged 1:t:planned 2:f:converged 2:f:partial 2:f:converged 2:f:partial 2:f:converged 2:f:invalid"
 check "the report lists each host" test "$(sql "select jsonb_array_length(report->'hosts') from lvsctl_runs order by run_id desc limit 1")" = 3
 
 echo "# $failures failures"
