@@ -21,6 +21,8 @@ class AgentBackend : public LbBackend {
     std::optional<std::vector<IpAddress>> website_ips() const override;
     std::optional<std::vector<IpAddress>> destinations() const override;
     bool apply(const LbDesiredState& desired, HostReport& report) override;
+    // What `agent show` said, once plan() ran.
+    const std::optional<AgentShow>& shown() const { return seen_; }
 
   private:
     Transport& host_;

@@ -228,4 +228,34 @@ std::string update_document(const Cluster& cluster, const UpdateResult& result, 
     return doc.dump(2) + "\n";
 }
 
+std::string status_document(const Cluster& cluster, const std::vector<HostStatus>& hosts) {
+    auto list = nlohmann::ordered_json::array();
+    auto strings = [](const std::vector<IpAddress>& ips) {
+        auto a = nlohmann::ordered_json::array();
+        for (const auto& ip : ips) {
+            a.push_back(ip.str());
+        }
+        return a;
+    };
+    for (const auto& h : hosts) {
+        nlohmann::ordered_json j = {{"host", h.host}};
+        if (h.error) {
+            j["error"] = *h.error;
+        } else {
+            j["website_ips"] = {{"interface", h.interface},
+                                {"present", strings(h.present)},
+                                {"missing", strings(h.missing)}};
+            j["drift"] = h.drift;
+            if (h.table) {
+                j["services"] = services_json(*h.table);
+            }
+        }
+        list.push_back(std::move(j));
+    }
+    const nlohmann::ordered_json doc = {
+        {"cluster", {{"id", cluster.id}, {"name", cluster.name}, {"backend", cluster.backend}}},
+        {"hosts", std::move(list)}};
+    return doc.dump(2) + "\n";
+}
+
 }  // namespace lvsctl

@@ -47,6 +47,17 @@ struct AgentShow {
 };
 AgentShow parse_agent_show(std::string_view json, std::string_view host);
 
+// `status`: each host of a cluster as lvsctl found it.
+struct HostStatus {
+    std::string host;                               // "lb 10.39.94.41", "web 10.39.94.43"
+    std::string interface;                          // where its website IPs go (lo on web servers)
+    std::vector<IpAddress> present, missing;        // the cluster's website IPs there and not there
+    std::vector<std::string> drift;                 // what update would change there
+    std::optional<std::vector<ServiceInfo>> table;  // an LB's IPVS table, when its agent showed it
+    std::optional<std::string> error;               // the host could not be read
+};
+std::string status_document(const Cluster& cluster, const std::vector<HostStatus>& hosts);
+
 // What `update` and `plan` print with --json, and what the run log keeps: the cluster and its
 // serial, each host's plan, what was done and what failed, the exit code.
 std::string update_document(const Cluster& cluster, const UpdateResult& result, bool dry_run,

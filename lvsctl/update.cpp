@@ -104,6 +104,8 @@ struct LbHost {
     HostReport report;
 };
 
+}  // namespace
+
 void describe(const WebPlan& p, std::vector<std::string>& out) {
     for (const auto& [name, value] : p.sysctls) {
         out.push_back(fmt::format("set {} = {}", name, value));
@@ -119,6 +121,8 @@ void describe(const WebPlan& p, std::vector<std::string>& out) {
         out.push_back("update the record of this cluster's website IPs on lo");
     }
 }
+
+namespace {
 
 // Runs `fn` for host `plan.host`; what it throws becomes the host's failure, named by the host.
 template <typename Fn>

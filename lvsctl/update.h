@@ -88,6 +88,9 @@ class Updater {
     UpdateSettings settings_;
 };
 
+// A web server's plan as lines (what `plan` prints), appended to `out`.
+void describe(const WebPlan& plan, std::vector<std::string>& out);
+
 // How hosts are named in messages: "web 10.39.94.43", "lb 10.39.94.41".
 std::string web_name(const Server& server);
 std::string lb_name(const LoadBalancer& lb);

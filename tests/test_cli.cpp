@@ -195,14 +195,6 @@ TEST_CASE("invalid input data is exit 65 and names the line or the row") {
     CHECK(doc["errors"][0].get<std::string>().find("fastest") != std::string::npos);
 }
 
-TEST_CASE("commands whose modules are not built yet say so: exit 70") {
-    const auto r = run_lvsctl({"status", "--cluster-id=1"});
-    CHECK(r.code == 70);
-    CHECK(r.err ==
-          "lvsctl: status: not available in this build of lvsctl yet (it needs the "
-          "database and SSH modules)\n");
-}
-
 TEST_CASE("update without a database: exit 69 with libpq's reason") {
     const auto r = run_lvsctl({"--db", "host=/nonexistent-socket-dir dbname=x", "update",
                                "--cluster-id=1"});

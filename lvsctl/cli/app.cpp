@@ -22,12 +22,6 @@ CLI::Option* add_cluster_id(CLI::App& command, std::int64_t& cluster_id) {
         ->check(CLI::Range(std::int64_t{1}, std::int64_t{0x7fffffff}));
 }
 
-void unavailable(std::string_view command, std::string_view needs) {
-    throw Error(
-        ExitCode::internal,
-        fmt::format("{}: not available in this build of lvsctl yet (it needs {})", command, needs));
-}
-
 CLI::Option* add_no_update(CLI::App& command, bool& no_update) {
     return command.add_flag("--no-update", no_update,
                             "Only write the database; run `lvsctl update` later (to batch hooks)");

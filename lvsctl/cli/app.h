@@ -75,9 +75,6 @@ class GlobalOptions {
 // Options several commands share.
 CLI::Option* add_cluster_id(CLI::App& command, std::int64_t& cluster_id);
 
-// For a command whose module is not in this build yet: throws Error(ExitCode::internal) saying so.
-[[noreturn]] void unavailable(std::string_view command, std::string_view needs);
-
 // A hook's --no-update: the database write alone.
 CLI::Option* add_no_update(CLI::App& command, bool& no_update);
 

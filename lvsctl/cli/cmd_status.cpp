@@ -1,16 +1,138 @@
 // `lvsctl status`: each LB's live IPVS table, where the website IPs are, drift from the database.
-#include <memory>
+#include <fmt/format.h>
+#include <fmt/ostream.h>
 
+#include <memory>
+#include <set>
+
+#include "db/database.h"
+#include "lvsctl/backends.h"
 #include "lvsctl/cli/app.h"
+#include "lvsctl/cli/converge.h"
+#include "lvsctl/fanout.h"
+#include "lvsctl/ipvsadm_format.h"
+#include "lvsctl/json_output.h"
+#include "lvsctl/update.h"
+#include "lvsctl/validate.h"
+#include "lvsctl/web_step.h"
 
 namespace lvsctl::cli {
 
 namespace {
+
 struct StatusOptions {
     std::int64_t cluster_id = 0;
     bool stats = false;
     bool rate = false;
 };
+
+void split(const std::vector<IpAddress>& wanted, const std::set<IpAddress>& there,
+           HostStatus& status) {
+    for (const auto& ip : wanted) {
+        (there.contains(ip) ? status.present : status.missing).push_back(ip);
+    }
+}
+
+void print_ips(std::ostream& out, const HostStatus& h) {
+    auto list = [](const std::vector<IpAddress>& ips) {
+        std::string text;
+        for (const auto& ip : ips) {
+            text += (text.empty() ? "" : " ") + ip.str();
+        }
+        return text.empty() ? std::string("none") : text;
+    };
+    fmt::print(out, "  website IPs on {}: present {}; missing {}\n", h.interface, list(h.present),
+               list(h.missing));
+    if (h.drift.empty()) {
+        fmt::print(out, "  drift from the database: none\n");
+        return;
+    }
+    fmt::print(out, "  drift from the database (update would):\n");
+    for (const auto& d : h.drift) {
+        fmt::print(out, "    {}\n", d);
+    }
+}
+
+int run_status(const StatusOptions& o, Context& ctx) {
+    db::Database database(ctx.settings.db);
+    auto cluster = database.read_cluster(o.cluster_id);
+    validate_or_throw(cluster);
+    auto env = cli_environment(ctx.settings, "", "");
+    const auto layout = o.stats  ? TableLayout::stats
+                        : o.rate ? TableLayout::rate
+                                 : TableLayout::list;
+
+    const auto nlb = cluster.load_balancers.size();
+    std::vector<HostStatus> hosts(nlb + cluster.servers.size());
+    fan_out(hosts.size(), static_cast<std::size_t>(ctx.settings.parallel), [&](std::size_t i) {
+        auto& h = hosts[i];
+        try {
+            if (i < nlb) {
+                const auto& lb = cluster.load_balancers[i];
+                h.host = lb_name(lb);
+                h.interface = lb.vip_interface;
+                const auto desired = desired_state(cluster, lb, 30);
+                if (cluster.backend != "ipvs") {
+                    h.error = fmt::format("{}: backend {}: its IPVS table is not lvsctl's to read",
+                                          h.host, cluster.backend);
+                    return;
+                }
+                auto t = env->connector().connect(lb.mgmt_address,
+                                                  static_cast<std::uint16_t>(lb.ssh_port));
+                AgentBackend agent(*t, h.host, ctx.settings.agent);
+                h.drift = agent.plan(desired);
+                h.table = agent.shown()->services;
+                const auto& placed = agent.shown()->placed.website_ips;
+                split(cluster.website_ips, {placed.begin(), placed.end()}, h);
+                return;
+            }
+            const auto& server = cluster.servers[i - nlb];
+            h.host = web_name(server);
+            h.interface = "lo";
+            auto t = env->connector().connect(server.mgmt_address,
+                                              static_cast<std::uint16_t>(server.ssh_port));
+            WebServerStep step(*t, h.host, cluster.id, cluster.website_ips);
+            const auto& plan = step.observe();
+            const std::set<IpAddress> missing(plan.add.begin(), plan.add.end());
+            std::set<IpAddress> there;
+            for (const auto& ip : cluster.website_ips) {
+                if (!missing.contains(ip)) {
+                    there.insert(ip);
+                }
+            }
+            split(cluster.website_ips, there, h);
+            describe(plan, h.drift);
+        } catch (const Error& e) {
+            const std::string what = e.what();
+            h.error = what.rfind(h.host + ":", 0) == 0 ? what : h.host + ": " + what;
+        }
+    });
+
+    bool failed = false;
+    if (ctx.settings.json) {
+        ctx.out << status_document(cluster, hosts);
+    }
+    for (const auto& h : hosts) {
+        if (h.error) {
+            failed = true;
+            fmt::print(ctx.err, "lvsctl: {}\n", *h.error);
+        }
+        if (ctx.settings.json) {
+            continue;
+        }
+        if (h.error) {
+            fmt::print(ctx.out, "{}: not read\n", h.host);
+            continue;
+        }
+        fmt::print(ctx.out, "{}:\n", h.host);
+        if (h.table) {
+            ctx.out << ipvsadm_table(*h.table, layout);
+        }
+        print_ips(ctx.out, h);
+    }
+    return static_cast<int>(failed ? ExitCode::partial : ExitCode::ok);
+}
+
 }  // namespace
 
 void setup_status(CLI::App& parent, Registry& registry) {
@@ -20,9 +142,7 @@ void setup_status(CLI::App& parent, Registry& registry) {
     auto* stats = cmd->add_flag("--stats", opts->stats, "Counters, as ipvsadm -L -n --stats");
     auto* rate = cmd->add_flag("--rate", opts->rate, "Rates, as ipvsadm -L -n --rate");
     stats->excludes(rate);
-    registry.add(cmd, opts, [](const StatusOptions&, Context&) -> int {
-        unavailable("status", "the database and SSH modules");
-    });
+    registry.add(cmd, opts, run_status);
 }
 
 }  // namespace lvsctl::cli

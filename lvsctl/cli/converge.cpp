@@ -120,6 +120,11 @@ std::string result_word(bool dry_run, ExitCode code, bool changed) {
 
 }  // namespace
 
+std::unique_ptr<UpdateEnvironment> cli_environment(const Settings& settings, std::string lvs_cf,
+                                                   std::string keepalived) {
+    return std::make_unique<CliEnvironment>(settings, std::move(lvs_cf), std::move(keepalived));
+}
+
 int converge(Context& ctx, db::Database& database, const ConvergeOptions& o) {
     const auto started = std::chrono::system_clock::now();
     Cluster cluster;

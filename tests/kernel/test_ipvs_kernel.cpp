@@ -15,6 +15,7 @@
 #include "ipvs/kernel.h"
 #include "lvsctl/error.h"
 #include "lvsctl/ipvs_plan.h"
+#include "lvsctl/ipvsadm_format.h"
 
 using namespace lvsctl;
 using namespace std::chrono_literals;
@@ -287,4 +288,22 @@ TEST_CASE("a large batch is acknowledged in full: no ENOBUFS, every change in th
     CHECK(report.changes_sent == 100 * 31);
     CHECK(sh("ipvsadm -S -n | wc -l") == "3100\n");
     CHECK(kernel.sendmsg_calls() < 20);  // pipelined: many changes per sendmsg
+}
+
+TEST_CASE("status lays the table out as ipvsadm -L -n does (and --stats, --rate)") {
+    Table table;
+    auto c = lvsctl::testing::dual_stack_cluster();
+    c.persistence = 300;
+    ipvs::NetlinkKernel kernel;
+    CHECK(reconcile(kernel, services_of(c)).errors.empty());
+    REQUIRE(std::system("ipvsadm -A -t 192.0.2.80:80 -s rr && "
+                        "ipvsadm -a -t 192.0.2.80:80 -r 192.0.2.81:80 -m -w 3") == 0);
+    const auto without_version = [](std::string text) {
+        return text.substr(text.find('\n') + 1);  // "IP Virtual Server version ... (size=...)"
+    };
+    CHECK(ipvsadm_table(kernel.table(), TableLayout::list) == without_version(sh("ipvsadm -L -n")));
+    CHECK(ipvsadm_table(kernel.table(), TableLayout::stats) ==
+          without_version(sh("ipvsadm -L -n --stats")));
+    CHECK(ipvsadm_table(kernel.table(), TableLayout::rate) ==
+          without_version(sh("ipvsadm -L -n --rate")));
 }

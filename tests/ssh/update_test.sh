@@ -156,6 +156,25 @@ run --json update --cluster-id 1
 check "the database back: the next run exits 0 and has nothing left to change" test \
     "$rc|$(json '(d["pending"], d["changed"])' <<<"$out")" = "0|(False, False)"
 
+# --- status: the LB's table as ipvsadm -L -n, website IPs present and missing, drift --------------
+run status --cluster-id 1
+check "status: exit 0" test "$rc" = 0
+check "status: the LB's table in ipvsadm's layout" bash -c 'grep -q "^Prot LocalAddress:Port Scheduler Flags$" <<<"$1" && grep -Eq "^  -> 10\.39\.84\.43:0 +Route +7 " <<<"$1" && grep -q "^FWM  100 lblc$" <<<"$1"' _ "$out"
+check "status: in sync, nothing missing" bash -c '! grep -q "missing 10\." <<<"$1" && [ "$(grep -c "drift from the database: none" <<<"$1")" = 3 ]' _ "$out"
+run ip add --no-update --cluster-id 1 10.39.84.140
+run --json status --cluster-id 1 --stats
+check "status after a database change without update: missing everywhere, drift named" test \
+    "$rc|$(json '[(h["host"], h["website_ips"]["missing"], len(h["drift"]) > 0) for h in d["hosts"]]' <<<"$out")" = \
+    "0|[('lb 10.200.1.1', ['10.39.84.140'], True), ('web 10.200.1.2', ['10.39.84.140'], True), ('web 10.200.1.3', ['10.39.84.140'], True)]"
+run status --cluster-id 1 --stats
+check "status --stats: ipvsadm's counters header" grep -q "^Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes$" <<<"$out"
+"$ctl" stop 3 >/dev/null
+run status --cluster-id 1
+check "status with a host down: exit 3, the others shown" bash -c '[ "$1" = 3 ] && grep -q "^web 10.200.1.3: not read" <<<"$2" && grep -q "^web 10.200.1.2:" <<<"$2"' _ "$rc" "$out"
+"$ctl" start 3 >/dev/null
+run update --cluster-id 1
+check "update brings it in sync" test "$rc" = 0
+
 # --- the run log: the serial goes up only when lvs.cf changes (a weight; not a website IP,
 # which this cluster's lvs.cf does not list: it balances by fwmark) ------------------------------
 
