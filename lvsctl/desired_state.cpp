@@ -187,7 +187,7 @@ LbDesiredState parse_desired_state(std::string_view input) {
     json doc;
     try {
         doc = json::parse(input);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, or out_of_range: a number too large
         throw Error(ExitCode::data, fmt::format("desired state: not JSON: {}", e.what()));
     }
     LbDesiredState s;

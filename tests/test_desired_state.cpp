@@ -144,3 +144,10 @@ TEST_CASE("bad documents are refused, naming the key") {
           "desired state: cluster.serial: expected a whole number");
     CHECK(refusal("[]") == "desired state: expected an object");
 }
+
+TEST_CASE("a number too large for any type is bad input, not a crash (found by the fuzzer)") {
+    CHECK_THROWS_WITH_AS(
+        parse_desired_state(
+            R"({"version": 6666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666e9999})"),
+        doctest::Contains("desired state: not JSON"), Error);
+}
