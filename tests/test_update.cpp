@@ -235,3 +235,24 @@ TEST_CASE("the exec: backend gives the program the desired state and reads its a
           "f5-sync: cannot reach the device\n");
     CHECK_THROWS_WITH_AS(exec.plan(desired), doctest::Contains("lb 10.39.94.41"), Error);
 }
+
+TEST_CASE("primary and backup LBs both converge: the same IPVS table, each its own interface") {
+    auto cluster = lvsctl::testing::dual_stack_cluster();
+    cluster.load_balancers[1].vip_interface = "dummy0";  // the backup keeps its aliases off the LAN
+    FakeEnvironment env;
+    for (const char* lb : {"10.39.94.41", "10.39.94.42"}) {
+        env.fakes.hosts[ip(lb)].agent_show = show({}, {});
+        env.fakes.hosts[ip(lb)].agent_answer = kApplied;
+    }
+    env.fakes.hosts[ip("10.39.94.43")];
+    env.fakes.hosts[ip("10.39.94.44")];
+    const auto result = Updater(env, {}).run(cluster, false);
+    CHECK(result.code() == ExitCode::ok);
+    const auto primary = parse_desired_state(env.fakes.hosts[ip("10.39.94.41")].agent_input);
+    const auto backup = parse_desired_state(env.fakes.hosts[ip("10.39.94.42")].agent_input);
+    CHECK(primary.interface == "eth1");
+    CHECK(backup.interface == "dummy0");
+    CHECK(to_json(primary).substr(to_json(primary).find("\"website_ips\"")) ==
+          to_json(backup).substr(to_json(backup).find("\"website_ips\"")));  // the same table
+    CHECK(primary.services.size() == 2);
+}

@@ -68,6 +68,29 @@ check "a second update: exit 0, nothing to do" bash -c '[ "$1" = 0 ] && [ "$(gre
 run status --cluster-id 1 --stats
 check "status --stats counts the connections" bash -c '[ "$1" = 0 ] && grep -Eq "^FWM  100 +[0-9]" <<<"$2"' _ "$rc" "$out"
 
+# A web server down during update: exit 3, the new website IP kept off the LB; then converges.
+"$ctl" stop 3 >/dev/null
+sql "insert into h2e_cluster_ips (cluster_id, address) values (1, '10.39.84.132')"
+run update --cluster-id 1
+check "a web server down: exit 3, named ($err)" bash -c '[ "$1" = 3 ] && grep -q "web 10.200.1.3:" <<<"$2"' _ "$rc" "$err"
+check "the new website IP is on the reachable web server, not on the LB" test \
+    "$("$ctl" exec 2 ip -o addr show dev lo | grep -c ' 10.39.84.132/32 ')|$("$ctl" exec 1 ip -o addr show dev eth0 | grep -c ' 10.39.84.132/32 ')" = "1|0"
+"$ctl" start 3 >/dev/null
+run update --cluster-id 1
+check "back up: exit 0, and the LB has it" test \
+    "$rc|$("$ctl" exec 1 ip -o addr show dev eth0 | grep -c ' 10.39.84.132/32 ')|$("$ctl" exec 3 ip -o addr show dev lo | grep -c ' 10.39.84.132/32 ')" = "0|1|1"
+sql "delete from h2e_cluster_ips where address = '10.39.84.132'"
+run update --cluster-id 1
+check "and it goes again" test "$rc|$("$ctl" exec 1 ip -o addr show dev eth0 | grep -c ' 10.39.84.132/32 ')" = "0|0"
+
+# Bad rows: exit 65, no host touched.
+before=$("$ctl" exec 1 ipvsadm -S -n)
+sql "update apache_h2e_nodes set address = '2001:db8::43' where node_id = 43"
+run update --cluster-id 1
+check "a bad row: exit 65, named ($err)" bash -c '[ "$1" = 65 ] && grep -q "apache_h2e_nodes node_id=43" <<<"$2"' _ "$rc" "$err"
+check "no host touched" test "$("$ctl" exec 1 ipvsadm -S -n)" = "$before"
+sql "update apache_h2e_nodes set address = '10.200.1.2' where node_id = 43"
+
 # A hook: weight 0 on 43 means new connections go to 44.
 run server set --cluster-id 1 --node-id 43 --weight 0
 check "server set --weight 0: exit 0" test "$rc" = 0
