@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <map>
 #include <set>
@@ -157,30 +158,33 @@ WebPlan plan_web(const std::vector<IpAddress>& desired, const WebObserved& seen)
     plan.add = vips.add;
     plan.remove = vips.remove;
 
-    const std::set<IpAddress> recorded(seen.owned.begin(), seen.owned.end());
-    std::set<IpAddress> during = recorded;
-    during.insert(plan.add.begin(), plan.add.end());
+    auto sorted = [](std::vector<IpAddress> v) {
+        std::sort(v.begin(), v.end());
+        v.erase(std::unique(v.begin(), v.end()), v.end());
+        return v;
+    };
+    const auto recorded = sorted(seen.owned);
+    const auto wanted = sorted(desired);
     // Desired addresses already there as host routes are taken over: removing them from the
     // database later removes them here too.
-    const std::set<IpAddress> wanted(desired.begin(), desired.end());
+    std::vector<IpAddress> during = recorded;
+    during.insert(during.end(), plan.add.begin(), plan.add.end());
     for (const auto& a : seen.lo) {
-        if (a.is_host_route() && wanted.contains(a.address)) {
-            during.insert(a.address);
+        if (a.is_host_route() && std::binary_search(wanted.begin(), wanted.end(), a.address)) {
+            during.push_back(a.address);
         }
     }
-    std::set<IpAddress> after = during;
-    for (const auto& r : plan.remove) {
-        after.erase(r.address);
-    }
-    // What is recorded but no longer on lo (removed by hand) is forgotten.
-    for (auto it = after.begin(); it != after.end();) {
-        it = wanted.contains(*it) ? std::next(it) : after.erase(it);
-    }
+    during = sorted(std::move(during));
+    // Afterwards: what is wanted of it. The removed ones go, and what is recorded but no longer
+    // on lo (removed by hand) is forgotten.
+    std::vector<IpAddress> after;
+    std::set_intersection(during.begin(), during.end(), wanted.begin(), wanted.end(),
+                          std::back_inserter(after));
     if (during != recorded) {
-        plan.record_before.emplace(during.begin(), during.end());
+        plan.record_before = during;
     }
     if (after != during) {
-        plan.record_after.emplace(after.begin(), after.end());
+        plan.record_after = std::move(after);
     }
     return plan;
 }
@@ -209,12 +213,29 @@ const WebPlan& WebServerStep::observe() {
     return plan_;
 }
 
-bool WebServerStep::write_record(const std::vector<IpAddress>& ips, HostReport& report) {
+namespace {
+std::string record_text(const std::vector<IpAddress>& ips) {
     std::string text;
     for (const auto& ip : ips) {
         text += ip.str();
         text += '\n';
     }
+    return text;
+}
+
+// The record replaced as upload_atomically() does, from the first $2 bytes of stdin (dd reads
+// exactly those from a pipe, where head would read ahead), then ip -batch on the rest.
+constexpr const char* kRecordThenBatch =
+    "set -e; dir=${1%/*}; [ -d \"$dir\" ] || mkdir -p -- \"$dir\"; "
+    "tmp=\"$dir/.lvsctl-upload.$$\"; trap 'rm -f -- \"$tmp\"' EXIT; "
+    "dd of=\"$tmp\" bs=\"$2\" count=1 iflag=fullblock status=none; "
+    "if [ -e \"$1\" ]; then chmod --reference=\"$1\" -- \"$tmp\"; else chmod 644 -- \"$tmp\"; fi; "
+    "sync -- \"$tmp\" 2>/dev/null || sync; mv -f -- \"$tmp\" \"$1\"; trap - EXIT; "
+    "exec ip -force -batch -";
+}  // namespace
+
+bool WebServerStep::write_record(const std::vector<IpAddress>& ips, HostReport& report) {
+    const auto text = record_text(ips);
     const auto path = web_record_path(cluster_id_);
     try {
         upload_atomically(host_, name_, path, text, 0644);
@@ -227,13 +248,30 @@ bool WebServerStep::write_record(const std::vector<IpAddress>& ips, HostReport& 
 }
 
 bool WebServerStep::batch(const std::vector<IpAddress>& add,
-                          const std::vector<InterfaceAddress>& remove, HostReport& report) {
+                          const std::vector<InterfaceAddress>& remove, HostReport& report,
+                          const std::vector<IpAddress>* record_first) {
     if (add.empty() && remove.empty()) {
-        return true;
+        return record_first == nullptr || write_record(*record_first, report);
     }
     // -force: one refused line does not stop the others; each failure is named below.
-    const auto result =
-        host_.run_changing({"ip", "-force", "-batch", "-"}, ip_batch(add, remove, "lo"));
+    const auto lines = ip_batch(add, remove, "lo");
+    ProcessResult result;
+    if (record_first != nullptr) {
+        const auto record = record_text(*record_first);
+        result = host_.run_changing({"sh", "-c", kRecordThenBatch, "lvsctl-record-batch",
+                                     web_record_path(cluster_id_), std::to_string(record.size())},
+                                    record + lines);
+        if (result.status != 0 && result.err.find("Command failed -:") == std::string::npos) {
+            report.errors.push_back(fmt::format("{}: write {} and ip -batch: exit status {}: {}",
+                                                name_, web_record_path(cluster_id_), result.status,
+                                                result.err));
+            return false;
+        }
+        report.done.push_back(fmt::format("record {} website IPs in {}", record_first->size(),
+                                          web_record_path(cluster_id_)));
+    } else {
+        result = host_.run_changing({"ip", "-force", "-batch", "-"}, lines);
+    }
     std::vector<std::string> what;
     for (const auto& ip : add) {
         what.push_back(fmt::format("add {} to lo", address_with_prefix(ip)));
@@ -287,10 +325,7 @@ bool WebServerStep::add(HostReport& report) {
             report.done.push_back(fmt::format("set {} = {}", name, value));
         }
     }
-    if (plan_.record_before && !write_record(*plan_.record_before, report)) {
-        return false;
-    }
-    return batch(plan_.add, {}, report);
+    return batch(plan_.add, {}, report, plan_.record_before ? &*plan_.record_before : nullptr);
 }
 
 bool WebServerStep::remove(HostReport& report) {

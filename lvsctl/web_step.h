@@ -83,8 +83,10 @@ class WebServerStep {
     bool remove(HostReport& report);
 
   private:
+    // One `ip -force -batch`; with `record_first`, the record is replaced in the same command
+    // before any address changes (one round trip per host for a change).
     bool batch(const std::vector<IpAddress>& add, const std::vector<InterfaceAddress>& remove,
-               HostReport& report);
+               HostReport& report, const std::vector<IpAddress>* record_first = nullptr);
     bool write_record(const std::vector<IpAddress>& ips, HostReport& report);
 
     Transport& host_;

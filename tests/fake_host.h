@@ -61,6 +61,11 @@ class FakeHost : public Transport {
             s_.files[argv[4]] = input;
             return {0, "", ""};
         }
+        if (argv.size() == 6 && argv[0] == "sh" && argv[3] == "lvsctl-record-batch") {
+            const auto n = std::stoul(argv[5]);
+            s_.files[argv[4]] = input.substr(0, n);
+            return batch(input.substr(n));
+        }
         if (argv == std::vector<std::string>{"ip", "-force", "-batch", "-"}) {
             return batch(input);
         }

@@ -196,8 +196,8 @@ TEST_CASE("invalid input data is exit 65 and names the line or the row") {
 }
 
 TEST_CASE("update without a database: exit 69 with libpq's reason") {
-    const auto r = run_lvsctl({"--db", "host=/nonexistent-socket-dir dbname=x", "update",
-                               "--cluster-id=1"});
+    const auto r =
+        run_lvsctl({"--db", "host=/nonexistent-socket-dir dbname=x", "update", "--cluster-id=1"});
     CHECK(r.code == 69);
     CHECK(r.err.find("/nonexistent-socket-dir") != std::string::npos);
 }

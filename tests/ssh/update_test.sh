@@ -145,7 +145,7 @@ as_owner=()
 "$ctl" exec 1 sh -c "cat > /var/lib/lvsctl/on-apply" <<<"${as_owner[*]} $LVSCTL_TEST_PG_BIN/pg_ctl -D $LVSCTL_TEST_PG_DATA -m immediate stop >/dev/null"
 sql "update apache_h2e_nodes set weight = 7 where node_id = 43"
 run update --cluster-id 1
-check "the database gone mid-run: exit 69" test "$rc" = 69
+check "the database gone mid-run: exit 69 ($rc: $(tail -c 600 <<<"$err"))" test "$rc" = 69
 check "the message says the hosts are as shown and the run is not logged" grep -q "this run is not in lvsctl_runs" <<<"$err"
 check "what was done before is shown" grep -q "^lb 10.200.1.1:" <<<"$out"
 check "the LB got the change before the database went" test \
