@@ -70,11 +70,19 @@ class SshTransport : public Transport {
                 static_cast<std::uint32_t>(std::min<std::size_t>(input.size() - off, 65536));
             const int n = ssh_channel_write(channel.get(), input.data() + off, chunk);
             if (n == SSH_ERROR) {
+                // A command that ended without reading all its input (e.g. not found: 127)
+                // closed the channel: its status and output still tell what happened.
+                if (ssh_channel_is_closed(channel.get()) != 0 ||
+                    ssh_channel_is_eof(channel.get()) != 0) {
+                    break;
+                }
                 throw lost(fmt::format("send input to {}", argv.front()));
             }
             off += static_cast<std::size_t>(n);
         }
-        ssh_channel_send_eof(channel.get());
+        if (ssh_channel_is_closed(channel.get()) == 0) {
+            ssh_channel_send_eof(channel.get());
+        }
 
         ProcessResult result;
         const auto deadline = std::chrono::steady_clock::now() + timeout_;
