@@ -1,5 +1,7 @@
 #include "lvsctl/ipvs_plan.h"
 
+#include "lvsctl/digest.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -41,11 +43,7 @@ std::string service_digest(const DesiredService& service) {
                        static_cast<std::uint32_t>(d.settings.forward), d.settings.weight,
                        d.settings.upper_threshold, d.settings.lower_threshold);
     }
-    std::uint64_t hash = 0xcbf29ce484222325ULL;
-    for (const unsigned char c : text) {
-        hash = (hash ^ c) * 0x100000001b3ULL;
-    }
-    return fmt::format("{:016x}", hash);
+    return fnv1a_hex(text);
 }
 
 namespace {

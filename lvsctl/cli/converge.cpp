@@ -9,6 +9,7 @@
 
 #include "lvsctl/backends.h"
 #include "lvsctl/cli/process.h"
+#include "lvsctl/digest.h"
 #include "lvsctl/error.h"
 #include "lvsctl/json_output.h"
 #include "lvsctl/propagate.h"
@@ -27,14 +28,6 @@ std::string expand_home(const std::string& path) {
         return std::string(home) + path.substr(1);
     }
     return path;
-}
-
-std::string fnv_digest(std::string_view text) {
-    std::uint64_t hash = 0xcbf29ce484222325ULL;
-    for (const unsigned char c : text) {
-        hash = (hash ^ c) * 0x100000001b3ULL;
-    }
-    return fmt::format("{:016x}", hash);
 }
 
 class CliEnvironment : public UpdateEnvironment {
@@ -147,7 +140,7 @@ int converge(Context& ctx, db::Database& database, const ConvergeOptions& o) {
     const templates::Renderer renderer(directory);
     // The serial number goes up only when the rendered lvs.cf changes.
     cluster.serial = 0;
-    const auto digest = fnv_digest(renderer.lvs_cf(cluster));
+    const auto digest = fnv1a_hex(renderer.lvs_cf(cluster));
     const auto last = database.last_run(cluster.id);
     cluster.serial = !last ? 1 : last->lvs_cf_digest == digest ? last->serial : last->serial + 1;
     const bool needs_files = cluster.backend == "piranha" || cluster.backend == "keepalived";
