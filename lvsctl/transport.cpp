@@ -31,17 +31,24 @@ std::string shell_command(const std::vector<std::string>& argv) {
     return out;
 }
 
+std::string replace_file_script(std::string_view fill, std::string_view then) {
+    // The path (absolute) and the other values arrive as arguments, never inside the script. Few
+    // processes: it runs on every host of a change. The temporary name is unique per shell ($$).
+    return fmt::format(
+        "set -e; dir=${{1%/*}}; [ -d \"$dir\" ] || mkdir -p -- \"$dir\"; "
+        "tmp=\"$dir/.lvsctl-upload.$$\"; trap 'rm -f -- \"$tmp\"' EXIT; {}; "
+        "mv -f -- \"$tmp\" \"$1\"; trap - EXIT{}{}",
+        fill, then.empty() ? "" : "; ", then);
+}
+
 namespace {
-// A fixed script; the path (absolute) and mode arrive as its arguments, never inside it. Few
-// processes: it runs on every host of a change. The temporary name is unique per shell ($$);
-// `sync FILE` flushes that file (coreutils 8.24 and later; older ones sync everything).
-constexpr const char* kUploadScript =
-    "set -e; dir=${1%/*}; [ -d \"$dir\" ] || mkdir -p -- \"$dir\"; "
-    "tmp=\"$dir/.lvsctl-upload.$$\"; trap 'rm -f -- \"$tmp\"' EXIT; "
-    "cat > \"$tmp\"; "
+// $2: the mode of a new file. The mode is set on the empty file before dd fills it, so that
+// dd's fsync makes the content and the mode durable together (no `sync` process).
+constexpr std::string_view kUploadFill =
+    "umask 077; : > \"$tmp\"; "
     "if [ -e \"$1\" ]; then chmod --reference=\"$1\" -- \"$tmp\"; else chmod \"$2\" -- \"$tmp\"; "
     "fi; "
-    "sync -- \"$tmp\" 2>/dev/null || sync; mv -f -- \"$tmp\" \"$1\"; trap - EXIT";
+    "dd of=\"$tmp\" bs=65536 conv=notrunc,fsync status=none";
 }  // namespace
 
 void upload_atomically(Transport& host, std::string_view host_name, const std::string& path,
@@ -51,9 +58,9 @@ void upload_atomically(Transport& host, std::string_view host_name, const std::s
                                                     "characters",
                                                     host_name, path));
     }
-    const auto result = host.run_changing(
-        {"sh", "-c", kUploadScript, "lvsctl-upload", path, fmt::format("{:o}", mode)},
-        std::string(content));
+    const auto result = host.run_changing({"sh", "-c", replace_file_script(kUploadFill),
+                                           "lvsctl-upload", path, fmt::format("{:o}", mode)},
+                                          std::string(content));
     if (result.status != 0) {
         throw Error(ExitCode::partial,
                     fmt::format("{}: write {}: {}", host_name, path,

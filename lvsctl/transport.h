@@ -55,4 +55,9 @@ std::string shell_command(const std::vector<std::string>& argv);
 void upload_atomically(Transport& host, std::string_view host_name, const std::string& path,
                        std::string_view content, unsigned mode);
 
+// A fixed `sh -c` script replacing the file named by $1 as upload_atomically() does: `fill`
+// writes the temporary file "$tmp" from stdin and syncs it (dd conv=fsync); `then` runs after
+// the rename. For scripts that write a file and do more in the same command.
+std::string replace_file_script(std::string_view fill, std::string_view then = "");
+
 }  // namespace lvsctl

@@ -28,6 +28,18 @@ VipPlan plan_vips(const std::vector<IpAddress>& desired,
                   const std::vector<InterfaceAddress>& present,
                   const std::vector<IpAddress>& owned);
 
+// The same, from what sorted_unique() returns: `there` holds every address present,
+// `host_routes` those of them that are /32 or /128.
+VipPlan plan_vips_sorted(const std::vector<IpAddress>& wanted, const std::vector<IpAddress>& there,
+                         const std::vector<IpAddress>& host_routes,
+                         const std::vector<IpAddress>& owned);
+
+// Every address in `present` and its host routes, each sorted_unique().
+struct PresentAddresses {
+    std::vector<IpAddress> there, host_routes;
+};
+PresentAddresses sorted_present(const std::vector<InterfaceAddress>& present);
+
 class AddressKernel {
   public:
     virtual ~AddressKernel() = default;

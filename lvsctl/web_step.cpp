@@ -13,7 +13,6 @@ namespace lvsctl {
 namespace {
 
 constexpr std::string_view kSysctlMark = "@@lvsctl-sysctl";
-constexpr std::string_view kRecordMark = "@@lvsctl-record";
 constexpr const char* kArpIgnore = "net.ipv4.conf.all.arp_ignore";
 constexpr const char* kArpAnnounce = "net.ipv4.conf.all.arp_announce";
 
@@ -55,16 +54,16 @@ std::string web_record_path(std::int64_t cluster_id) {
 }
 
 std::vector<std::string> web_read_command(std::int64_t cluster_id) {
-    // A fixed script; the record's path arrives as its argument.
+    // A fixed script; the record's path arrives as its argument. One `ip` and one `cat` (the two
+    // sysctls, then the record when there is one): it runs on every web server on every run.
     return {"sh", "-c",
             // `ip -br` (iproute2 4.5 and later) prints all addresses on one line: a fifth of
             // `ip -o`'s bytes, which matters at 10,000 addresses on 64 hosts.
             fmt::format("ip -br addr show dev lo 2>/dev/null || ip -o addr show dev lo || exit 1; "
-                        "echo {}; cat "
-                        "/proc/sys/net/ipv4/conf/all/arp_ignore "
-                        "/proc/sys/net/ipv4/conf/all/arp_announce || exit 1; echo {}; "
-                        "if [ -e \"$1\" ]; then cat -- \"$1\" || exit 1; fi",
-                        kSysctlMark, kRecordMark),
+                        "echo {}; if [ -e \"$1\" ]; then set -- \"$1\"; else set --; fi; "
+                        "exec cat /proc/sys/net/ipv4/conf/all/arp_ignore "
+                        "/proc/sys/net/ipv4/conf/all/arp_announce \"$@\"",
+                        kSysctlMark),
             "lvsctl-read", web_record_path(cluster_id)};
 }
 
@@ -73,6 +72,9 @@ WebObserved parse_web_observed(std::string_view output, std::string_view host) {
         return Error(ExitCode::partial, fmt::format("{}: reading lo: {}", host, why));
     };
     WebObserved seen;
+    // At most one address per space or newline: reserved at once, not grown 20 times.
+    seen.lo.reserve(static_cast<std::size_t>(std::count(output.begin(), output.end(), ' ')) / 2);
+    seen.owned.reserve(static_cast<std::size_t>(std::count(output.begin(), output.end(), '\n')));
     enum class Part { addresses, sysctls, record } part = Part::addresses;
     std::vector<int> sysctls;
     auto address = [&](std::string_view text, std::optional<int> bare_prefix) {
@@ -89,15 +91,28 @@ WebObserved parse_web_observed(std::string_view output, std::string_view host) {
         auto end = output.find('\n', start);
         if (end == std::string_view::npos) {
             end = output.size();
+            if (part == Part::record) {  // the record's last write was cut short
+                seen.record_appendable = false;
+                break;
+            }
         }
         const auto line = output.substr(start, end - start);
         start = end + 1;
-        if (line == kSysctlMark) {
+        if (part == Part::addresses && line == kSysctlMark) {
             part = Part::sysctls;
             continue;
         }
-        if (line == kRecordMark) {
-            part = Part::record;
+        if (part == Part::record) {  // one address a line: the most lines, parsed without words()
+            const auto first = line.find_first_not_of(" \t");
+            if (first == std::string_view::npos) {
+                continue;
+            }
+            const auto text = line.substr(first, line.find_last_not_of(" \t") + 1 - first);
+            const auto ip = IpAddress::parse(text);
+            if (!ip) {
+                throw bad(fmt::format("{}: not an address: {}", "the record", line));
+            }
+            seen.owned.push_back(*ip);
             continue;
         }
         const auto w = words(line);
@@ -126,19 +141,16 @@ WebObserved parse_web_observed(std::string_view output, std::string_view host) {
                     throw bad(fmt::format("not a sysctl value: {}", line));
                 }
                 sysctls.push_back(*value);
-                break;
-            }
-            case Part::record: {
-                const auto ip = IpAddress::parse(w[0]);
-                if (!ip || w.size() != 1) {
-                    throw bad(fmt::format("{}: not an address: {}", "the record", line));
+                if (sysctls.size() == 2) {
+                    part = Part::record;  // the rest is the record
                 }
-                seen.owned.push_back(*ip);
                 break;
             }
+            case Part::record:
+                break;  // above
         }
     }
-    if (part != Part::record || sysctls.size() != 2) {
+    if (part != Part::record) {
         throw bad("the output is cut short");
     }
     seen.arp_ignore = sysctls[0];
@@ -154,33 +166,34 @@ WebPlan plan_web(const std::vector<IpAddress>& desired, const WebObserved& seen)
     if (seen.arp_announce != 2) {
         plan.sysctls.emplace_back(kArpAnnounce, 2);
     }
-    const auto vips = plan_vips(desired, seen.lo, seen.owned);
-    plan.add = vips.add;
-    plan.remove = vips.remove;
+    const auto wanted = sorted_unique(desired);
+    const auto recorded = sorted_unique(seen.owned);
+    const auto present = sorted_present(seen.lo);
+    auto vips = plan_vips_sorted(wanted, present.there, present.host_routes, recorded);
+    plan.add = std::move(vips.add);
+    plan.remove = std::move(vips.remove);
 
-    auto sorted = [](std::vector<IpAddress> v) {
-        std::sort(v.begin(), v.end());
-        v.erase(std::unique(v.begin(), v.end()), v.end());
-        return v;
-    };
-    const auto recorded = sorted(seen.owned);
-    const auto wanted = sorted(desired);
     // Desired addresses already there as host routes are taken over: removing them from the
-    // database later removes them here too.
-    std::vector<IpAddress> during = recorded;
-    during.insert(during.end(), plan.add.begin(), plan.add.end());
-    for (const auto& a : seen.lo) {
-        if (a.is_host_route() && std::binary_search(wanted.begin(), wanted.end(), a.address)) {
-            during.push_back(a.address);
-        }
-    }
-    during = sorted(std::move(during));
+    // database later removes them here too. All sorted: merges, not sorts.
+    std::vector<IpAddress> taken_over;
+    std::set_intersection(present.host_routes.begin(), present.host_routes.end(), wanted.begin(),
+                          wanted.end(), std::back_inserter(taken_over));
+    std::vector<IpAddress> recorded_or_added;
+    std::set_union(recorded.begin(), recorded.end(), plan.add.begin(), plan.add.end(),
+                   std::back_inserter(recorded_or_added));
+    std::vector<IpAddress> during;
+    std::set_union(recorded_or_added.begin(), recorded_or_added.end(), taken_over.begin(),
+                   taken_over.end(), std::back_inserter(during));
     // Afterwards: what is wanted of it. The removed ones go, and what is recorded but no longer
     // on lo (removed by hand) is forgotten.
     std::vector<IpAddress> after;
     std::set_intersection(during.begin(), during.end(), wanted.begin(), wanted.end(),
                           std::back_inserter(after));
     if (during != recorded) {
+        if (seen.record_appendable) {
+            std::set_difference(during.begin(), during.end(), recorded.begin(), recorded.end(),
+                                std::back_inserter(plan.record_append));
+        }
         plan.record_before = during;
     }
     if (after != during) {
@@ -224,14 +237,27 @@ std::string record_text(const std::vector<IpAddress>& ips) {
 }
 
 // The record replaced as upload_atomically() does, from the first $2 bytes of stdin (dd reads
-// exactly those from a pipe, where head would read ahead), then ip -batch on the rest.
-constexpr const char* kRecordThenBatch =
-    "set -e; dir=${1%/*}; [ -d \"$dir\" ] || mkdir -p -- \"$dir\"; "
-    "tmp=\"$dir/.lvsctl-upload.$$\"; trap 'rm -f -- \"$tmp\"' EXIT; "
-    "dd of=\"$tmp\" bs=\"$2\" count=1 iflag=fullblock status=none; "
-    "if [ -e \"$1\" ]; then chmod --reference=\"$1\" -- \"$tmp\"; else chmod 644 -- \"$tmp\"; fi; "
-    "sync -- \"$tmp\" 2>/dev/null || sync; mv -f -- \"$tmp\" \"$1\"; trap - EXIT; "
-    "exec ip -force -batch -";
+// exactly those from a pipe, where head would read ahead), then ip -batch on the rest. The record
+// is lvsctl's own file: always mode 0644 (umask), which saves a chmod on every host.
+std::string record_then_batch_script() {
+    return replace_file_script(
+        "umask 022; dd of=\"$tmp\" bs=\"$2\" count=1 iflag=fullblock conv=fsync status=none",
+        "exec ip -force -batch -");
+}
+
+// The first $3 lines ($2 bytes) of stdin appended to the record, then ip -batch on the rest. A
+// few lines are read by the shell itself (read takes a pipe byte by byte, never past the
+// newline), more by dd: no process for the common case of one more address. Appends are not
+// synced: lo's addresses do not survive a crash either, and a line lost with them only makes
+// lvsctl forget an address that is gone. A crash can also leave a last line without its newline,
+// which parse_web_observed() then ignores (its address was never added: ip runs after).
+constexpr const char* kAppendThenBatch =
+    "set -e; dir=${1%/*}; [ -d \"$dir\" ] || mkdir -p -- \"$dir\"; umask 022; "
+    "if [ \"$3\" -le 16 ]; then n=$3; "
+    "while [ \"$n\" -gt 0 ]; do IFS= read -r line; printf '%s\\n' \"$line\"; n=$((n - 1)); "
+    "done >>\"$1\"; "
+    "else dd of=\"$1\" bs=\"$2\" count=1 iflag=fullblock oflag=append conv=notrunc status=none; "
+    "fi; exec ip -force -batch -";
 }  // namespace
 
 bool WebServerStep::write_record(const std::vector<IpAddress>& ips, HostReport& report) {
@@ -257,10 +283,19 @@ bool WebServerStep::batch(const std::vector<IpAddress>& add,
     const auto lines = ip_batch(add, remove, "lo");
     ProcessResult result;
     if (record_first != nullptr) {
-        const auto record = record_text(*record_first);
-        result = host_.run_changing({"sh", "-c", kRecordThenBatch, "lvsctl-record-batch",
-                                     web_record_path(cluster_id_), std::to_string(record.size())},
-                                    record + lines);
+        // Appending is one line per new address; rewriting is all of them.
+        const bool append = !plan_.record_append.empty();
+        const auto record = record_text(append ? plan_.record_append : *record_first);
+        std::vector<std::string> argv{"sh",
+                                      "-c",
+                                      append ? kAppendThenBatch : record_then_batch_script(),
+                                      append ? "lvsctl-record-append-batch" : "lvsctl-record-batch",
+                                      web_record_path(cluster_id_),
+                                      std::to_string(record.size())};
+        if (append) {
+            argv.push_back(std::to_string(plan_.record_append.size()));
+        }
+        result = host_.run_changing(argv, record + lines);
         if (result.status != 0 && result.err.find("Command failed -:") == std::string::npos) {
             report.errors.push_back(fmt::format("{}: write {} and ip -batch: exit status {}: {}",
                                                 name_, web_record_path(cluster_id_), result.status,

@@ -35,6 +35,9 @@ struct WebObserved {
     std::vector<InterfaceAddress> lo;
     std::optional<int> arp_ignore, arp_announce;
     std::vector<IpAddress> owned;  // the record: what lvsctl placed on lo for this cluster
+    // The record ends with a newline, so lines can be appended to it. It does not after a write
+    // cut short (the host crashed): that last line is not read, and the record is rewritten.
+    bool record_appendable = true;
 };
 
 // The output of web_read_command(). Throws Error(ExitCode::partial) naming `host` when it is
@@ -48,6 +51,9 @@ struct WebPlan {
     // The record while adding (owned + what is added: ownership is written before the change)
     // and at the end; std::nullopt where it is already so.
     std::optional<std::vector<IpAddress>> record_before, record_after;
+    // What record_before adds to the record, when it can be appended rather than rewritten:
+    // one more website IP sends one line, not 10,000.
+    std::vector<IpAddress> record_append;
     bool converged() const {
         return sysctls.empty() && add.empty() && remove.empty() && !record_before && !record_after;
     }
@@ -83,8 +89,9 @@ class WebServerStep {
     bool remove(HostReport& report);
 
   private:
-    // One `ip -force -batch`; with `record_first`, the record is replaced in the same command
-    // before any address changes (one round trip per host for a change).
+    // One `ip -force -batch`; with `record_first`, the record is written in the same command
+    // before any address changes (one round trip per host for a change): replaced by
+    // `record_first`, or, where the plan has record_append, those lines appended to it.
     bool batch(const std::vector<IpAddress>& add, const std::vector<InterfaceAddress>& remove,
                HostReport& report, const std::vector<IpAddress>* record_first = nullptr);
     bool write_record(const std::vector<IpAddress>& ips, HostReport& report);

@@ -66,6 +66,11 @@ class FakeHost : public Transport {
             s_.files[argv[4]] = input.substr(0, n);
             return batch(input.substr(n));
         }
+        if (argv.size() == 7 && argv[0] == "sh" && argv[3] == "lvsctl-record-append-batch") {
+            const auto n = std::stoul(argv[5]);
+            s_.files[argv[4]] += input.substr(0, n);
+            return batch(input.substr(n));
+        }
         if (argv == std::vector<std::string>{"ip", "-force", "-batch", "-"}) {
             return batch(input);
         }
@@ -109,8 +114,7 @@ class FakeHost : public Transport {
                    " scope global lo\\       valid_lft forever preferred_lft forever\n";
         }
         out += "@@lvsctl-sysctl\n" + std::to_string(s_.sysctls["net.ipv4.conf.all.arp_ignore"]) +
-               "\n" + std::to_string(s_.sysctls["net.ipv4.conf.all.arp_announce"]) +
-               "\n@@lvsctl-record\n";
+               "\n" + std::to_string(s_.sysctls["net.ipv4.conf.all.arp_announce"]) + "\n";
         if (const auto it = s_.files.find(record); it != s_.files.end()) {
             out += it->second;
         }

@@ -47,7 +47,7 @@ TEST_CASE("lo as ip -o addr prints it, the sysctls and the record are read back"
         "1: lo    inet6 2001:db8::131/128 scope global \\       valid_lft forever preferred_lft "
         "forever\n"
         "1: lo    inet6 ::1/128 scope host \\       valid_lft forever preferred_lft forever\n"
-        "@@lvsctl-sysctl\n1\n2\n@@lvsctl-record\n10.39.84.131\n";
+        "@@lvsctl-sysctl\n1\n2\n10.39.84.131\n";
     const auto seen = parse_web_observed(out, "web 10.39.94.43");
     REQUIRE(seen.lo.size() == 4);
     CHECK(seen.lo[0].address == ip("127.0.0.1"));
@@ -60,13 +60,26 @@ TEST_CASE("lo as ip -o addr prints it, the sysctls and the record are read back"
 
     CHECK_THROWS_WITH(parse_web_observed("1: lo inet 127.0.0.1/8\n@@lvsctl-sysctl\n1\n", "web x"),
                       doctest::Contains("web x: reading lo: the output is cut short"));
-    CHECK_THROWS_WITH(
-        parse_web_observed("@@lvsctl-sysctl\n1\n2\n@@lvsctl-record\nrm -rf /\n", "web x"),
-        doctest::Contains("web x: reading lo: the record: not an address"));
-    CHECK_THROWS_WITH(parse_web_observed("1: lo inet 10.1.1/32\n@@lvsctl-sysctl\n1\n2\n"
-                                         "@@lvsctl-record\n",
-                                         "web x"),
+    CHECK_THROWS_WITH(parse_web_observed("@@lvsctl-sysctl\n1\n2\nrm -rf /\n", "web x"),
+                      doctest::Contains("web x: reading lo: the record: not an address"));
+    CHECK_THROWS_WITH(parse_web_observed("1: lo inet 10.1.1/32\n@@lvsctl-sysctl\n1\n2\n", "web x"),
                       doctest::Contains("not an address: 10.1.1/32"));
+}
+
+TEST_CASE("a record whose last write was cut short: its last line is not read, nor appended to") {
+    const std::string head = "1: lo inet 127.0.0.1/8\n@@lvsctl-sysctl\n1\n2\n";
+    const auto whole = parse_web_observed(head + "10.39.84.131\n2001:db8:84::131\n", "web x");
+    CHECK(whole.record_appendable);
+    CHECK(whole.owned.size() == 2);
+    // "10.39.84.13" is what is left of "10.39.84.131": an address, but not one lvsctl wrote.
+    const auto cut = parse_web_observed(head + "2001:db8:84::131\n10.39.84.13", "web x");
+    CHECK_FALSE(cut.record_appendable);
+    CHECK(cut.owned == std::vector<IpAddress>{ip("2001:db8:84::131")});
+    const auto garbage =
+        parse_web_observed(head + "10.39.84.131\n" + std::string(2, '\0'), "web x");
+    CHECK_FALSE(garbage.record_appendable);
+    CHECK(garbage.owned == std::vector<IpAddress>{ip("10.39.84.131")});
+    CHECK(parse_web_observed(head, "web x").record_appendable);  // no record: appended to
 }
 
 TEST_CASE("the web server plan") {
@@ -107,6 +120,19 @@ TEST_CASE("the web server plan") {
         REQUIRE(plan.record_before);
         CHECK(std::count(plan.record_before->begin(), plan.record_before->end(), ip("192.0.2.9")) ==
               1);
+    }
+    SUBCASE("an IP added: its line is appended to the record, which is not rewritten") {
+        auto more = kWebsite;
+        more.push_back(ip("10.39.84.200"));
+        const auto plan = plan_web(more, seen);
+        CHECK(plan.add == std::vector<IpAddress>{ip("10.39.84.200")});
+        REQUIRE(plan.record_before);
+        CHECK(plan.record_before->size() == 3);
+        CHECK(plan.record_append == std::vector<IpAddress>{ip("10.39.84.200")});
+        seen.record_appendable = false;
+        const auto rewrite = plan_web(more, seen);
+        CHECK(rewrite.record_append.empty());
+        CHECK(rewrite.record_before == plan.record_before);
     }
     SUBCASE("a wrong sysctl alone is set alone") {
         seen.arp_announce = 0;
@@ -153,6 +179,25 @@ TEST_CASE("a web server converges, and a second run runs no changing command") {
     CHECK(lo_of(state) == std::set<std::string>{"127.0.0.1/8", "192.0.2.9/32", "10.39.84.131/32"});
     CHECK(state.files[web_record_path(7)] == "10.39.84.131\n");
     CHECK(third.changing_commands() == 2);  // ip -batch, record
+
+    // More IPs: appended to the record, which is read back as lvsctl's own.
+    FakeHost fourth(state);
+    WebServerStep grow(fourth, "web 10.39.94.43", 7,
+                       {ip("10.39.84.131"), ip("2001:db8:84::131"), ip("10.39.84.2")});
+    grow.observe();
+    HostReport r4;
+    CHECK(grow.add(r4));
+    CHECK(grow.remove(r4));
+    CHECK(state.files[web_record_path(7)] == "10.39.84.131\n10.39.84.2\n2001:db8:84::131\n");
+    CHECK(fourth.changing_commands() == 1);  // the record and ip -batch in one
+    FakeHost fifth(state);
+    WebServerStep shrink(fifth, "web 10.39.94.43", 7, {ip("10.39.84.2")});
+    shrink.observe();
+    HostReport r5;
+    CHECK(shrink.add(r5));
+    CHECK(shrink.remove(r5));
+    CHECK(lo_of(state) == std::set<std::string>{"127.0.0.1/8", "192.0.2.9/32", "10.39.84.2/32"});
+    CHECK(state.files[web_record_path(7)] == "10.39.84.2\n");
 }
 
 TEST_CASE("a refused batch line is named with the host and the address") {

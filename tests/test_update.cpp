@@ -88,8 +88,9 @@ TEST_CASE("update from empty: web servers first, then the LB; a second run chang
     CHECK(result.changed());
     const auto& journal = env.fakes.journal.entries;
     const auto lb_at = position(journal, "10.39.94.41: agent apply");
-    CHECK(position(journal, "10.39.94.43: lvsctl-record-batch") < lb_at);
-    CHECK(position(journal, "10.39.94.44: lvsctl-record-batch") < lb_at);
+    // No record yet: the new one is written by appending to nothing.
+    CHECK(position(journal, "10.39.94.43: lvsctl-record-append-batch") < lb_at);
+    CHECK(position(journal, "10.39.94.44: lvsctl-record-append-batch") < lb_at);
     const auto sent = parse_desired_state(lb.agent_input);
     CHECK(sent.website_ips == std::vector<IpAddress>{ip("10.39.84.131")});
     CHECK(sent.services.at(0).destinations.size() == 2);

@@ -151,6 +151,7 @@ TEST_CASE("website IPs onto web servers: from empty, no-op, add and remove, IPv6
                  "net.ipv4.conf.all.arp_announce") == "1\n2\n");
         CHECK(ctl(h, "exec cat /var/lib/lvsctl/lo-cluster-11.ips") ==
               "10.39.84.131\n10.39.84.132\n2001:db8:84::131\n");
+        CHECK(ctl(h, "exec stat -c %a /var/lib/lvsctl/lo-cluster-11.ips") == "644\n");
     }
     CHECK(changing(reports) == 2 * 3);  // sysctl; record and ip -batch in one, on each
 
@@ -158,6 +159,29 @@ TEST_CASE("website IPs onto web servers: from empty, no-op, add and remove, IPv6
     reports = deploy_web_servers(ssh, targets(hosts), 11, website, 2);
     CHECK(exit_code(reports) == ExitCode::ok);
     CHECK(changing(reports) == 0);
+
+    // One more: its line is appended to the record, which is not rewritten.
+    const auto record = [&] { return ctl(hosts[2], "exec cat /var/lib/lvsctl/lo-cluster-11.ips"); };
+    auto more = website;
+    more.push_back(ips({"10.39.84.140"})[0]);
+    reports = deploy_web_servers(ssh, targets(hosts), 11, more, 2);
+    CHECK(exit_code(reports) == ExitCode::ok);
+    CHECK(changing(reports) == 3);
+    CHECK(record() == "10.39.84.131\n10.39.84.132\n2001:db8:84::131\n10.39.84.140\n");
+    // A write cut short (the host crashed while appending "10.39.84.14\n"): the torn line is not
+    // taken for lvsctl's, so 10.39.84.1, someone else's, stays; the next change rewrites it all.
+    ctl(hosts[2], "exec sh -c 'printf 10.39.84.1 >> /var/lib/lvsctl/lo-cluster-11.ips'");
+    ctl(hosts[2], "exec ip addr add 10.39.84.1/32 dev lo");
+    reports = deploy_web_servers(ssh, targets(hosts), 11, more, 2);
+    CHECK(exit_code(reports) == ExitCode::ok);
+    CHECK(changing(reports) == 0);
+    CHECK(lo_of(hosts[2]).contains("10.39.84.1/32"));
+    reports = deploy_web_servers(ssh, targets(hosts), 11, website, 2);
+    CHECK(exit_code(reports) == ExitCode::ok);
+    CHECK(record() == "10.39.84.131\n10.39.84.132\n2001:db8:84::131\n");
+    CHECK(lo_of(hosts[2]).contains("10.39.84.1/32"));
+    CHECK_FALSE(lo_of(hosts[2]).contains("10.39.84.140/32"));
+    ctl(hosts[2], "exec ip addr del 10.39.84.1/32 dev lo");
 
     // Some added, some removed; over IPv6 this time.
     const auto next = ips({"10.39.84.132", "10.39.84.133", "2001:db8:84::132"});
@@ -171,12 +195,26 @@ TEST_CASE("website IPs onto web servers: from empty, no-op, add and remove, IPv6
           "10.39.84.132\n10.39.84.133\n2001:db8:84::132\n");
 
     // Another cluster's IPs on the same servers are not this cluster's to remove.
-    reports = deploy_web_servers(ssh, targets(hosts), 12, ips({"10.77.0.1"}), 2);
+    // (20 of them: a record written by dd, where one of a few lines is written by the shell.)
+    std::vector<IpAddress> other;
+    std::string other_record;
+    std::set<std::string> other_lo;
+    for (int i = 1; i <= 20; ++i) {
+        const auto a = "10.77.0." + std::to_string(i);
+        other.push_back(*IpAddress::parse(a));
+        other_lo.insert(a + "/32");
+    }
+    for (const auto& a : other) {  // the record in the order IpAddress sorts
+        other_record += a.str() + "\n";
+    }
+    reports = deploy_web_servers(ssh, targets(hosts), 12, other, 2);
     CHECK(exit_code(reports) == ExitCode::ok);
+    CHECK(ctl(hosts[1], "exec cat /var/lib/lvsctl/lo-cluster-12.ips") == other_record);
     reports = deploy_web_servers(ssh, targets(hosts), 11, {}, 2);
     CHECK(exit_code(reports) == ExitCode::ok);
-    CHECK(lo_of(hosts[1]) == std::set<std::string>{"10.77.0.1/32"});
-    CHECK(lo_of(hosts[0]) == std::set<std::string>{"10.77.0.1/32", "192.0.2.9/32"});
+    CHECK(lo_of(hosts[1]) == other_lo);
+    other_lo.insert("192.0.2.9/32");
+    CHECK(lo_of(hosts[0]) == other_lo);
     reports = deploy_web_servers(ssh, targets(hosts), 12, {}, 2);
     CHECK(lo_of(hosts[1]).empty());
 }
@@ -296,6 +334,15 @@ TEST_CASE("the LB step over SSH: the agent's input and answer, a config replaced
     CHECK(lb.install("/var/lib/lvsctl/lvs.cf", "serial_no = 3\n", reload, installed));
     CHECK(ctl(h, "exec cat /var/lib/lvsctl/reloads") == "x\n");
     CHECK(ctl(h, "exec sh -c 'ls -a /var/lib/lvsctl | grep -c lvsctl || true'") == "0\n");
+
+    // A new file gets the mode asked for; content beyond dd's block size arrives whole.
+    std::string big;
+    for (int i = 0; big.size() < 200000; ++i) {
+        big += "line " + std::to_string(i) + "\n";
+    }
+    upload_atomically(*host, "lb", "/var/lib/lvsctl/new/keepalived.conf", big, 0640);
+    CHECK(ctl(h, "exec stat -c %a /var/lib/lvsctl/new/keepalived.conf") == "640\n");
+    CHECK(ctl(h, "exec cat /var/lib/lvsctl/new/keepalived.conf") == big);
 
     // A reload that fails puts the old file back, so the next run tries again.
     HostReport failed;
