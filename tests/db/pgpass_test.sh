@@ -4,12 +4,7 @@
 # this test makes one role need a password (scram-sha-256) and reloads the server.
 set -uo pipefail
 lvsctl=$1
-failures=0
-check() {
-    local what=$1
-    shift
-    if "$@"; then echo "ok - $what"; else echo "not ok - $what"; failures=$((failures + 1)); fi
-}
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib.sh"
 as_owner=()
 [[ $(id -u) == 0 ]] && as_owner=(runuser -u postgres --)
 home=$(mktemp -d /var/tmp/lvsctl-pgpass.XXXXXX)
@@ -39,5 +34,4 @@ check "the password never shows" bash -c '! grep -q "$1" <<<"$2"' _ "$secret" "$
 printf '%s:*:pwdb:pwuser:wrong\n' "$PGHOST" >"$home/.pgpass"
 out=$(env -u PGPASSFILE HOME=$home "$lvsctl" --config=/dev/null --db "$db" db migrate 2>&1); rc=$?
 check "a wrong password in ~/.pgpass: exit 69" test "$rc" = 69
-echo "# $failures failures"
-exit $((failures > 0))
+finish

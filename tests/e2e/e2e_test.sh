@@ -8,17 +8,7 @@ set -uo pipefail
 lvsctl=$(readlink -f "$1")
 here=$(cd "$(dirname "$0")" && pwd)
 ctl=$LVSCTL_TEST_SSH_CTL
-failures=0
-check() {
-    local what=$1
-    shift
-    if "$@"; then echo "ok - $what"; else echo "not ok - $what"; failures=$((failures + 1)); fi
-}
-wait_for() {  # wait_for SECONDS COMMAND...
-    local deadline=$((SECONDS + $1))
-    shift
-    until "$@"; do ((SECONDS < deadline)) || return 1; sleep 0.5; done
-}
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib.sh"
 vip=10.39.84.131
 psql -q -X -v ON_ERROR_STOP=1 -d postgres -c 'create database lvsctl_e2e' || exit 1
 export LVSCTL_DB="host=$PGHOST user=lvsctl dbname=lvsctl_e2e"
@@ -127,5 +117,4 @@ run ip remove --cluster-id 1 "$vip"
 check "ip remove: exit 0, gone from the LB and the web servers" test \
     "$rc|$("$ctl" exec 1 ip -o addr show dev eth0 | grep -c " $vip/32 ")|$("$ctl" exec 2 ip -o addr show dev lo | grep -c " $vip/32 ")" = "0|0|0"
 
-echo "# $failures failures"
-exit $((failures > 0))
+finish

@@ -5,17 +5,7 @@ set -uo pipefail
 lvsctl=$1
 state=$(mktemp -d /var/tmp/lvsctl-agent-test.XXXXXX)
 trap 'rm -rf "$state"' EXIT
-failures=0
-check() {  # check DESCRIPTION COMMAND...
-    local what=$1
-    shift
-    if "$@"; then
-        echo "ok - $what"
-    else
-        echo "not ok - $what"
-        failures=$((failures + 1))
-    fi
-}
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib.sh"
 agent() { "$lvsctl" agent apply --state-dir "$state" "$@"; }
 doc() {  # doc MARK INTERFACE IPS... -> a desired state with two servers (IPv6 when an IP is)
     local mark=$1 ifname=$2
@@ -161,5 +151,4 @@ if ! modinfo ip_vs_twos >/dev/null 2>&1; then
     check "a missing scheduler module: the service as it was" test "$(ipvsadm -S -n | grep -- '-A -f 77')" = "-A -f 77 -s lblc"
 fi
 
-echo "$failures failed"
-exit $((failures > 0))
+finish

@@ -5,7 +5,7 @@ set -uo pipefail
 lvsctl=$1
 here=$(dirname "$(readlink -f "$0")")
 state=$(mktemp -d /var/tmp/lvsctl-traffic.XXXXXX)
-failures=0
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib.sh"
 pids=()
 cleanup() {
     kill "${pids[@]}" 2>/dev/null
@@ -14,11 +14,6 @@ cleanup() {
     rm -rf "$state"
 }
 trap cleanup EXIT
-check() {
-    local what=$1
-    shift
-    if "$@"; then echo "ok - $what"; else echo "not ok - $what"; failures=$((failures + 1)); fi
-}
 vip=10.39.84.131
 in_ns() { ip netns exec "$@"; }
 
@@ -56,11 +51,6 @@ agent() { in_ns lb "$lvsctl" agent apply --state-dir "$state"; }
 get() { in_ns client curl -s -m 20 -D - -o /dev/null "http://$vip$1" | tr -d '\r' | awk -F': ' '$1 == "X-SERVER" {print $2}'; }
 dest_field() {  # dest_field ADDR COLUMN -> a column of `ipvsadm -L -n --stats` for ADDR
     in_ns lb ipvsadm -L -n --stats | awk -v a="$1:0" -v c="$2" '$2 == a {print $c}'
-}
-wait_for() {  # wait_for SECONDS COMMAND... : poll until COMMAND succeeds
-    local deadline=$((SECONDS + $1))
-    shift
-    until "$@"; do ((SECONDS < deadline)) || return 1; sleep 0.5; done
 }
 for web in web1 web2; do
     wait_for 30 in_ns "$web" bash -c "exec 3<>/dev/tcp/127.0.0.1/80" 2>/dev/null
@@ -110,5 +100,4 @@ check "the held connection completed, answered by web2" grep -q 'X-SERVER: 44' "
 check "web2 has left IPVS" test -z "$(in_ns lb ipvsadm -L -n | awk '$2 == "10.39.84.44:0"')"
 check "the agent reported the delete" grep -q 'delete destination 10.39.84.44:0 from FWM 100' "$state/drain.json"
 
-echo "$failures failed"
-exit $((failures > 0))
+finish

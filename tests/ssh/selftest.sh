@@ -5,17 +5,7 @@
 set -uo pipefail
 : "${LVSCTL_TEST_SSH_HOSTS:?run me under tests/ssh/sshd-hosts}"
 ctl=$LVSCTL_TEST_SSH_CTL
-failures=0
-check() { # check DESCRIPTION COMMAND...
-    local what=$1
-    shift
-    if "$@"; then
-        echo "ok - $what"
-    else
-        echo "not ok - $what"
-        failures=$((failures + 1))
-    fi
-}
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib.sh"
 note() { printf '%s\n' "$@" | sed 's/^/# /'; }
 
 # ssh takes the first value of an option: none of these is given twice.
@@ -114,8 +104,4 @@ check "ctl exec 2 runs in host 2's netns" has "$out" "inet ${a4[2]}/16"
 "$ctl" exec 1 false
 check "ctl exec passes the exit status on" test $? = 1
 
-if ((failures)); then
-    echo "# $failures failed"
-    exit 1
-fi
-echo "# all passed"
+finish

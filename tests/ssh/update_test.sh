@@ -6,12 +6,7 @@
 set -uo pipefail
 lvsctl=$1
 here=$(cd "$(dirname "$0")" && pwd)
-failures=0
-check() {  # check DESCRIPTION COMMAND...
-    local what=$1
-    shift
-    if "$@"; then echo "ok - $what"; else echo "not ok - $what"; failures=$((failures + 1)); fi
-}
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib.sh"
 ctl=$LVSCTL_TEST_SSH_CTL
 psql -q -X -v ON_ERROR_STOP=1 -d postgres -c 'create database lvsctl_update_test' || exit 1
 export LVSCTL_DB="host=$PGHOST user=lvsctl dbname=lvsctl_update_test"
@@ -204,5 +199,4 @@ check "one row per plan and update, dry runs marked, refused ones too" test \
     "1:t:planned 1:f:converged 1:f:unchanged 1:t:planned 2:f:converged 2:f:partial 2:f:converged 2:f:partial 2:f:converged 2:f:invalid"
 check "the report lists each host" test "$(sql "select jsonb_array_length(report->'hosts') from lvsctl_runs where cluster_id = 1 order by run_id desc limit 1")" = 3
 
-echo "# $failures failures"
-exit $((failures > 0))
+finish
