@@ -16,6 +16,7 @@
 #include "lvsctl/error.h"
 #include "lvsctl/ipvs_plan.h"
 #include "lvsctl/ipvsadm_format.h"
+#include "shell.h"
 
 using namespace lvsctl;
 using namespace std::chrono_literals;
@@ -23,15 +24,8 @@ using lvsctl::testing::ip;
 
 namespace {
 
-std::string sh(const std::string& command) {
-    std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
-    REQUIRE(pipe);
-    std::string out;
-    std::array<char, 4096> buf{};
-    for (std::size_t n; (n = fread(buf.data(), 1, buf.size(), pipe.get())) > 0;) {
-        out.append(buf.data(), n);
-    }
-    return out;
+std::string sh(const std::string& command) {  // its exit status is not looked at
+    return lvsctl::testing::shell(command, lvsctl::testing::Status::any);
 }
 
 // ipvsadm's own view of the table, one rule a line (services in the kernel's hash order).

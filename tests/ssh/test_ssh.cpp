@@ -18,6 +18,7 @@
 #include "lvsctl/propagate.h"
 #include "lvsctl/web_step.h"
 #include "propagation/ssh.h"
+#include "shell.h"
 
 using namespace lvsctl;
 
@@ -48,19 +49,9 @@ std::vector<TestHost> test_hosts() {
     return out;
 }
 
-// Runs a shell command line on this side (the harness's control command, ip -n).
+// A shell command line on this side (the harness's control command, ip -n); it must succeed.
 std::string sh(const std::string& command) {
-    std::string out;
-    FILE* p = ::popen(command.c_str(), "r");
-    REQUIRE(p != nullptr);
-    std::array<char, 4096> buffer{};
-    for (std::size_t n; (n = std::fread(buffer.data(), 1, buffer.size(), p)) > 0;) {
-        out.append(buffer.data(), n);
-    }
-    const int status = ::pclose(p);
-    INFO(command << " -> " << out);
-    REQUIRE(status == 0);
-    return out;
+    return lvsctl::testing::shell(command);
 }
 
 std::string ctl(const TestHost& h, const std::string& args) {
