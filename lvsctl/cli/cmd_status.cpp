@@ -8,7 +8,7 @@
 #include "db/database.h"
 #include "lvsctl/backends.h"
 #include "lvsctl/cli/app.h"
-#include "lvsctl/cli/converge.h"
+#include "lvsctl/cli/environment.h"
 #include "lvsctl/fanout.h"
 #include "lvsctl/ipvsadm_format.h"
 #include "lvsctl/json_output.h"

@@ -7,72 +7,18 @@
 #include <cstdlib>
 #include <optional>
 
-#include "lvsctl/backends.h"
-#include "lvsctl/cli/process.h"
+#include "lvsctl/cli/environment.h"
 #include "lvsctl/digest.h"
 #include "lvsctl/error.h"
 #include "lvsctl/json_output.h"
 #include "lvsctl/propagate.h"
 #include "lvsctl/update.h"
 #include "lvsctl/validate.h"
-#include "propagation/ssh.h"
 #include "templates/render.h"
 
 namespace lvsctl::cli {
 
 namespace {
-
-std::string expand_home(const std::string& path) {
-    const char* home = std::getenv("HOME");
-    if (path.rfind("~/", 0) == 0 && home != nullptr) {
-        return std::string(home) + path.substr(1);
-    }
-    return path;
-}
-
-class CliEnvironment : public UpdateEnvironment {
-  public:
-    CliEnvironment(const Settings& settings, std::string lvs_cf, std::string keepalived)
-        : settings_(settings),
-          ssh_(ssh_options(settings)),
-          lvs_cf_(std::move(lvs_cf)),
-          keepalived_(std::move(keepalived)) {}
-
-    Connector& connector() override { return ssh_; }
-    bool needs_ssh(const Cluster& cluster) const override {
-        return cluster.backend.rfind("exec:", 0) != 0;
-    }
-    std::unique_ptr<LbBackend> backend(const Cluster& cluster, const LoadBalancer&, Transport* host,
-                                       const std::string& name) override {
-        if (cluster.backend == "ipvs") {
-            return std::make_unique<AgentBackend>(*host, name, settings_.agent);
-        }
-        if (cluster.backend == "piranha") {
-            return std::make_unique<FileBackend>(*host, name, kPiranhaConfig, lvs_cf_,
-                                                 piranha_reload());
-        }
-        if (cluster.backend == "keepalived") {
-            return std::make_unique<FileBackend>(*host, name, kKeepalivedConfig, keepalived_,
-                                                 keepalived_reload());
-        }
-        return std::make_unique<ExecBackend>(runner_, name, cluster.backend.substr(5));
-    }
-
-  private:
-    static propagation::SshOptions ssh_options(const Settings& s) {
-        propagation::SshOptions o;
-        o.user = s.ssh_user;
-        o.identity = s.ssh_identity ? expand_home(*s.ssh_identity) : "";
-        o.known_hosts = expand_home(s.known_hosts);
-        o.timeout = std::chrono::seconds(s.timeout);
-        return o;
-    }
-
-    const Settings& settings_;
-    propagation::SshConnector ssh_;
-    SpawnRunner runner_;
-    std::string lvs_cf_, keepalived_;
-};
 
 void print_human(Context& ctx, const Cluster& cluster, const UpdateResult& result, bool dry_run) {
     fmt::print(ctx.out, "cluster {} ({}), backend {}, serial {}{}\n", cluster.id, cluster.name,
@@ -113,11 +59,6 @@ std::string result_word(bool dry_run, ExitCode code, bool changed) {
 
 }  // namespace
 
-std::unique_ptr<UpdateEnvironment> cli_environment(const Settings& settings, std::string lvs_cf,
-                                                   std::string keepalived) {
-    return std::make_unique<CliEnvironment>(settings, std::move(lvs_cf), std::move(keepalived));
-}
-
 int converge(Context& ctx, db::Database& database, const ConvergeOptions& o) {
     const auto started = std::chrono::system_clock::now();
     Cluster cluster;
@@ -144,13 +85,14 @@ int converge(Context& ctx, db::Database& database, const ConvergeOptions& o) {
     const auto last = database.last_run(cluster.id);
     cluster.serial = !last ? 1 : last->lvs_cf_digest == digest ? last->serial : last->serial + 1;
     const bool needs_files = cluster.backend == "piranha" || cluster.backend == "keepalived";
-    CliEnvironment env(ctx.settings, needs_files ? renderer.lvs_cf(cluster) : "",
-                       cluster.backend == "keepalived" ? renderer.keepalived(cluster) : "");
+    const auto env =
+        cli_environment(ctx.settings, needs_files ? renderer.lvs_cf(cluster) : "",
+                        cluster.backend == "keepalived" ? renderer.keepalived(cluster) : "");
 
     UpdateSettings settings;
     settings.parallel = static_cast<std::size_t>(ctx.settings.parallel);
     settings.drain_timeout = o.drain_timeout;
-    Updater updater(env, settings);
+    Updater updater(*env, settings);
     const auto result = updater.run(cluster, o.dry_run);
     auto code = result.code();
 
@@ -219,9 +161,9 @@ int hook_done(Context& ctx, db::Database& database, std::int64_t cluster_id, boo
 }
 
 int clean_web_server(Context& ctx, const Server& server, std::int64_t cluster_id) {
-    CliEnvironment env(ctx.settings, "", "");
+    const auto env = cli_environment(ctx.settings, "", "");
     const auto reports = deploy_web_servers(
-        env.connector(),
+        env->connector(),
         {{web_name(server), server.mgmt_address, static_cast<std::uint16_t>(server.ssh_port)}},
         cluster_id, {}, 1);
     for (const auto& r : reports) {

@@ -25,11 +25,6 @@ struct ConvergeOptions {
 
 int converge(Context& ctx, db::Database& database, const ConvergeOptions& options);
 
-// The real hosts: SSH with the global options' user, identity, known_hosts and timeout, the
-// backends of h2e_clusters.backend (the file backends with these rendered files).
-std::unique_ptr<UpdateEnvironment> cli_environment(const Settings& settings, std::string lvs_cf,
-                                                   std::string keepalived);
-
 // What a hook runs once its database change is committed, under the lock it still holds:
 // `update` of the cluster, printed after `what`; with `no_update`, `what` alone (text, or JSON
 // with --json) and a note that the hosts were not changed.

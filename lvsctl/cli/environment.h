@@ -1,0 +1,18 @@
+// The real hosts for `update`, `plan`, `status` and the hooks: an UpdateEnvironment over SSH
+// (propagation/) with the backends h2e_clusters.backend names.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "lvsctl/cli/app.h"
+#include "lvsctl/update.h"
+
+namespace lvsctl::cli {
+
+// SSH with the global options' user, identity, known_hosts and timeout; the backends of
+// h2e_clusters.backend (the file backends with these rendered files).
+std::unique_ptr<UpdateEnvironment> cli_environment(const Settings& settings, std::string lvs_cf,
+                                                   std::string keepalived);
+
+}  // namespace lvsctl::cli
