@@ -71,9 +71,10 @@ class SshTransport : public Transport {
             const int n = ssh_channel_write(channel.get(), input.data() + off, chunk);
             if (n == SSH_ERROR) {
                 // A command that ended without reading all its input (e.g. not found: 127)
-                // closed the channel: its status and output still tell what happened.
-                if (ssh_channel_is_closed(channel.get()) != 0 ||
-                    ssh_channel_is_eof(channel.get()) != 0) {
+                // closed the channel: its status and output still tell what happened. libssh
+                // says so before the channel counts as closed or at EOF (while its output is
+                // still unread), so only a lost connection is an error here.
+                if (ssh_is_connected(session_->get()) != 0) {
                     break;
                 }
                 throw lost(fmt::format("send input to {}", argv.front()));

@@ -362,3 +362,20 @@ TEST_CASE("the real agent over SSH: a host whose kernel lacks IPVS is an error n
     CHECK_FALSE(lb.apply_agent("/nonexistent/lvsctl", state, missing));
     CHECK(missing.errors.at(0).find("the program is not on the LB (--agent)") != std::string::npos);
 }
+
+TEST_CASE(
+    "a command that exits without reading its input: its status and errors, not a lost host") {
+    const auto hosts = test_hosts();
+    propagation::SshConnector ssh(options());
+    auto host = ssh.connect(hosts[0].v4, 22);
+    // 4 MB it never reads: the channel closes while lvsctl is still writing, with the error
+    // output not read yet. Many times, to meet every order of close, EOF and unread output.
+    const std::string input(4 << 20, 'x');
+    for (int i = 0; i < 20; ++i) {
+        CAPTURE(i);
+        const auto result = host->run({"sh", "-c", "echo refused >&2; exit 3"}, input);
+        CHECK(result.status == 3);
+        CHECK(result.err == "refused\n");
+    }
+    CHECK(host->run({"true"}).status == 0);  // the session is still good
+}
