@@ -4,7 +4,6 @@
 #include <fmt/ostream.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <optional>
 
 #include "lvsctl/cli/environment.h"
