@@ -42,8 +42,6 @@ class FileBackend : public LbBackend {
           content_(std::move(content)),
           reload_(std::move(reload)) {}
     std::vector<std::string> plan(const LbDesiredState& desired) override;
-    std::optional<std::vector<IpAddress>> website_ips() const override { return std::nullopt; }
-    std::optional<std::vector<IpAddress>> destinations() const override { return std::nullopt; }
     bool apply(const LbDesiredState& desired, HostReport& report) override;
 
   private:
@@ -59,8 +57,6 @@ class ExecBackend : public LbBackend {
     ExecBackend(ProcessRunner& local, std::string name, std::string program)
         : local_(local), name_(std::move(name)), program_(std::move(program)) {}
     std::vector<std::string> plan(const LbDesiredState& desired) override;
-    std::optional<std::vector<IpAddress>> website_ips() const override { return std::nullopt; }
-    std::optional<std::vector<IpAddress>> destinations() const override { return std::nullopt; }
     bool apply(const LbDesiredState& desired, HostReport& report) override;
 
   private:

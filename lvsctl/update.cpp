@@ -84,24 +84,24 @@ LbDesiredState held_back(const LbDesiredState& desired,
 
 namespace {
 
-struct WebHost {
-    const Server* server = nullptr;
+// One host of the run: its name, its session, what was planned and what was done there.
+struct HostSlot {
     std::string name;
     std::unique_ptr<Transport> transport;
-    std::optional<WebServerStep> step;
     HostPlan plan;
     HostReport report;
+};
+
+struct WebHost : HostSlot {
+    const Server* server = nullptr;
+    std::optional<WebServerStep> step;
     bool added = false;
 };
 
-struct LbHost {
+struct LbHost : HostSlot {
     const LoadBalancer* lb = nullptr;
-    std::string name;
-    std::unique_ptr<Transport> transport;
     std::unique_ptr<LbBackend> backend;
     LbDesiredState desired;
-    HostPlan plan;
-    HostReport report;
 };
 
 }  // namespace

@@ -34,10 +34,10 @@ class LbBackend {
     // naming the LB when it cannot.
     virtual std::vector<std::string> plan(const LbDesiredState& desired) = 0;
     // The website IPs and the destinations (by address) the LB has now, as plan() read them;
-    // std::nullopt when the backend cannot tell (then nothing new goes there while a web
-    // server failed).
-    virtual std::optional<std::vector<IpAddress>> website_ips() const = 0;
-    virtual std::optional<std::vector<IpAddress>> destinations() const = 0;
+    // std::nullopt (the default) when the backend cannot tell (then nothing new goes there
+    // while a web server failed).
+    virtual std::optional<std::vector<IpAddress>> website_ips() const { return std::nullopt; }
+    virtual std::optional<std::vector<IpAddress>> destinations() const { return std::nullopt; }
     // Converges the LB; false when something failed (each failure in `report`).
     virtual bool apply(const LbDesiredState& desired, HostReport& report) = 0;
 };
