@@ -1,8 +1,11 @@
-// Errors that reach the user, each carrying the exit code of SPEC.md section 2.
+// Errors that reach the user, each carrying the exit code of README.md's "Exit codes", and the
+// one error policy of every fan-out over hosts (see capture_host_error below).
 #pragma once
 
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace lvsctl {
 
@@ -30,5 +33,31 @@ class Error : public std::runtime_error {
   private:
     ExitCode code_;
 };
+
+// `message` as "HOST: message", unless it already starts with "HOST:".
+std::string host_prefixed(std::string_view host, std::string_view message);
+
+// What one host's work threw, as that host's error.
+struct HostError {
+    ExitCode code = ExitCode::internal;
+    std::string message;  // names the host
+};
+
+// The policy at every fan-out over hosts: whatever `fn` throws becomes that host's error (an
+// Error keeps its exit code; any other exception is an internal error, 70), named by `host`. It
+// never escapes to the other hosts or to std::terminate.
+template <typename Fn>
+std::optional<HostError> capture_host_error(std::string_view host, Fn&& fn) noexcept {
+    try {
+        fn();
+        return std::nullopt;
+    } catch (const Error& e) {
+        return HostError{e.code(), host_prefixed(host, e.what())};
+    } catch (const std::exception& e) {
+        return HostError{ExitCode::internal, host_prefixed(host, e.what())};
+    } catch (...) {
+        return HostError{ExitCode::internal, host_prefixed(host, "unknown exception")};
+    }
+}
 
 }  // namespace lvsctl

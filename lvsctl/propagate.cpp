@@ -18,20 +18,17 @@ std::vector<HostReport> deploy_web_servers(Connector& connector,
         const auto& target = targets[i];
         report.host = target.name;
         std::unique_ptr<Transport> host;
-        try {
-            host = connector.connect(target.address, target.port);
-            WebServerStep step(*host, target.name, cluster_id, website_ips);
-            step.observe();
-            const bool added = phases == WebPhases::remove || step.add(report);
-            if (added && phases != WebPhases::add) {
-                step.remove(report);
-            }
-        } catch (const Error& e) {
-            report.failure = e.code();
-            report.errors.push_back(fmt::format("{}: {}", target.name, e.what()));
-        } catch (const std::exception& e) {
-            report.failure = ExitCode::internal;
-            report.errors.push_back(fmt::format("{}: {}", target.name, e.what()));
+        if (auto e = capture_host_error(target.name, [&] {
+                host = connector.connect(target.address, target.port);
+                WebServerStep step(*host, target.name, cluster_id, website_ips);
+                step.observe();
+                const bool added = phases == WebPhases::remove || step.add(report);
+                if (added && phases != WebPhases::add) {
+                    step.remove(report);
+                }
+            })) {
+            report.failure = e->code;
+            report.errors.push_back(std::move(e->message));
         }
         if (host) {
             report.changing_commands = host->changing_commands();

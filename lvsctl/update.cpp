@@ -28,21 +28,30 @@ bool UpdateResult::changed() const {
 }
 
 ExitCode UpdateResult::code() const {
+    if (stopped) {
+        return stopped->code;
+    }
     bool unreachable = false;
     bool refused = false;
     bool failed = false;
-    for (const auto& p : plan) {
-        if (p.failure == ExitCode::permission) {
-            refused = true;
-        } else if (p.failure == ExitCode::unreachable) {
-            unreachable = true;
-        } else if (p.error) {
-            failed = true;
-        }
-    }
-    for (const auto& r : applied) {
-        if (!r.ok() && !r.failure) {
-            failed = true;
+    for (std::size_t i = 0; i < plan.size(); ++i) {
+        const auto& p = plan[i];
+        if (p.error) {  // not read: nothing was changed there
+            if (p.failure == ExitCode::permission) {
+                refused = true;
+            } else if (p.failure == ExitCode::unreachable) {
+                unreachable = true;
+            } else {
+                failed = true;
+            }
+        } else if (i < applied.size() && !applied[i].ok()) {
+            // Failed while changing: lost or timed out half-way, its state is not known. Only a
+            // refusal (the agent is not root) is known to have changed nothing there.
+            if (applied[i].failure == ExitCode::permission && applied[i].done.empty()) {
+                refused = true;
+            } else {
+                failed = true;
+            }
         }
     }
     if (failed) {
@@ -124,165 +133,212 @@ void describe(const WebPlan& p, std::vector<std::string>& out) {
 
 namespace {
 
-// Runs `fn` for host `plan.host`; what it throws becomes the host's failure, named by the host.
+// Runs `fn` for one host; what it throws becomes the host's failure (error.h's policy), in its
+// report and, in the read phase, in its plan.
 template <typename Fn>
-void guarded(HostPlan& plan, HostReport& report, Fn&& fn) {
-    auto fail = [&](ExitCode code, const std::string& what) {
-        const auto message =
-            what.rfind(plan.host + ":", 0) == 0 ? what : fmt::format("{}: {}", plan.host, what);
-        plan.error = message;
-        plan.failure = code;
-        report.failure = code;
-        report.errors.push_back(message);
-    };
-    try {
-        fn();
-    } catch (const Error& e) {
-        fail(e.code(), e.what());
-    } catch (const std::exception& e) {
-        fail(ExitCode::internal, e.what());
+void guarded(HostSlot& host, bool reading, Fn&& fn) {
+    if (auto e = capture_host_error(host.name, fn)) {
+        if (reading) {
+            host.plan.error = e->message;
+            host.plan.failure = e->code;
+        }
+        host.report.failure = e->code;
+        host.report.errors.push_back(std::move(e->message));
     }
 }
+
+// One run of Updater::run: the hosts, and the phases in README.md's order.
+class Run {
+  public:
+    Run(UpdateEnvironment& env, const UpdateSettings& settings, const Cluster& cluster)
+        : env_(env), settings_(settings), cluster_(cluster) {
+        webs_.resize(cluster.servers.size());
+        lbs_.resize(cluster.load_balancers.size());
+        for (std::size_t i = 0; i < webs_.size(); ++i) {
+            webs_[i].server = &cluster.servers[i];
+            webs_[i].name = web_name(cluster.servers[i]);
+            webs_[i].plan.host = webs_[i].report.host = webs_[i].name;
+        }
+        for (std::size_t i = 0; i < lbs_.size(); ++i) {
+            lbs_[i].lb = &cluster.load_balancers[i];
+            lbs_[i].name = lb_name(cluster.load_balancers[i]);
+            lbs_[i].plan.host = lbs_[i].report.host = lbs_[i].name;
+            lbs_[i].desired =
+                desired_state(cluster, cluster.load_balancers[i], settings.drain_timeout);
+        }
+    }
+
+    // 1. Reach and read every host at once.
+    void read() {
+        const bool lb_ssh = env_.needs_ssh(cluster_);
+        fan_out(webs_.size() + lbs_.size(), settings_.parallel, [&](std::size_t i) {
+            if (i < webs_.size()) {
+                auto& w = webs_[i];
+                guarded(w, true, [&] {
+                    w.transport = env_.connector().connect(
+                        w.server->mgmt_address, static_cast<std::uint16_t>(w.server->ssh_port));
+                    w.step.emplace(*w.transport, w.name, cluster_.id, cluster_.website_ips);
+                    describe(w.step->observe(), w.plan.changes);
+                });
+                return;
+            }
+            auto& l = lbs_[i - webs_.size()];
+            guarded(l, true, [&] {
+                if (lb_ssh) {
+                    l.transport = env_.connector().connect(
+                        l.lb->mgmt_address, static_cast<std::uint16_t>(l.lb->ssh_port));
+                }
+                l.backend = env_.backend(cluster_, *l.lb, l.transport.get(), l.name);
+                l.plan.changes = l.backend->plan(l.desired);
+            });
+        });
+    }
+
+    std::vector<HostPlan> plans() const {
+        std::vector<HostPlan> out;
+        for (const auto& w : webs_) {
+            out.push_back(w.plan);
+        }
+        for (const auto& l : lbs_) {
+            out.push_back(l.plan);
+        }
+        return out;
+    }
+
+    // 2. Web servers: sysctls and new website IPs on lo.
+    void add_to_web_servers() {
+        fan_out(webs_.size(), settings_.parallel, [&](std::size_t i) {
+            auto& w = webs_[i];
+            if (w.step && !w.plan.error) {
+                guarded(w, false, [&] { w.added = w.step->add(w.report); });
+            }
+        });
+    }
+
+    // 3. LBs, holding back what a failed web server lacks. Returns whether every LB converged.
+    bool converge_lbs() {
+        bool all_web_ok = true;
+        std::vector<IpAddress> web_ok;
+        for (const auto& w : webs_) {
+            if (w.added) {
+                web_ok.push_back(w.server->address);
+                if (w.server->address_v6) {
+                    web_ok.push_back(*w.server->address_v6);
+                }
+            } else {
+                all_web_ok = false;
+            }
+        }
+        std::vector<char> lb_ok(lbs_.size(), 0);
+        fan_out(lbs_.size(), settings_.parallel, [&](std::size_t i) {
+            auto& l = lbs_[i];
+            if (!l.backend || l.plan.error) {
+                return;
+            }
+            guarded(l, false, [&] {
+                const auto ips = l.backend->website_ips();
+                if (!all_web_ok && !ips) {
+                    l.report.errors.push_back(fmt::format(
+                        "{}: not changed: a web server of the cluster failed, and this backend "
+                        "cannot keep new website IPs and servers back",
+                        l.name));
+                    return;
+                }
+                const auto want =
+                    held_back(l.desired, ips, l.backend->destinations(), all_web_ok, web_ok);
+                lb_ok[i] = l.backend->apply(want, l.report) ? 1 : 0;
+            });
+        });
+        return std::all_of(lb_ok.begin(), lb_ok.end(), [](char c) { return c != 0; });
+    }
+
+    // 4. Web servers: former website IPs leave lo, once no LB sends them traffic.
+    void remove_from_web_servers(bool all_lb_ok) {
+        fan_out(webs_.size(), settings_.parallel, [&](std::size_t i) {
+            auto& w = webs_[i];
+            if (!w.added || (w.step->plan().remove.empty() && !w.step->plan().record_after)) {
+                return;
+            }
+            if (!all_lb_ok) {
+                if (!w.step->plan().remove.empty()) {
+                    w.report.errors.push_back(
+                        fmt::format("{}: former website IPs left on lo: an LB failed, and may "
+                                    "still send them traffic",
+                                    w.name));
+                }
+                return;
+            }
+            guarded(w, false, [&] { w.step->remove(w.report); });
+        });
+    }
+
+    // Former website IPs that stay on lo because the run stopped before step 4.
+    void note_left_on_lo(std::string_view why) {
+        for (auto& w : webs_) {
+            if (w.added && !w.step->plan().remove.empty()) {
+                w.report.errors.push_back(
+                    fmt::format("{}: former website IPs left on lo: {}", w.name, why));
+            }
+        }
+    }
+
+    std::vector<HostReport> reports() && {
+        std::vector<HostReport> out;
+        auto take = [&](HostSlot& h) {
+            if (h.transport) {
+                h.report.changing_commands = h.transport->changing_commands();
+            }
+            out.push_back(std::move(h.report));
+        };
+        std::for_each(webs_.begin(), webs_.end(), take);
+        std::for_each(lbs_.begin(), lbs_.end(), take);
+        return out;
+    }
+
+  private:
+    UpdateEnvironment& env_;
+    const UpdateSettings& settings_;
+    const Cluster& cluster_;
+    std::vector<WebHost> webs_;
+    std::vector<LbHost> lbs_;
+};
 
 }  // namespace
 
 UpdateResult Updater::run(const Cluster& cluster, bool dry_run) {
-    std::vector<WebHost> webs(cluster.servers.size());
-    std::vector<LbHost> lbs(cluster.load_balancers.size());
-    for (std::size_t i = 0; i < webs.size(); ++i) {
-        webs[i].server = &cluster.servers[i];
-        webs[i].name = web_name(cluster.servers[i]);
-        webs[i].plan.host = webs[i].report.host = webs[i].name;
-    }
-    for (std::size_t i = 0; i < lbs.size(); ++i) {
-        lbs[i].lb = &cluster.load_balancers[i];
-        lbs[i].name = lb_name(cluster.load_balancers[i]);
-        lbs[i].plan.host = lbs[i].report.host = lbs[i].name;
-        lbs[i].desired = desired_state(cluster, cluster.load_balancers[i], settings_.drain_timeout);
-    }
-
-    // 1. Reach and read every host at once.
-    const bool lb_ssh = env_.needs_ssh(cluster);
-    fan_out(webs.size() + lbs.size(), settings_.parallel, [&](std::size_t i) {
-        if (i < webs.size()) {
-            auto& w = webs[i];
-            guarded(w.plan, w.report, [&] {
-                w.transport = env_.connector().connect(
-                    w.server->mgmt_address, static_cast<std::uint16_t>(w.server->ssh_port));
-                w.step.emplace(*w.transport, w.name, cluster.id, cluster.website_ips);
-                describe(w.step->observe(), w.plan.changes);
-            });
-            return;
-        }
-        auto& l = lbs[i - webs.size()];
-        guarded(l.plan, l.report, [&] {
-            if (lb_ssh) {
-                l.transport = env_.connector().connect(l.lb->mgmt_address,
-                                                       static_cast<std::uint16_t>(l.lb->ssh_port));
-            }
-            l.backend = env_.backend(cluster, *l.lb, l.transport.get(), l.name);
-            l.plan.changes = l.backend->plan(l.desired);
-        });
-    });
-
+    Run run(env_, settings_, cluster);
+    run.read();
     UpdateResult result;
-    for (const auto& w : webs) {
-        result.plan.push_back(w.plan);
-    }
-    for (const auto& l : lbs) {
-        result.plan.push_back(l.plan);
-    }
+    result.plan = run.plans();
     if (dry_run) {
         return result;
     }
-
-    // 2. Web servers: sysctls and new website IPs on lo.
-    fan_out(webs.size(), settings_.parallel, [&](std::size_t i) {
-        auto& w = webs[i];
-        if (!w.step || w.plan.error) {
-            return;
+    // Between phases: is the run still allowed to change hosts (the cluster's lock held)?
+    auto may_go_on = [&](std::string_view before) {
+        if (guard_ == nullptr) {
+            return true;
         }
         try {
-            w.added = w.step->add(w.report);
+            guard_->check();
+            return true;
         } catch (const Error& e) {
-            w.report.failure = e.code();
-            w.report.errors.push_back(e.what());
+            result.stopped =
+                RunStop{e.code(), fmt::format("{}; stopped before {}", e.what(), before)};
+            return false;
         }
-    });
-    bool all_web_ok = true;
-    std::vector<IpAddress> web_ok;
-    for (const auto& w : webs) {
-        if (w.added) {
-            web_ok.push_back(w.server->address);
-            if (w.server->address_v6) {
-                web_ok.push_back(*w.server->address_v6);
+    };
+    if (may_go_on("changing any host")) {
+        run.add_to_web_servers();
+        if (may_go_on("changing the LBs")) {
+            const bool all_lb_ok = run.converge_lbs();
+            if (may_go_on("removing former website IPs from web servers")) {
+                run.remove_from_web_servers(all_lb_ok);
+            } else {
+                run.note_left_on_lo("the run stopped first");
             }
-        } else {
-            all_web_ok = false;
         }
     }
-
-    // 3. LBs, holding back what a failed web server lacks.
-    std::vector<char> lb_ok(lbs.size(), 0);
-    fan_out(lbs.size(), settings_.parallel, [&](std::size_t i) {
-        auto& l = lbs[i];
-        if (!l.backend || l.plan.error) {
-            return;
-        }
-        try {
-            const auto ips = l.backend->website_ips();
-            if (!all_web_ok && !ips) {
-                l.report.errors.push_back(fmt::format(
-                    "{}: not changed: a web server of the cluster failed, and this backend cannot "
-                    "keep new website IPs and servers back",
-                    l.name));
-                return;
-            }
-            const auto want =
-                held_back(l.desired, ips, l.backend->destinations(), all_web_ok, web_ok);
-            lb_ok[i] = l.backend->apply(want, l.report) ? 1 : 0;
-        } catch (const Error& e) {
-            l.report.failure = e.code();
-            l.report.errors.push_back(e.what());
-        }
-    });
-    const bool all_lb_ok = std::all_of(lb_ok.begin(), lb_ok.end(), [](char c) { return c != 0; });
-
-    // 4. Web servers: former website IPs leave lo, once no LB sends them traffic.
-    fan_out(webs.size(), settings_.parallel, [&](std::size_t i) {
-        auto& w = webs[i];
-        if (!w.added || (w.step->plan().remove.empty() && !w.step->plan().record_after)) {
-            return;
-        }
-        if (!all_lb_ok) {
-            if (!w.step->plan().remove.empty()) {
-                w.report.errors.push_back(fmt::format(
-                    "{}: former website IPs left on lo: an LB failed, and may still send them "
-                    "traffic",
-                    w.name));
-            }
-            return;
-        }
-        try {
-            w.step->remove(w.report);
-        } catch (const Error& e) {
-            w.report.failure = e.code();
-            w.report.errors.push_back(e.what());
-        }
-    });
-
-    for (auto& w : webs) {
-        if (w.transport) {
-            w.report.changing_commands = w.transport->changing_commands();
-        }
-        result.applied.push_back(std::move(w.report));
-    }
-    for (auto& l : lbs) {
-        if (l.transport) {
-            l.report.changing_commands = l.transport->changing_commands();
-        }
-        result.applied.push_back(std::move(l.report));
-    }
+    result.applied = std::move(run).reports();
     return result;
 }
 

@@ -54,15 +54,32 @@ struct HostPlan {
     std::optional<ExitCode> failure;
 };
 
+// Why a run stopped between two phases (RunGuard), and the exit code that says so.
+struct RunStop {
+    ExitCode code = ExitCode::internal;
+    std::string reason;
+};
+
 struct UpdateResult {
     std::vector<HostPlan> plan;       // as read before anything changed
-    std::vector<HostReport> applied;  // after applying (empty for a dry run)
+    std::vector<HostReport> applied;  // after applying (empty for a dry run), in plan's order
+    std::optional<RunStop> stopped;   // the run stopped before its end
     bool pending() const;             // the plan has changes
     bool changed() const;             // something was changed
-    // 0; 3 when some host failed after others changed or were fine; 68 when a host could not
-    // be reached and nothing changed anywhere; 77 when a host refused us (key, auth) and
-    // nothing else failed.
+    // The stop's code when the run stopped. Else 0; 3 when some host failed while changing
+    // (whatever it threw: its state is not known) or failed to be read for another reason than
+    // the two below; 68 when a host could not be reached and nothing changed anywhere; 77 when
+    // a host refused us (key, authentication, not root) and nothing changed anywhere.
     ExitCode code() const;
+};
+
+// Asked before each changing phase, and before the run is recorded, whether the run may go on:
+// the cluster's lock is still held. Throws Error (e.g. ExitCode::db_unavailable) when not; the
+// run then stops where it is, and says why.
+class RunGuard {
+  public:
+    virtual ~RunGuard() = default;
+    virtual void check() = 0;
 };
 
 // How the Updater reaches hosts and makes backends: injected, so that tests use fakes.
@@ -79,13 +96,15 @@ class UpdateEnvironment {
 
 class Updater {
   public:
-    Updater(UpdateEnvironment& env, UpdateSettings settings) : env_(env), settings_(settings) {}
+    Updater(UpdateEnvironment& env, UpdateSettings settings, RunGuard* guard = nullptr)
+        : env_(env), settings_(settings), guard_(guard) {}
     // `cluster` must be valid (validate()).
     UpdateResult run(const Cluster& cluster, bool dry_run);
 
   private:
     UpdateEnvironment& env_;
     UpdateSettings settings_;
+    RunGuard* guard_;
 };
 
 // A web server's plan as lines (what `plan` prints), appended to `out`.

@@ -4,10 +4,12 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -33,7 +35,13 @@ struct FakeHostState {
     std::string agent_answer;                        // what `lvsctl agent apply` prints
     int agent_status = 0;
     std::string agent_input;
-    bool lost = false;                       // the connection drops at the next command
+    bool lost = false;  // the connection drops at the next command
+    // A command whose name (argv[0], the script name of `sh -c`, or `agent VERB`) is this does
+    // its work and then never answers: the session times out (ExitCode::unreachable).
+    std::string stall_on;
+    // A command of this name throws a std::exception that is not an lvsctl Error.
+    std::string throw_on;
+    std::chrono::seconds extra_time{0};      // what the last run_for_longer asked for
     std::set<std::string> programs{"true"};  // other programs there, which succeed
 };
 
@@ -42,18 +50,38 @@ class FakeHost : public Transport {
     explicit FakeHost(FakeHostState& state, Journal* journal = nullptr, std::string name = {})
         : s_(state), journal_(journal), name_(std::move(name)) {}
 
+    ProcessResult run_for_longer(std::chrono::seconds extra, const std::vector<std::string>& argv,
+                                 const std::string& input) override {
+        s_.extra_time = extra;
+        return run(argv, input);
+    }
+
     ProcessResult run(const std::vector<std::string>& argv, const std::string& input) override {
         if (s_.lost) {
             throw Error(ExitCode::unreachable, "ssh root@fake: connection lost");
         }
         s_.commands.push_back(argv);
+        const auto name = argv.size() > 2 && argv[1] == "agent" ? "agent " + argv[2]
+                          : argv.size() > 3 && argv[0] == "sh"  ? argv[3]
+                                                                : argv[0];
         if (journal_ != nullptr) {
             const std::lock_guard lock(journal_->mutex);
-            journal_->entries.push_back(name_ + ": " +
-                                        (argv.size() > 2 && argv[1] == "agent" ? "agent " + argv[2]
-                                         : argv.size() > 3 && argv[0] == "sh"  ? argv[3]
-                                                                               : argv[0]));
+            journal_->entries.push_back(name_ + ": " + name);
         }
+        if (name == s_.throw_on) {
+            throw std::out_of_range("vector::_M_range_check: __n (which is 3) >= this->size()");
+        }
+        auto result = execute(argv, input);
+        if (name == s_.stall_on) {
+            s_.lost = true;
+            throw Error(ExitCode::unreachable,
+                        "ssh root@fake:22: " + argv[0] + " did not finish within 30 s");
+        }
+        return result;
+    }
+
+  private:
+    ProcessResult execute(const std::vector<std::string>& argv, const std::string& input) {
         if (argv.size() >= 5 && argv[0] == "sh" && argv[3] == "lvsctl-read") {
             return read(argv[4]);
         }
@@ -61,7 +89,7 @@ class FakeHost : public Transport {
             s_.files[argv[4]] = input;
             return {0, "", ""};
         }
-        if (argv.size() == 6 && argv[0] == "sh" && argv[3] == "lvsctl-record-batch") {
+        if (argv.size() == 7 && argv[0] == "sh" && argv[3] == "lvsctl-record-batch") {
             const auto n = std::stoul(argv[5]);
             s_.files[argv[4]] = input.substr(0, n);
             return batch(input.substr(n));
@@ -105,7 +133,6 @@ class FakeHost : public Transport {
         return {127, "", "sh: 1: " + argv[0] + ": not found\n"};
     }
 
-  private:
     ProcessResult read(const std::string& record) {
         std::string out;
         for (const auto& a : s_.lo) {

@@ -8,6 +8,8 @@
 #include "lvsctl/json_output.h"
 #include "lvsctl/update.h"
 
+#include <nlohmann/json.hpp>
+
 using namespace lvsctl;
 using lvsctl::testing::FakeConnector;
 using lvsctl::testing::FakeHostState;
@@ -177,6 +179,115 @@ TEST_CASE("exit codes: unreachable before any change is 68, refused is 77") {
     CHECK(Updater(env, {}).run(cluster, false).code() == ExitCode::permission);
 }
 
+TEST_CASE("a host that fails while changing makes the run partial, never 0") {
+    auto cluster = lvsctl::testing::seed_cluster();
+    cluster.website_ips.push_back(ip("10.39.84.132"));  // new: every host has a change
+    FakeEnvironment env;
+    auto& lb = env.fakes.hosts[ip("10.39.94.41")];
+    lb.agent_show = show({"10.39.84.131"});
+    lb.agent_answer = kApplied;
+    auto& web43 = env.fakes.hosts[ip("10.39.94.43")];
+    env.fakes.hosts[ip("10.39.94.44")];
+
+    SUBCASE("a web server's session stalls while it adds the website IP") {
+        web43.stall_on = "lvsctl-record-append-batch";
+        const auto result = Updater(env, {}).run(cluster, false);
+        CHECK(result.code() == ExitCode::partial);
+        REQUIRE(result.applied.size() == 3);
+        CHECK(result.applied[0].failure == ExitCode::unreachable);
+        CHECK(result.applied[0].errors.at(0) ==
+              "web 10.39.94.43: ssh root@fake:22: sh did not finish within 30 s");
+        // The LB does not get the new website IP while 43 may lack it.
+        CHECK(parse_desired_state(lb.agent_input).website_ips ==
+              std::vector<IpAddress>{ip("10.39.84.131")});
+    }
+    SUBCASE("the LB's answer is lost after the agent ran") {
+        lb.stall_on = "agent apply";
+        const auto result = Updater(env, {}).run(cluster, false);
+        CHECK(result.code() == ExitCode::partial);
+        CHECK(result.applied[2].failure == ExitCode::unreachable);
+    }
+    SUBCASE("anything else a host's step throws is that host's error, not the end") {
+        web43.throw_on = "lvsctl-record-append-batch";
+        const auto result = Updater(env, {}).run(cluster, false);
+        CHECK(result.code() == ExitCode::partial);
+        CHECK(result.applied[0].failure == ExitCode::internal);
+        CHECK(result.applied[0].errors.at(0).starts_with("web 10.39.94.43: vector::_M_range"));
+        CHECK(result.applied[1].ok());  // 44 converged
+    }
+    SUBCASE("a web server refused in the read: 77 only while nothing changed") {
+        env.fakes.refuse[ip("10.39.94.44")] = ExitCode::permission;
+        CHECK(Updater(env, {}).run(cluster, false).code() == ExitCode::partial);
+        lb.agent_answer = R"({"changed": false, "errors": [], "done": []})";
+        CHECK(Updater(env, {}).run(cluster, true).code() == ExitCode::permission);
+    }
+}
+
+namespace {
+// Lets the run go on `allowed` times, then says the lock is gone.
+class CountingGuard : public RunGuard {
+  public:
+    explicit CountingGuard(int allowed) : allowed_(allowed) {}
+    void check() override {
+        if (allowed_-- <= 0) {
+            throw Error(ExitCode::db_unavailable,
+                        "database: the connection was lost, and the cluster lock with it");
+        }
+    }
+
+  private:
+    int allowed_;
+};
+}  // namespace
+
+TEST_CASE("the run stops between phases once its lock is gone") {
+    auto cluster = lvsctl::testing::seed_cluster();
+    cluster.website_ips = {ip("10.39.84.132")};  // 131 goes, 132 comes
+    FakeEnvironment env;
+    auto& lb = env.fakes.hosts[ip("10.39.94.41")];
+    lb.agent_show = show({"10.39.84.131"});
+    lb.agent_answer = kApplied;
+    for (const char* web : {"10.39.94.43", "10.39.94.44"}) {
+        auto& h = env.fakes.hosts[ip(web)];
+        h.lo = {{ip("10.39.84.131"), 32}};
+        h.sysctls = {{"net.ipv4.conf.all.arp_ignore", 1}, {"net.ipv4.conf.all.arp_announce", 2}};
+        h.files[web_record_path(1)] = "10.39.84.131\n";
+    }
+    auto& web43 = env.fakes.hosts[ip("10.39.94.43")];
+    SUBCASE("before any change: nothing changed") {
+        CountingGuard guard(0);
+        const auto result = Updater(env, {}, &guard).run(cluster, false);
+        CHECK(result.code() == ExitCode::db_unavailable);
+        REQUIRE(result.stopped);
+        CHECK(result.stopped->reason.ends_with("stopped before changing any host"));
+        CHECK_FALSE(result.changed());
+        CHECK(web43.lo.size() == 1);
+        CHECK(lb.agent_input.empty());
+    }
+    SUBCASE("before the LBs: the web servers have the new IP, the LB is untouched") {
+        CountingGuard guard(1);
+        const auto result = Updater(env, {}, &guard).run(cluster, false);
+        CHECK(result.code() == ExitCode::db_unavailable);
+        CHECK(web43.lo.size() == 2);
+        CHECK(lb.agent_input.empty());
+    }
+    SUBCASE("before step 4: the former IP stays on lo, and the run says so") {
+        CountingGuard guard(2);
+        const auto result = Updater(env, {}, &guard).run(cluster, false);
+        CHECK(result.code() == ExitCode::db_unavailable);
+        CHECK_FALSE(lb.agent_input.empty());
+        CHECK(web43.lo.size() == 2);
+        CHECK(result.applied[0].errors.at(0) ==
+              "web 10.39.94.43: former website IPs left on lo: the run stopped first");
+    }
+    SUBCASE("a guard that never objects changes nothing of the run") {
+        CountingGuard guard(3);
+        const auto result = Updater(env, {}, &guard).run(cluster, false);
+        CHECK(result.code() == ExitCode::ok);
+        CHECK(web43.lo.size() == 1);
+    }
+}
+
 TEST_CASE("the piranha backend: lvs.cf replaced only when it differs, then pulse reloaded") {
     FakeHostState state;
     state.programs.insert("service");
@@ -256,4 +367,40 @@ TEST_CASE("primary and backup LBs both converge: the same IPVS table, each its o
     CHECK(to_json(primary).substr(to_json(primary).find("\"website_ips\"")) ==
           to_json(backup).substr(to_json(backup).find("\"website_ips\"")));  // the same table
     CHECK(primary.services.size() == 2);
+}
+
+TEST_CASE("bytes a host printed that are not UTF-8, or NUL, never break the report") {
+    const auto cluster = lvsctl::testing::seed_cluster();
+    UpdateResult result;
+    HostPlan p;
+    p.host = "lb 10.39.94.41";
+    result.plan.push_back(p);
+    HostReport r;
+    r.host = p.host;
+    r.errors.push_back(std::string("lb 10.39.94.41: lvsctl agent apply: exit status 1: \xff\xfe ") +
+                       std::string(1, '\0') + " \\u0000 end");
+    result.applied.push_back(r);
+    const auto text = update_document(cluster, result, false, ExitCode::partial, "0", "");
+    // Strict UTF-8 parse, and no NUL escape left for PostgreSQL's jsonb to refuse.
+    const auto doc = nlohmann::json::parse(text);
+    const auto error = doc.at("hosts").at(0).at("errors").at(0).get<std::string>();
+    CHECK(error ==
+          "lb 10.39.94.41: lvsctl agent apply: exit status 1: \xef\xbf\xbd\xef\xbf\xbd "
+          "\xef\xbf\xbd \\u0000 end");
+    CHECK(nlohmann::json::parse(error_document("bad \xc3", ExitCode::partial)).at("errors").at(0) ==
+          "bad \xef\xbf\xbd");
+}
+
+TEST_CASE("the agent's deadline covers the drain it may wait for") {
+    auto cluster = lvsctl::testing::seed_cluster();
+    FakeEnvironment env;
+    auto& lb = env.fakes.hosts[ip("10.39.94.41")];
+    lb.agent_show = show({"10.39.84.131"}, {"10.39.84.43", "10.39.84.44", "10.39.84.45"});
+    lb.agent_answer = kApplied;
+    env.fakes.hosts[ip("10.39.94.43")];
+    env.fakes.hosts[ip("10.39.94.44")];
+    UpdateSettings settings;
+    settings.drain_timeout = 300;
+    CHECK(Updater(env, settings).run(cluster, false).code() == ExitCode::ok);
+    CHECK(lb.extra_time == std::chrono::seconds(300));
 }

@@ -66,10 +66,10 @@ int run_status(const StatusOptions& o, Context& ctx) {
     std::vector<HostStatus> hosts(nlb + cluster.servers.size());
     fan_out(hosts.size(), static_cast<std::size_t>(ctx.settings.parallel), [&](std::size_t i) {
         auto& h = hosts[i];
-        try {
+        h.host = i < nlb ? lb_name(cluster.load_balancers[i]) : web_name(cluster.servers[i - nlb]);
+        auto e = capture_host_error(h.host, [&] {
             if (i < nlb) {
                 const auto& lb = cluster.load_balancers[i];
-                h.host = lb_name(lb);
                 h.interface = lb.vip_interface;
                 const auto desired = desired_state(cluster, lb, 30);
                 if (cluster.backend != "ipvs") {
@@ -87,7 +87,6 @@ int run_status(const StatusOptions& o, Context& ctx) {
                 return;
             }
             const auto& server = cluster.servers[i - nlb];
-            h.host = web_name(server);
             h.interface = "lo";
             auto t = env->connector().connect(server.mgmt_address,
                                               static_cast<std::uint16_t>(server.ssh_port));
@@ -102,9 +101,9 @@ int run_status(const StatusOptions& o, Context& ctx) {
             }
             split(cluster.website_ips, there, h);
             describe(plan, h.drift);
-        } catch (const Error& e) {
-            const std::string what = e.what();
-            h.error = what.rfind(h.host + ":", 0) == 0 ? what : h.host + ": " + what;
+        });
+        if (e) {
+            h.error = std::move(e->message);
         }
     });
 
