@@ -121,7 +121,10 @@ namespace {
 AgentAnswer run_program(ProcessRunner& local, const std::string& name, const std::string& program,
                         const char* verb, const LbDesiredState& desired, int& status,
                         std::string& err) {
-    const auto result = local.run({program, verb}, to_json(desired));
+    // apply may drain, as the agent does: its deadline covers drain_timeout.
+    const auto extra =
+        std::chrono::seconds(std::string_view(verb) == "apply" ? desired.drain_timeout : 0);
+    const auto result = local.run_for_longer(extra, {program, verb}, to_json(desired));
     status = result.status;
     err = result.err;
     return parse_agent_answer(result.out, fmt::format("{} ({} {})", name, program, verb));

@@ -24,23 +24,16 @@ AgentAnswer parse_agent_answer(std::string_view json, std::string_view host) {
     return answer;
 }
 
-namespace {
-bool is_program_name(std::string_view name) {
-    return !name.empty() && name.size() <= 64 &&
-           name.find_first_not_of(
-               "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.+-") ==
-               std::string_view::npos &&
-           name.front() != '-' && name.front() != '.';
-}
-}  // namespace
-
 bool LbStep::apply_agent(const std::string& agent, const LbDesiredState& state,
                          HostReport& report) {
-    if (!is_valid_command_path(agent) && !is_program_name(agent)) {
+    if (!is_valid_command_path(agent) && !is_valid_program_name(agent)) {
         throw Error(ExitCode::usage,
                     fmt::format("--agent {}: not a program name or an absolute path", agent));
     }
-    const auto result = host_.run({agent, "agent", "apply"}, to_json(state));
+    // The agent waits up to drain_timeout for a removed server's connections to end: its
+    // deadline covers that wait, or a long drain would look like a lost LB.
+    const auto result = host_.run_for_longer(std::chrono::seconds(state.drain_timeout),
+                                             {agent, "agent", "apply"}, to_json(state));
     if (result.status == 127) {
         report.errors.push_back(fmt::format(
             "{}: {} agent apply: the program is not on the LB (--agent)", name_, agent));

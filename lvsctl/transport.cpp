@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <array>
+#include <cstdint>
+
 #include "lvsctl/error.h"
 #include "lvsctl/validate.h"
 
@@ -31,12 +34,45 @@ std::string shell_command(const std::vector<std::string>& argv) {
     return out;
 }
 
+std::string posix_cksum(std::string_view data) {
+    // CRC-32 over the data and then its length (low byte first, no trailing zero bytes), MSB
+    // first with polynomial 0x04C11DB7, complemented: what POSIX cksum prints.
+    static const auto table = [] {
+        std::array<std::uint32_t, 256> t{};
+        for (std::uint32_t i = 0; i < 256; ++i) {
+            std::uint32_t c = i << 24;
+            for (int k = 0; k < 8; ++k) {
+                c = (c & 0x80000000U) != 0 ? (c << 1) ^ 0x04C11DB7U : c << 1;
+            }
+            t[i] = c;
+        }
+        return t;
+    }();
+    std::uint32_t crc = 0;
+    auto feed = [&](unsigned char byte) { crc = (crc << 8) ^ table[((crc >> 24) ^ byte) & 0xff]; };
+    for (const char c : data) {
+        feed(static_cast<unsigned char>(c));
+    }
+    for (auto n = data.size(); n != 0; n >>= 8) {
+        feed(static_cast<unsigned char>(n & 0xff));
+    }
+    return fmt::format("{} {}", ~crc, data.size());
+}
+
 std::string replace_file_script(std::string_view fill, std::string_view then) {
     // The path (absolute) and the other values arrive as arguments, never inside the script. Few
     // processes: it runs on every host of a change. The temporary name is unique per shell ($$).
+    // The last argument is what cksum must print for the complete content: a connection cut
+    // mid-file ends the input early, dd then exits 0 all the same, and the short file must not
+    // be renamed over the real one.
     return fmt::format(
         "set -e; dir=${{1%/*}}; [ -d \"$dir\" ] || mkdir -p -- \"$dir\"; "
         "tmp=\"$dir/.lvsctl-upload.$$\"; trap 'rm -f -- \"$tmp\"' EXIT; {}; "
+        "for want; do :; done; got=$(cksum <\"$tmp\"); "
+        "if [ \"$got\" != \"$want\" ]; then "
+        "echo \"$1: the content arrived incomplete ($got bytes, not $want); the file is "
+        "unchanged\" "
+        ">&2; exit 1; fi; "
         "mv -f -- \"$tmp\" \"$1\"; trap - EXIT{}{}",
         fill, then.empty() ? "" : "; ", then);
 }
@@ -58,9 +94,10 @@ void upload_atomically(Transport& host, std::string_view host_name, const std::s
                                                     "characters",
                                                     host_name, path));
     }
-    const auto result = host.run_changing({"sh", "-c", replace_file_script(kUploadFill),
-                                           "lvsctl-upload", path, fmt::format("{:o}", mode)},
-                                          std::string(content));
+    const auto result =
+        host.run_changing({"sh", "-c", replace_file_script(kUploadFill), "lvsctl-upload", path,
+                           fmt::format("{:o}", mode), posix_cksum(content)},
+                          std::string(content));
     if (result.status != 0) {
         throw Error(ExitCode::partial,
                     fmt::format("{}: write {}: {}", host_name, path,

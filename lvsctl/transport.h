@@ -56,8 +56,12 @@ void upload_atomically(Transport& host, std::string_view host_name, const std::s
                        std::string_view content, unsigned mode);
 
 // A fixed `sh -c` script replacing the file named by $1 as upload_atomically() does: `fill`
-// writes the temporary file "$tmp" from stdin and syncs it (dd conv=fsync); `then` runs after
-// the rename. For scripts that write a file and do more in the same command.
+// writes the temporary file "$tmp" from stdin and syncs it (dd conv=fsync); the script's last
+// argument must be posix_cksum() of the content, or the file is left as it was (exit 1); `then`
+// runs after the rename. For scripts that write a file and do more in the same command.
 std::string replace_file_script(std::string_view fill, std::string_view then = "");
+
+// What POSIX `cksum` prints for `data` read from stdin: "CRC LENGTH".
+std::string posix_cksum(std::string_view data);
 
 }  // namespace lvsctl

@@ -236,7 +236,8 @@ std::string record_text(const std::vector<IpAddress>& ips) {
 }
 
 // The record replaced as upload_atomically() does, from the first $2 bytes of stdin (dd reads
-// exactly those from a pipe, where head would read ahead), then ip -batch on the rest. The record
+// exactly those from a pipe, where head would read ahead; $3 is their cksum), then ip -batch on
+// the rest. The record
 // is lvsctl's own file: always mode 0644 (umask), which saves a chmod on every host.
 std::string record_then_batch_script() {
     return replace_file_script(
@@ -291,9 +292,7 @@ bool WebServerStep::batch(const std::vector<IpAddress>& add,
                                       append ? "lvsctl-record-append-batch" : "lvsctl-record-batch",
                                       web_record_path(cluster_id_),
                                       std::to_string(record.size())};
-        if (append) {
-            argv.push_back(std::to_string(plan_.record_append.size()));
-        }
+        argv.push_back(append ? std::to_string(plan_.record_append.size()) : posix_cksum(record));
         result = host_.run_changing(argv, record + lines);
         if (result.status != 0 && result.err.find("Command failed -:") == std::string::npos) {
             report.errors.push_back(fmt::format("{}: write {} and ip -batch: exit status {}: {}",

@@ -3,10 +3,12 @@
 #include <fmt/format.h>
 #include <libssh/libssh.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 
 #include "lvsctl/error.h"
+#include "lvsctl/process.h"
 
 namespace lvsctl::propagation {
 
@@ -47,16 +49,44 @@ class Session {
     bool connected_ = false;
 };
 
+// How long after the host's own `timeout` has killed a command lvsctl still waits for the
+// channel to say so, before it gives up on the host.
+constexpr std::chrono::seconds kKillAfter{5};
+constexpr std::chrono::seconds kGrace{10};
+
 class SshTransport : public Transport {
   public:
     SshTransport(std::unique_ptr<Session> session, std::string where, std::chrono::seconds timeout)
         : session_(std::move(session)), where_(std::move(where)), timeout_(timeout) {}
 
     ProcessResult run(const std::vector<std::string>& argv, const std::string& input) override {
-        const auto command = shell_command(argv);
+        return run_until(timeout_, argv, input);
+    }
+    ProcessResult run_for_longer(std::chrono::seconds extra, const std::vector<std::string>& argv,
+                                 const std::string& input) override {
+        return run_until(timeout_ + extra, argv, input);
+    }
+
+  private:
+    ProcessResult run_until(std::chrono::seconds limit, const std::vector<std::string>& argv,
+                            const std::string& input) {
+        // The host kills the command itself at the limit (coreutils' timeout, the command's whole
+        // process group), so that it never outlives lvsctl's wait for it, even when the network
+        // to the host is gone; lvsctl gives up on the channel a little later.
+        std::vector<std::string> wrapped{"timeout",
+                                         fmt::format("--kill-after={}", kKillAfter.count()),
+                                         std::to_string(limit.count())};
+        wrapped.insert(wrapped.end(), argv.begin(), argv.end());
+        const auto command = shell_command(wrapped);
         auto lost = [&](const std::string& what) {
             return Error(ExitCode::unreachable,
                          fmt::format("{}: {}: {}", where_, what, session_->error()));
+        };
+        const auto start = std::chrono::steady_clock::now();
+        const auto deadline = start + limit + kKillAfter + kGrace;
+        auto timed_out = [&] {
+            return Error(ExitCode::unreachable, fmt::format("{}: {} did not finish within {} s",
+                                                            where_, argv.front(), limit.count()));
         };
         Channel channel(ssh_channel_new(session_->get()));
         if (!channel || ssh_channel_open_session(channel.get()) != SSH_OK) {
@@ -65,58 +95,77 @@ class SshTransport : public Transport {
         if (ssh_channel_request_exec(channel.get(), command.c_str()) != SSH_OK) {
             throw lost(fmt::format("run {}", argv.front()));
         }
-        for (std::size_t off = 0; off < input.size();) {
-            const auto chunk =
-                static_cast<std::uint32_t>(std::min<std::size_t>(input.size() - off, 65536));
-            const int n = ssh_channel_write(channel.get(), input.data() + off, chunk);
-            if (n == SSH_ERROR) {
-                // A command that ended without reading all its input (e.g. not found: 127)
-                // closed the channel: its status and output still tell what happened. libssh
-                // says so before the channel counts as closed or at EOF (while its output is
-                // still unread), so only a lost connection is an error here.
-                if (ssh_is_connected(session_->get()) != 0) {
-                    break;
-                }
-                throw lost(fmt::format("send input to {}", argv.front()));
-            }
-            off += static_cast<std::size_t>(n);
-        }
-        if (ssh_channel_is_closed(channel.get()) == 0) {
-            ssh_channel_send_eof(channel.get());
-        }
 
-        ProcessResult result;
-        const auto deadline = std::chrono::steady_clock::now() + timeout_;
+        OutputLimit collected;
+        std::size_t sent = 0;
+        bool writing = true;
         std::array<char, 16384> buffer{};
         for (;;) {
-            const int n =
-                ssh_channel_read_timeout(channel.get(), buffer.data(), buffer.size(), 0, 50);
+            // Input only as far as the remote window takes it, between reads: a write never
+            // blocks on a command that does not read, nor while it waits for us to read its
+            // output.
+            if (writing && ssh_channel_is_eof(channel.get()) != 0) {
+                writing = false;  // it ended without reading all of it: its status tells
+            }
+            if (writing && sent < input.size()) {
+                const auto window = ssh_channel_window_size(channel.get());
+                if (window > 0) {
+                    const auto chunk = static_cast<std::uint32_t>(std::min<std::size_t>(
+                        {input.size() - sent, std::size_t{window}, std::size_t{65536}}));
+                    const int n = ssh_channel_write(channel.get(), input.data() + sent, chunk);
+                    if (n == SSH_ERROR) {
+                        // A command that ended without reading all its input (e.g. not found:
+                        // 127) closed the channel; libssh says so before the channel counts as
+                        // closed or at EOF. Only a lost connection is an error here.
+                        if (ssh_is_connected(session_->get()) == 0) {
+                            throw lost(fmt::format("send input to {}", argv.front()));
+                        }
+                        writing = false;
+                    } else {
+                        sent += static_cast<std::size_t>(std::max(n, 0));
+                    }
+                }
+            }
+            if (writing && sent == input.size()) {
+                if (ssh_channel_is_closed(channel.get()) == 0) {
+                    ssh_channel_send_eof(channel.get());
+                }
+                writing = false;
+            }
+            const int n = ssh_channel_read_timeout(channel.get(), buffer.data(), buffer.size(), 0,
+                                                   writing ? 5 : 50);
             if (n == SSH_ERROR) {
                 throw lost(fmt::format("read the output of {}", argv.front()));
             }
-            result.out.append(buffer.data(), static_cast<std::size_t>(std::max(n, 0)));
+            if (n > 0 && !collected.out(buffer.data(), static_cast<std::size_t>(n))) {
+                throw Error(ExitCode::partial,
+                            fmt::format("{}: {}", where_, OutputLimit::too_much(argv.front())));
+            }
             // stderr is drained as it comes, so that a chatty command never stalls the channel.
             const int m =
                 ssh_channel_read_nonblocking(channel.get(), buffer.data(), buffer.size(), 1);
             if (m == SSH_ERROR) {
                 throw lost(fmt::format("read the errors of {}", argv.front()));
             }
-            result.err.append(buffer.data(), static_cast<std::size_t>(std::max(m, 0)));
-            if (n <= 0 && m <= 0 && ssh_channel_is_eof(channel.get()) != 0) {
+            if (m > 0) {
+                collected.err(buffer.data(), static_cast<std::size_t>(m));
+            }
+            if (!writing && n <= 0 && m <= 0 && ssh_channel_is_eof(channel.get()) != 0) {
                 break;
             }
             if (std::chrono::steady_clock::now() > deadline) {
-                throw Error(ExitCode::unreachable,
-                            fmt::format("{}: {} did not finish within {} s", where_, argv.front(),
-                                        timeout_.count()));
+                throw timed_out();
             }
         }
-        result.status = ssh_channel_get_exit_status(channel.get());
+        const int status = ssh_channel_get_exit_status(channel.get());
         ssh_channel_close(channel.get());
-        return result;
+        // 124: the host's timeout ended it; 137: killed after --kill-after.
+        if ((status == 124 || status == 137) && std::chrono::steady_clock::now() - start >= limit) {
+            throw timed_out();
+        }
+        return std::move(collected).finish(status);
     }
 
-  private:
     std::unique_ptr<Session> session_;
     std::string where_;
     std::chrono::seconds timeout_;
@@ -124,7 +173,26 @@ class SshTransport : public Transport {
 
 }  // namespace
 
-SshConnector::SshConnector(SshOptions options) : options_(std::move(options)) {}
+namespace {
+Key import_identity(const std::string& path) {
+    ssh_key raw = nullptr;
+    if (ssh_pki_import_privkey_file(path.c_str(), nullptr, nullptr, nullptr, &raw) != SSH_OK) {
+        throw Error(ExitCode::config, fmt::format("--ssh-identity {}: not a private key this user "
+                                                  "can read (or it has a passphrase: use the "
+                                                  "agent)",
+                                                  path));
+    }
+    return Key(raw);
+}
+}  // namespace
+
+SshConnector::SshConnector(SshOptions options) : options_(std::move(options)) {
+    // A bad identity is the configuration's fault, found before any host is contacted: every
+    // host would refuse it alike.
+    if (!options_.identity.empty()) {
+        import_identity(options_.identity);
+    }
+}
 
 std::unique_ptr<Transport> SshConnector::connect(const IpAddress& address, std::uint16_t port) {
     const auto host = address.str();
@@ -191,15 +259,7 @@ std::unique_ptr<Transport> SshConnector::connect(const IpAddress& address, std::
 
     int auth = SSH_AUTH_ERROR;
     if (!options_.identity.empty()) {
-        ssh_key raw = nullptr;
-        if (ssh_pki_import_privkey_file(options_.identity.c_str(), nullptr, nullptr, nullptr,
-                                        &raw) != SSH_OK) {
-            throw Error(ExitCode::config,
-                        fmt::format("--ssh-identity {}: not a private key this user can read "
-                                    "(or it has a passphrase: use the agent)",
-                                    options_.identity));
-        }
-        const Key key(raw);
+        const auto key = import_identity(options_.identity);
         auth = ssh_userauth_publickey(s, nullptr, key.get());
     } else {
         auth = ssh_userauth_publickey_auto(s, nullptr, nullptr);

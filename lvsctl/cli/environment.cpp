@@ -24,6 +24,7 @@ class CliEnvironment : public UpdateEnvironment {
     CliEnvironment(const Settings& settings, std::string lvs_cf, std::string keepalived)
         : settings_(settings),
           ssh_(ssh_options(settings)),
+          runner_(std::chrono::seconds(settings.timeout), SpawnRunner::Environment::minimal),
           lvs_cf_(std::move(lvs_cf)),
           keepalived_(std::move(keepalived)) {}
 
@@ -59,6 +60,7 @@ class CliEnvironment : public UpdateEnvironment {
 
     const Settings& settings_;
     propagation::SshConnector ssh_;
+    // exec: programs: --timeout as for SSH commands, and none of our credentials.
     SpawnRunner runner_;
     std::string lvs_cf_, keepalived_;
 };

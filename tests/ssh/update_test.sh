@@ -172,7 +172,7 @@ check "update brings it in sync" test "$rc" = 0
 
 # --- an exec: backend: the sample program in examples/ drives "the balancer" ---------------------
 sample=$(cd "$here/../../examples" && pwd)/exec-haproxy
-export LVSCTL_HAPROXY_CFG=$LVSCTL_TEST_SSH_DIR/haproxy.cfg
+export LVSCTL_EXEC_HAPROXY_CFG=$LVSCTL_TEST_SSH_DIR/haproxy.cfg
 sql "insert into h2e_clusters (cluster_id, name, ports, backend) values (2, 'Shop', '{80,443}', 'exec:$sample');
      insert into h2e_load_balancers (cluster_id, role, mgmt_address) values (2, 'primary', '10.200.1.1');
      insert into apache_h2e_nodes (node_id, cluster_id, mgmt_address, address, weight)
@@ -180,16 +180,16 @@ sql "insert into h2e_clusters (cluster_id, name, ports, backend) values (2, 'Sho
      insert into h2e_cluster_ips (cluster_id, address) values (2, '10.39.90.1');"
 run plan --cluster-id 2 --detailed-exitcode
 check "exec: plan asks the program (exit 2, its plan shown)" bash -c '[ "$1" = 2 ] && grep -q "+ write .*haproxy.cfg (1 servers, 1 website IPs)" <<<"$2"' _ "$rc" "$out"
-check "exec: plan wrote nothing" test ! -e "$LVSCTL_HAPROXY_CFG"
+check "exec: plan wrote nothing" test ! -e "$LVSCTL_EXEC_HAPROXY_CFG"
 run update --cluster-id 2
 check "exec: update exit 0 ($err)" test "$rc" = 0
-check "exec: the program got the desired state" bash -c 'grep -q "^    bind 10.39.90.1:443$" "$1" && grep -q "^    server 10.39.84.53 10.39.84.53:80 weight 16$" "$1"' _ "$LVSCTL_HAPROXY_CFG"
+check "exec: the program got the desired state" bash -c 'grep -q "^    bind 10.39.90.1:443$" "$1" && grep -q "^    server 10.39.84.53 10.39.84.53:80 weight 16$" "$1"' _ "$LVSCTL_EXEC_HAPROXY_CFG"
 check "exec: the web server has the website IP on lo" test "$(lo 4)" = "10.39.90.1/32 "
 run update --cluster-id 2
 check "exec: a second update changes nothing" bash -c '[ "$1" = 0 ] && grep -q "^lb 10.200.1.1: nothing to do$" <<<"$2"' _ "$rc" "$out"
 sql "update apache_h2e_nodes set weight = 0 where node_id = 53"
 run update --cluster-id 2
-check "exec: a weight change reaches the program" grep -q "^    server 10.39.84.53 10.39.84.53:80 weight 0 disabled$" "$LVSCTL_HAPROXY_CFG"
+check "exec: a weight change reaches the program" grep -q "^    server 10.39.84.53 10.39.84.53:80 weight 0 disabled$" "$LVSCTL_EXEC_HAPROXY_CFG"
 
 # --- the run log: the serial goes up only when lvs.cf changes (a weight; not a website IP,
 # which this cluster's lvs.cf does not list: it balances by fwmark) ------------------------------
