@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
+#include <cstdlib>
 #include <pqxx/pqxx>
 #include <set>
 
@@ -17,12 +19,31 @@ namespace {
 // Advisory locks of lvsctl use this first key; the second is 0 for migrations, else a cluster.
 constexpr int kLockSpace = 0x4c56;  // "LV"
 
-[[noreturn]] void unavailable(const std::exception& e) {
+std::string reason_of(const std::exception& e) {
     std::string reason = e.what();
     while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) {
         reason.pop_back();
     }
-    throw Error(ExitCode::db_unavailable, fmt::format("database: {}", reason));
+    return reason;
+}
+
+[[noreturn]] void unavailable(const std::exception& e) {
+    throw Error(ExitCode::db_unavailable, fmt::format("database: {}", reason_of(e)));
+}
+
+// What an SQL error says about the run, by its SQLSTATE class: the server or the connection
+// gone or refusing work is "database unavailable" (69); a constraint the data breaks is bad data
+// (65); anything else is a statement of ours that the server refused, an internal error (70).
+[[noreturn]] void sql_failed(const pqxx::sql_error& e) {
+    const auto state = e.sqlstate();
+    const auto cls = state.substr(0, 2);
+    if (cls == "08" || cls == "53" || cls == "57" || cls == "58" || state.empty()) {
+        unavailable(e);
+    }
+    if (cls == "23") {
+        throw Error(ExitCode::data, fmt::format("database: {}", reason_of(e)));
+    }
+    throw Error(ExitCode::internal, fmt::format("database: {}", reason_of(e)));
 }
 
 // Runs `body`, turning libpqxx's failures into errors with exit codes: a lost or refused
@@ -38,7 +59,7 @@ auto guarded(Body&& body) -> decltype(body()) {
     } catch (const pqxx::broken_connection& e) {
         unavailable(e);
     } catch (const pqxx::sql_error& e) {
-        unavailable(e);
+        sql_failed(e);
     } catch (const pqxx::failure& e) {
         unavailable(e);
     }
@@ -84,16 +105,55 @@ std::vector<std::int64_t> integers(const pqxx::field& f, const std::string& obje
     return out;
 }
 
+std::string with_timeouts(const std::string& conninfo, std::chrono::seconds timeout) {
+    // A connect that never answers, or a server that vanished from the network mid-statement,
+    // must end too: a connect timeout and TCP keepalives (libpq ignores them on Unix sockets).
+    // The user's own values win: given first as key=value, where libpq takes the last; added to
+    // a URI only when it has none.
+    const auto connect = std::to_string(std::clamp<std::int64_t>(timeout.count(), 2, 10));
+    const bool uri = conninfo.starts_with("postgresql://") || conninfo.starts_with("postgres://");
+    if (!uri) {
+        std::string prefix;
+        if (std::getenv("PGCONNECT_TIMEOUT") == nullptr) {
+            prefix += "connect_timeout=" + connect + " ";
+        }
+        return prefix +
+               "keepalives=1 keepalives_idle=10 keepalives_interval=5 keepalives_count=3 " +
+               conninfo;
+    }
+    if (conninfo.find("connect_timeout=") != std::string::npos ||
+        std::getenv("PGCONNECT_TIMEOUT") != nullptr) {
+        return conninfo;
+    }
+    return conninfo + (conninfo.find('?') == std::string::npos ? "?" : "&") +
+           "connect_timeout=" + connect;
+}
+
 }  // namespace
 
 struct Database::Impl {
     pqxx::connection connection;
-    explicit Impl(const std::string& conninfo) : connection(conninfo) {}
+    std::chrono::seconds statement_timeout;
+    std::optional<std::int64_t> locked;  // the cluster whose lock this session holds
+    Impl(const std::string& conninfo, std::chrono::seconds timeout)
+        : connection(with_timeouts(conninfo, timeout)), statement_timeout(timeout) {}
 };
 
-Database::Database(const std::optional<std::string>& conninfo) {
+Database::Database(const std::optional<std::string>& conninfo, std::chrono::seconds timeout) {
     guarded([&] {
-        impl_ = std::make_unique<Impl>(conninfo.value_or(""));
+        impl_ = std::make_unique<Impl>(conninfo.value_or(""), timeout);
+        // libpqxx 6 reconnects by itself after the server restarted: a new session, without the
+        // cluster lock the old one held, and without a word. Never: a lost session is an error
+        // (69), so that nothing is written or changed without the lock.
+#if PQXX_VERSION_MAJOR < 7
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+        impl_->connection.inhibit_reactivation(true);
+#pragma GCC diagnostic pop
+#endif
+        // No statement of ours waits forever on a stuck server (the lock wait sets its own).
+        pqxx::nontransaction tx(impl_->connection);
+        tx.exec(fmt::format("set statement_timeout = '{}s'", timeout.count()));
         return 0;
     });
 }
@@ -262,6 +322,8 @@ Cluster Database::read_cluster(std::int64_t id) {
 void Database::lock_cluster(std::int64_t id, std::chrono::seconds timeout) {
     guarded([&] {
         pqxx::nontransaction tx(impl_->connection);
+        // The wait is bounded by lock_timeout alone (statement_timeout would end it first).
+        tx.exec("set statement_timeout = 0");
         tx.exec("set lock_timeout = '" + std::to_string(timeout.count() * 1000) + "ms'");
         try {
             tx.exec_params("select pg_advisory_lock($1, $2)", kLockSpace, static_cast<int>(id));
@@ -275,6 +337,30 @@ void Database::lock_cluster(std::int64_t id, std::chrono::seconds timeout) {
             throw;
         }
         tx.exec("set lock_timeout = 0");
+        tx.exec(fmt::format("set statement_timeout = '{}s'", impl_->statement_timeout.count()));
+        impl_->locked = id;
+        return 0;
+    });
+}
+
+void Database::check_lock() {
+    if (!impl_->locked) {
+        return;
+    }
+    const auto id = *impl_->locked;
+    guarded([&] {
+        pqxx::nontransaction tx(impl_->connection);
+        // pg_advisory_lock(int, int) shows as classid = the first key, objid = the second,
+        // objsubid = 2.
+        const auto held = tx.exec_params1(
+            "select count(*) from pg_locks where locktype = 'advisory' and granted"
+            " and pid = pg_backend_pid() and classid = $1 and objid = $2 and objsubid = 2",
+            kLockSpace, static_cast<int>(id))[0];
+        if (held.as<int>() != 1) {
+            throw Error(
+                ExitCode::db_unavailable,
+                fmt::format("cluster {}: this session no longer holds the cluster's lock", id));
+        }
         return 0;
     });
 }
@@ -382,6 +468,15 @@ std::vector<std::string> Database::import_cluster(std::int64_t id, const Cluster
     return guarded([&] {
         std::vector<std::string> done;
         write_validated(impl_->connection, id, [&](pqxx::work& tx) {
+            const auto other = tx.exec_params(
+                "select cluster_id from h2e_clusters where name = $1 and cluster_id <> $2", f.name,
+                id);
+            if (!other.empty()) {
+                throw Error(ExitCode::data,
+                            fmt::format("h2e_clusters cluster_id={}: column name: {:?} is already "
+                                        "the name of cluster {}",
+                                        id, f.name, other[0][0].c_str()));
+            }
             const auto ports =
                 tx.exec_params("select ports::text from h2e_clusters where cluster_id = $1", id);
             // lvs.cf holds only the first port: keep the row's list when it starts with it.

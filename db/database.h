@@ -15,7 +15,10 @@ class Database {
   public:
     // `conninfo`: a libpq connection string or URI; empty means libpq's own defaults (PG*
     // variables, ~/.pgpass). Throws Error(ExitCode::db_unavailable) with libpq's reason.
-    explicit Database(const std::optional<std::string>& conninfo);
+    // `timeout` bounds the connect and every statement (not the wait for a cluster lock). A
+    // session that is lost is never silently replaced: every later call fails with 69.
+    explicit Database(const std::optional<std::string>& conninfo,
+                      std::chrono::seconds timeout = std::chrono::seconds(60));
     ~Database();
     Database(Database&&) noexcept;
     Database& operator=(Database&&) noexcept;
@@ -35,6 +38,10 @@ class Database {
     // changing commands on one cluster never interleave. Waits at most `timeout`, then throws
     // Error(ExitCode::lock_busy).
     void lock_cluster(std::int64_t id, std::chrono::seconds timeout);
+    // Throws Error(ExitCode::db_unavailable) when the lock lock_cluster() took is no longer this
+    // session's (the connection was lost: the server restarted, or ended the session). Does
+    // nothing when no lock was taken.
+    void check_lock();
 
     // The hooks' writes. Each runs in one transaction that reads the cluster back and validates
     // it before committing: a change that would leave an invalid cluster is refused with

@@ -46,6 +46,17 @@ void print_human(Context& ctx, const Cluster& cluster, const UpdateResult& resul
     }
 }
 
+// The run goes on only while this session still holds the cluster's lock (a hook or `update`
+// took it; `plan` takes none, and then nothing is checked).
+class LockGuard : public RunGuard {
+  public:
+    explicit LockGuard(db::Database& database) : database_(database) {}
+    void check() override { database_.check_lock(); }
+
+  private:
+    db::Database& database_;
+};
+
 std::string result_word(bool dry_run, ExitCode code, bool changed) {
     if (dry_run) {
         return "planned";
@@ -61,9 +72,28 @@ std::string result_word(bool dry_run, ExitCode code, bool changed) {
 int converge(Context& ctx, db::Database& database, const ConvergeOptions& o) {
     const auto started = std::chrono::system_clock::now();
     Cluster cluster;
+    const auto directory = ctx.settings.templates ? std::filesystem::path(*ctx.settings.templates)
+                                                  : templates::default_directory(ctx.program);
+    const templates::Renderer renderer(directory);
+    std::string digest;
+    std::string lvs_cf;
+    std::string keepalived;
     try {
         cluster = o.cluster ? *o.cluster : database.read_cluster(o.cluster_id);
         validate_or_throw(cluster);
+        // The serial number goes up only when the rendered lvs.cf changes.
+        cluster.serial = 0;
+        digest = fnv1a_hex(renderer.lvs_cf(cluster));
+        const auto last = database.last_run(cluster.id);
+        cluster.serial = !last                           ? 1
+                         : last->lvs_cf_digest == digest ? last->serial
+                                                         : last->serial + 1;
+        if (cluster.backend == "piranha" || cluster.backend == "keepalived") {
+            lvs_cf = renderer.lvs_cf(cluster);
+        }
+        if (cluster.backend == "keepalived") {
+            keepalived = renderer.keepalived(cluster);  // refuses what it cannot write safely
+        }
     } catch (const Error& e) {
         // Bad data stops the run before any host: logged too, with the reason.
         if (e.code() == ExitCode::data) {
@@ -74,41 +104,41 @@ int converge(Context& ctx, db::Database& database, const ConvergeOptions& o) {
         }
         throw;
     }
-
-    const auto directory = ctx.settings.templates ? std::filesystem::path(*ctx.settings.templates)
-                                                  : templates::default_directory(ctx.program);
-    const templates::Renderer renderer(directory);
-    // The serial number goes up only when the rendered lvs.cf changes.
-    cluster.serial = 0;
-    const auto digest = fnv1a_hex(renderer.lvs_cf(cluster));
-    const auto last = database.last_run(cluster.id);
-    cluster.serial = !last ? 1 : last->lvs_cf_digest == digest ? last->serial : last->serial + 1;
-    const bool needs_files = cluster.backend == "piranha" || cluster.backend == "keepalived";
-    const auto env =
-        cli_environment(ctx.settings, needs_files ? renderer.lvs_cf(cluster) : "",
-                        cluster.backend == "keepalived" ? renderer.keepalived(cluster) : "");
+    const auto env = cli_environment(ctx.settings, std::move(lvs_cf), std::move(keepalived));
 
     UpdateSettings settings;
     settings.parallel = static_cast<std::size_t>(ctx.settings.parallel);
     settings.drain_timeout = o.drain_timeout;
-    Updater updater(*env, settings);
+    LockGuard guard(database);
+    Updater updater(*env, settings, &guard);
     const auto result = updater.run(cluster, o.dry_run);
     auto code = result.code();
 
     auto doc = update_document(cluster, result, o.dry_run, code, digest, o.note);
-    // The database may have gone away while the hosts were being changed: what was done is
-    // still shown, the run says it is not in the log, and the next run converges from there.
-    std::optional<std::string> unrecorded;
-    try {
-        database.record_run({cluster.id, cluster.serial, started, std::chrono::system_clock::now(),
-                             o.dry_run, result_word(o.dry_run, code, result.changed()), doc});
-    } catch (const Error& e) {
-        if (e.code() != ExitCode::db_unavailable) {
-            throw;
+    // The database may have gone away while the hosts were being changed, and the lock with it:
+    // what was done is still shown, the run says it is not in the log (nothing is written
+    // without the lock), and the next run converges from there.
+    std::optional<Error> lost;
+    if (result.stopped) {
+        lost.emplace(result.stopped->code, result.stopped->reason);
+    } else {
+        try {
+            guard.check();
+            database.record_run({cluster.id, cluster.serial, started,
+                                 std::chrono::system_clock::now(), o.dry_run,
+                                 result_word(o.dry_run, code, result.changed()), doc});
+        } catch (const Error& e) {
+            if (e.code() != ExitCode::db_unavailable) {
+                throw;
+            }
+            lost = e;
         }
-        unrecorded =
-            fmt::format("{} (the hosts are as shown; this run is not in lvsctl_runs)", e.what());
-        code = ExitCode::db_unavailable;
+    }
+    std::optional<std::string> unrecorded;
+    if (lost) {
+        unrecorded = fmt::format("{} (the hosts are as shown; this run is not in lvsctl_runs)",
+                                 lost->what());
+        code = lost->code();
         doc = update_document(cluster, result, o.dry_run, code, digest,
                               o.note.empty() ? *unrecorded : o.note + "; " + *unrecorded);
     }

@@ -242,10 +242,16 @@ TEST_CASE(
          "--templates=" + lvsctl::testing::template_dir().string(), "render", "--cluster-id=1"},
         "");
     CHECK(r.status == 0);
-    const auto bad = lvsctl_cmd({"--db", "host=/nonexistent user=lvsctl password=hunter2 dbname=x",
-                                 "render", "--cluster-id=1"});
+    const auto bad = runner.run({"env", "LVSCTL_DB=host=/nonexistent user=lvsctl password=hunter2",
+                                 LVSCTL_PROGRAM, "--config=/dev/null", "render", "--cluster-id=1"},
+                                "");
     CHECK(bad.status == 69);
     CHECK(bad.err.find("hunter2") == std::string::npos);
+    // On the command line it is refused before anything (every user can read argv).
+    const auto argv = lvsctl_cmd({"--db", "host=/nonexistent user=lvsctl password=hunter2 dbname=x",
+                                  "render", "--cluster-id=1"});
+    CHECK(argv.status == 64);
+    CHECK(argv.err.find("hunter2") == std::string::npos);
 }
 
 TEST_CASE("hooks: server add, set, remove and ip add, remove write the database") {
@@ -393,4 +399,62 @@ TEST_CASE(
     CHECK(db.sql("select * from apache_h2e_nodes order by node_id") +
               db.sql("select * from h2e_clusters") ==
           before);
+}
+
+TEST_CASE("a lost session is never silently replaced: the lock went with it, and that is 69") {
+    auto db = migrated_with_seed();
+    db::Database database(db.conninfo);
+    database.lock_cluster(1, std::chrono::seconds(5));
+    CHECK_NOTHROW(database.check_lock());
+    // The server ends the session (as a restart does); the lock is free for anyone else.
+    db.sql(
+        "select pg_terminate_backend(pid) from pg_locks where locktype = 'advisory'"
+        " and classid = 19542 and objid = 1");
+    CHECK_THROWS_AS(database.check_lock(), Error);
+    try {
+        (void)database.read_cluster(1);
+        FAIL("read_cluster on a lost session must fail, not reconnect");
+    } catch (const Error& e) {
+        CHECK(e.code() == ExitCode::db_unavailable);
+    }
+    // Nor is anything written afterwards on a new session in its place.
+    CHECK_THROWS_AS(database.add_ips(1, {ip("10.39.84.150")}), Error);
+    CHECK(db.sql("select count(*) from h2e_cluster_ips") == "1\n");
+}
+
+TEST_CASE("statements are bounded: a stuck table is an error after the timeout, not a hang") {
+    auto db = migrated_with_seed();
+    std::thread holder([&] {
+        psql(db.conninfo,
+             "begin; lock table h2e_clusters in access exclusive mode;"
+             " select pg_sleep(8); commit;");
+    });
+    for (int i = 0; i < 200 && db.sql("select count(*) from pg_locks where relation = "
+                                      "'h2e_clusters'::regclass and mode = 'AccessExclusiveLock'"
+                                      " and granted") != "1\n";
+         ++i) {
+        ::usleep(50 * 1000);
+    }
+    db::Database database(db.conninfo, std::chrono::seconds(1));
+    const auto start = std::chrono::steady_clock::now();
+    try {
+        (void)database.read_cluster(1);
+        FAIL("read_cluster must time out");
+    } catch (const Error& e) {
+        CHECK(e.code() == ExitCode::db_unavailable);
+        CHECK(std::string(e.what()).find("statement timeout") != std::string::npos);
+    }
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+    holder.join();
+}
+
+TEST_CASE("import: a name another cluster has is bad data (65), named") {
+    ScratchDb db;
+    db::Database(db.conninfo).migrate();
+    const auto seed = lvsctl::testing::golden("seed-lvs.cf").string();
+    REQUIRE(lvsctl_cmd({"--db", db.conninfo, "import", "--cluster-id=1", seed}).status == 0);
+    const auto r = lvsctl_cmd({"--db", db.conninfo, "import", "--cluster-id=2", seed});
+    CHECK(r.status == 65);
+    CHECK(r.err.find("h2e_clusters cluster_id=2: column name: \"Web-Cluster\" is already the name "
+                     "of cluster 1") != std::string::npos);
 }
