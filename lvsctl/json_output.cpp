@@ -7,13 +7,31 @@
 
 namespace lvsctl {
 
+namespace {
+// A document as text that every reader takes, whatever bytes hosts printed into its strings:
+// bytes that are not UTF-8 become U+FFFD (nlohmann would throw after the hosts changed), and
+// so does NUL, which JSON allows as \u0000 but PostgreSQL's jsonb (the run log) refuses.
+std::string text(const nlohmann::ordered_json& doc) {
+    auto out = doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+    constexpr std::string_view kNul = "\\u0000";
+    for (std::size_t i = out.find('\\'); i != std::string::npos; i = out.find('\\', i)) {
+        // Outside strings there is no backslash; inside, each starts an escape of its own.
+        if (out.compare(i, kNul.size(), kNul) == 0) {
+            out.replace(i, kNul.size(), "\\ufffd");
+        }
+        i += 2;
+    }
+    return out + "\n";
+}
+}  // namespace
+
 std::string error_document(std::string_view message, ExitCode code) {
     const nlohmann::ordered_json doc = {
         {"changed", false},
         {"errors", {std::string(message)}},
         {"exit_code", static_cast<int>(code)},
     };
-    return doc.dump(2) + "\n";
+    return text(doc);
 }
 
 std::string rendered_document(std::int64_t cluster_id, std::string_view cluster_name,
@@ -23,7 +41,7 @@ std::string rendered_document(std::int64_t cluster_id, std::string_view cluster_
         {"format", std::string(format)},
         {"content", std::string(content)},
     };
-    return doc.dump(2) + "\n";
+    return text(doc);
 }
 
 std::string hook_document(std::string_view what, std::string_view note) {
@@ -31,7 +49,7 @@ std::string hook_document(std::string_view what, std::string_view note) {
                                         {"errors", nlohmann::ordered_json::array()},
                                         {"done", {std::string(what)}},
                                         {"note", std::string(note)}};
-    return doc.dump(2) + "\n";
+    return text(doc);
 }
 
 std::string agent_report_document(const IpvsReport& report,
@@ -42,7 +60,7 @@ std::string agent_report_document(const IpvsReport& report,
         {"done", report.done},
         {"ipvs", {{"changes_sent", report.changes_sent}}},
     };
-    return doc.dump(2) + "\n";
+    return text(doc);
 }
 
 namespace {
@@ -61,7 +79,7 @@ nlohmann::ordered_json services_json(const std::vector<ServiceInfo>& services);
 
 std::string kernel_table_document(const std::vector<ServiceInfo>& services) {
     const nlohmann::ordered_json doc = {{"version", 1}, {"services", services_json(services)}};
-    return doc.dump(2) + "\n";
+    return text(doc);
 }
 
 std::string agent_show_document(const std::vector<ServiceInfo>& services,
@@ -77,7 +95,7 @@ std::string agent_show_document(const std::vector<ServiceInfo>& services,
         {"marks", {{"fwmarks", placed.marks}, {"via", placed.marks_via}}},
         {"services", services_json(services)},
     };
-    return doc.dump(2) + "\n";
+    return text(doc);
 }
 
 namespace {
@@ -225,7 +243,7 @@ std::string update_document(const Cluster& cluster, const UpdateResult& result, 
     if (!note.empty()) {
         doc["note"] = note;
     }
-    return doc.dump(2) + "\n";
+    return text(doc);
 }
 
 std::string status_document(const Cluster& cluster, const std::vector<HostStatus>& hosts) {
@@ -255,7 +273,7 @@ std::string status_document(const Cluster& cluster, const std::vector<HostStatus
     const nlohmann::ordered_json doc = {
         {"cluster", {{"id", cluster.id}, {"name", cluster.name}, {"backend", cluster.backend}}},
         {"hosts", std::move(list)}};
-    return doc.dump(2) + "\n";
+    return text(doc);
 }
 
 }  // namespace lvsctl

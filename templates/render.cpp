@@ -122,11 +122,29 @@ std::string forwarding_word(Forwarding f, bool keepalived) {
 // keepalived checks HTTP itself when send is a plain GET; anything else falls back to a TCP
 // connect, which is what nanny's check amounts to without a send string.
 // An expect string with a status code ("200 OK") checks for that code; "HTTP" for any answer.
+//
+// The path is the one free text that goes into keepalived.conf, whose parser knows no quoting: a
+// newline or a brace there would end the block and start one of its own (a MISC_CHECK runs a
+// program as root on every LB). Only a plain request path is written; anything else is refused.
+std::string request_path(const Cluster& c, std::string_view send) {
+    const auto end = send.find_first_of(" \t\r\n");
+    const auto path = send.substr(0, end);
+    constexpr std::string_view kAllowed =
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~/?%&=+,;:@$*'()";
+    if (path.find_first_not_of(kAllowed) != std::string_view::npos) {
+        throw Error(ExitCode::data,
+                    fmt::format("h2e_clusters cluster_id={}: column check_send: the request path "
+                                "{:?} cannot be written in keepalived.conf (letters, digits and "
+                                "-._~/?%&=+,;:@$*'() only)",
+                                c.id, std::string(path)));
+    }
+    return std::string(path);
+}
+
 void add_check(TemplateDictionary* server, const Cluster& c) {
     const std::string prefix = "GET ";
     if (c.check_send && c.check_send->rfind(prefix, 0) == 0) {
-        const auto end = c.check_send->find(' ', prefix.size());
-        const auto path = c.check_send->substr(prefix.size(), end - prefix.size());
+        const auto path = request_path(c, std::string_view(*c.check_send).substr(prefix.size()));
         if (!path.empty() && path[0] == '/') {
             auto* http = server->AddSectionDictionary("HTTP_GET");
             set(http, "PATH", path);

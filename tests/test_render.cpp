@@ -80,6 +80,41 @@ TEST_CASE("keepalived's health check follows send and expect") {
     }
 }
 
+TEST_CASE("check_send cannot write keepalived.conf: only a plain request path goes there") {
+    auto c = lvsctl::testing::seed_cluster();
+    SUBCASE("a send string that would end the block and add a command checker") {
+        // The path ends at the first white space: the rest is never written there.
+        c.check_send =
+            "GET /\n}\n}\nMISC_CHECK {\nmisc_path /bin/touch /tmp/pwned\n} HTTP/1.0\r\n\r\n";
+        const auto text = kRenderer.keepalived(c);
+        CHECK(text.find("path /\n") != std::string::npos);
+        CHECK(text.find("MISC_CHECK") == std::string::npos);
+        CHECK(text.find("pwned") == std::string::npos);
+        // Without white space, braces are in the path itself: refused, naming the column.
+        c.check_send = "GET /}}MISC_CHECK{misc_path=/bin/true} HTTP/1.0\r\n\r\n";
+        CHECK_THROWS_WITH_AS(kRenderer.keepalived(c),
+                             "h2e_clusters cluster_id=1: column check_send: the request path "
+                             "\"/}}MISC_CHECK{misc_path=/bin/true}\" cannot be written in "
+                             "keepalived.conf (letters, digits and -._~/?%&=+,;:@$*'() only)",
+                             Error);
+        // lvs.cf quotes it as nanny reads it: rendering that stays possible.
+        CHECK(kRenderer.lvs_cf(c).find("MISC_CHECK") != std::string::npos);
+    }
+    SUBCASE("braces, quotes and comment characters are refused too") {
+        for (const char* send : {"GET /{x} HTTP/1.0", "GET /\"a\" HTTP/1.0", "GET /#x HTTP/1.0",
+                                 "GET /!x HTTP/1.0", "GET /\x01 HTTP/1.0"}) {
+            c.check_send = send;
+            CHECK_THROWS_AS(kRenderer.keepalived(c), Error);
+        }
+    }
+    SUBCASE("an ordinary path, with a query, and HTTP/0.9's bare line") {
+        c.check_send = "GET /health?probe=lb&x=1 HTTP/1.0\r\n\r\n";
+        CHECK(kRenderer.keepalived(c).find("path /health?probe=lb&x=1\n") != std::string::npos);
+        c.check_send = "GET /\r\n";
+        CHECK(kRenderer.keepalived(c).find("path /\n") != std::string::npos);
+    }
+}
+
 TEST_CASE("a provider's edited templates are used, and broken ones are refused") {
     lvsctl::testing::TempDir dir;
     const auto c = lvsctl::testing::seed_cluster();
