@@ -3,10 +3,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <set>
 
 #include "lvsctl/error.h"
+#include "lvsctl/validate.h"
 
 namespace lvsctl {
 
@@ -103,6 +105,9 @@ void apply_config_entry(Settings& s, const ConfigEntry& e, std::string_view sour
         s.templates = text();
     } else if (e.key == "agent") {
         s.agent = text();
+        if (!is_valid_command_path(s.agent) && !is_valid_program_name(s.agent)) {
+            fail(source, e.line, "agent: not a program name or an absolute path");
+        }
     } else if (e.key == "timeout") {
         s.timeout = positive(source, e, 86400);
     } else if (e.key == "parallel") {
@@ -120,6 +125,69 @@ void apply_config_entry(Settings& s, const ConfigEntry& e, std::string_view sour
     } else {
         fail(source, e.line, fmt::format("unknown key {:?}", e.key));
     }
+}
+
+bool has_password(std::string_view conninfo) {
+    const auto scheme = conninfo.find("://");
+    if (conninfo.starts_with("postgres") && scheme != std::string_view::npos) {
+        auto rest = conninfo.substr(scheme + 3);
+        const auto authority = rest.substr(0, rest.find_first_of("/?"));
+        const auto at = authority.rfind('@');
+        if (at != std::string_view::npos &&
+            authority.substr(0, at).find(':') != std::string_view::npos) {
+            return true;  // user:password@host
+        }
+        const auto query = rest.find('?');
+        if (query == std::string_view::npos) {
+            return false;
+        }
+        for (auto params = rest.substr(query + 1); !params.empty();) {
+            const auto amp = params.find('&');
+            if (params.substr(0, amp).starts_with("password=")) {
+                return true;
+            }
+            params = amp == std::string_view::npos ? std::string_view() : params.substr(amp + 1);
+        }
+        return false;
+    }
+    // keyword = value pairs; a value may be single-quoted, with backslash escapes.
+    std::size_t i = 0;
+    auto space = [&] {
+        while (i < conninfo.size() && std::isspace(static_cast<unsigned char>(conninfo[i])) != 0) {
+            ++i;
+        }
+    };
+    while (i < conninfo.size()) {
+        space();
+        const auto start = i;
+        while (i < conninfo.size() && conninfo[i] != '=' &&
+               std::isspace(static_cast<unsigned char>(conninfo[i])) == 0) {
+            ++i;
+        }
+        const auto keyword = conninfo.substr(start, i - start);
+        space();
+        if (i < conninfo.size() && conninfo[i] == '=') {
+            ++i;
+        }
+        space();
+        if (keyword == "password") {
+            return true;
+        }
+        if (i < conninfo.size() && conninfo[i] == '\'') {
+            for (++i; i < conninfo.size() && conninfo[i] != '\''; ++i) {
+                if (conninfo[i] == '\\') {
+                    ++i;
+                }
+            }
+            ++i;
+        } else {
+            while (i < conninfo.size() &&
+                   std::isspace(static_cast<unsigned char>(conninfo[i])) == 0) {
+                ++i;
+            }
+        }
+    }
+    return false;
 }
 
 }  // namespace lvsctl

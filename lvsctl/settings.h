@@ -36,6 +36,9 @@ struct ConfigEntry {
 // skipped; a value may be double-quoted. Throws Error(ExitCode::config) naming the line.
 std::vector<ConfigEntry> parse_config(std::string_view text, std::string_view source);
 
+// Whether a libpq connection string (key=value or URI) carries a password.
+bool has_password(std::string_view conninfo);
+
 // Sets one entry, checking its value. Throws Error(ExitCode::config) naming source and line.
 void apply_config_entry(Settings& settings, const ConfigEntry& entry, std::string_view source);
 

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -217,6 +218,15 @@ class Checker {
                 add(obj, "address",
                     fmt::format("is also the real-server address of {}", it->second));
             }
+            // lvsctl would put it on the server's lo and remove it again with the website IP:
+            // the way lvsctl reaches the server would come and go with the website.
+            for (const auto& server : c_.servers) {
+                if (server.mgmt_address == ip) {
+                    add(obj, "address",
+                        fmt::format("is the management address of apache_h2e_nodes node_id={}",
+                                    server.node_id));
+                }
+            }
             for (const auto& lb : c_.load_balancers) {
                 if (lb.mgmt_address == ip) {
                     add(obj, "address",
@@ -287,6 +297,12 @@ bool is_valid_interface_name(std::string_view name) {
 bool is_valid_cluster_name(std::string_view name) {
     return !name.empty() && name.size() <= 63 && name[0] != '.' && name[0] != '-' &&
            name[0] != '_' && all_name_chars(name);
+}
+
+bool is_valid_program_name(std::string_view name) {
+    return !name.empty() && name.size() <= 64 && name.front() != '-' && name.front() != '.' &&
+           std::all_of(name.begin(), name.end(),
+                       [](char c) { return is_name_char(c) || c == '+'; });
 }
 
 bool is_valid_command_path(std::string_view path) {

@@ -28,5 +28,6 @@ void validate_or_throw(const Cluster& cluster, std::string_view source = {});
 bool is_valid_interface_name(std::string_view name);  // [A-Za-z0-9_.-]{1,15}, not "." or ".."
 bool is_valid_cluster_name(std::string_view name);    // [A-Za-z0-9][A-Za-z0-9_.-]{0,62}
 bool is_valid_command_path(std::string_view path);    // absolute, [A-Za-z0-9_./+-], no ".."
+bool is_valid_program_name(std::string_view name);    // a bare name found on PATH: [A-Za-z0-9_.+-]
 
 }  // namespace lvsctl

@@ -201,3 +201,26 @@ TEST_CASE("update without a database: exit 69 with libpq's reason") {
     CHECK(r.code == 69);
     CHECK(r.err.find("/nonexistent-socket-dir") != std::string::npos);
 }
+
+TEST_CASE("a password in --db is refused before anything, with where to put it instead") {
+    for (const char* db : {"host=/nonexistent dbname=x password=hunter2",
+                           "postgresql://lvsctl:hunter2@/x?host=/nonexistent"}) {
+        const auto r = run_lvsctl({"--db", db, "update", "--cluster-id=1"});
+        CHECK(r.code == 64);
+        CHECK(r.err.find("~/.pgpass") != std::string::npos);
+        CHECK(r.err.find("hunter2") == std::string::npos);
+    }
+    // The same string from the environment is fine: it is not on any command line.
+    const auto r = run_lvsctl({"update", "--cluster-id=1"},
+                              {"LVSCTL_DB=host=/nonexistent-socket-dir dbname=x password=hunter2"});
+    CHECK(r.code == 69);
+    CHECK(r.err.find("hunter2") == std::string::npos);
+}
+
+TEST_CASE("--agent is checked when the options are read, before any host is changed") {
+    const auto r =
+        run_lvsctl({"--agent", "lvsctl; rm -rf /", "--db", "host=/nonexistent-socket-dir dbname=x",
+                    "update", "--cluster-id=1"});
+    CHECK(r.code == 64);
+    CHECK(r.err.find("--agent") != std::string::npos);
+}

@@ -60,3 +60,14 @@ TEST_CASE("a password in the db setting never appears in an error") {
     const auto message = config_error("db = password=hunter2 host=x\ndb = password=hunter2\n");
     CHECK(message.find("hunter2") == std::string::npos);
 }
+
+TEST_CASE("a password in a connection string is found, in either form") {
+    CHECK(has_password("host=db user=lvsctl password=secret"));
+    CHECK(has_password("host=db password = 'it''s \\' x' dbname=poa"));
+    CHECK(has_password("postgresql://lvsctl:secret@db/poa"));
+    CHECK(has_password("postgres://db/poa?sslmode=require&password=secret"));
+    CHECK_FALSE(has_password("host=db user=lvsctl dbname=poa"));
+    CHECK_FALSE(has_password("host=db application_name='password=x'"));
+    CHECK_FALSE(has_password("postgresql://lvsctl@db/poa?passfile=/etc/lvsctl/pgpass"));
+    CHECK_FALSE(has_password(""));
+}

@@ -33,6 +33,12 @@ TEST_CASE("each bad value is named by table, key and column") {
         CHECK(only_problem(c) ==
               "apache_h2e_nodes node_id=44: column address: 2001:db8::44 is not an IPv4 address");
     }
+    SUBCASE("a website IP that is a web server's management address") {
+        c.website_ips.push_back(ip("10.39.94.44"));
+        CHECK(only_problem(c) ==
+              "h2e_cluster_ips cluster_id=1 address=10.39.94.44: column address: is the "
+              "management address of apache_h2e_nodes node_id=44");
+    }
     SUBCASE("IPv4 address in the IPv6 column") {
         c.servers[0].address_v6 = ip("10.1.1.1");
         CHECK(only_problem(c) ==

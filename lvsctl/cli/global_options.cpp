@@ -6,6 +6,7 @@
 
 #include "lvsctl/cli/app.h"
 #include "lvsctl/error.h"
+#include "lvsctl/validate.h"
 
 namespace lvsctl::cli {
 
@@ -54,6 +55,19 @@ void GlobalOptions::merge() const {
         if (flag == nullptr || flag->count() == 0) {
             apply_config_entry(settings_, entry, config_path_);
         }
+    }
+    if (!is_valid_command_path(settings_.agent) && !is_valid_program_name(settings_.agent)) {
+        throw Error(ExitCode::usage,
+                    fmt::format("--agent {:?}: not a program name or an absolute path of letters, "
+                                "digits and _ . / + -",
+                                settings_.agent));
+    }
+    // A password on the command line is seen by every user of the machine (ps, /proc).
+    if (app_.get_option("--db")->count() > 0 && settings_.db && has_password(*settings_.db)) {
+        throw Error(ExitCode::usage,
+                    "--db: a password on the command line can be read by every user of this "
+                    "machine; put it in ~/.pgpass (or PGPASSFILE), or give the connection string "
+                    "in LVSCTL_DB or the config file's db");
     }
     // The environment sits between the flag and the file: a one-off LVSCTL_DB=... beats the
     // machine-wide configuration.
