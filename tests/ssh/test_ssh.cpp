@@ -4,9 +4,13 @@
 #include <doctest/doctest.h>
 #include <sys/stat.h>
 
+#include <unistd.h>
+
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -378,4 +382,40 @@ TEST_CASE(
         CHECK(result.err == "refused\n");
     }
     CHECK(host->run({"true"}).status == 0);  // the session is still good
+}
+
+TEST_CASE("--timeout bounds a command that never reads its input, and the host kills it") {
+    const auto hosts = test_hosts();
+    auto o = options();
+    o.timeout = std::chrono::seconds(2);
+    propagation::SshConnector ssh(o);
+    auto host = ssh.connect(hosts[0].v4, 22);
+    ctl(hosts[0], "exec rm -f /var/lib/lvsctl/stuck.pid");
+    // More than the channel's window: the writer has to wait for a reader that never comes.
+    const std::string input(8 << 20, 'x');
+    const auto start = std::chrono::steady_clock::now();
+    CHECK_THROWS_WITH_AS(
+        host->run({"sh", "-c", "echo $$ > /var/lib/lvsctl/stuck.pid; exec sleep 60"}, input),
+        doctest::Contains("sh did not finish within 2 s"), Error);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(20));
+    // The command is gone from the host, not left running (the PID namespace is shared here).
+    const auto pid = ctl(hosts[0], "exec cat /var/lib/lvsctl/stuck.pid");
+    REQUIRE_FALSE(pid.empty());
+    const auto proc = "/proc/" + pid.substr(0, pid.find('\n'));
+    for (int i = 0; i < 100 && std::filesystem::exists(proc); ++i) {
+        ::usleep(100 * 1000);
+    }
+    CHECK_FALSE(std::filesystem::exists(proc));
+}
+
+TEST_CASE("an --ssh-identity that is not a usable key is a configuration error, before any host") {
+    auto o = options();
+    o.identity = env("LVSCTL_TEST_SSH_DIR") + "/no-such-key";
+    try {
+        propagation::SshConnector ssh(o);
+        FAIL("a missing identity must be refused when the connector is made");
+    } catch (const Error& e) {
+        CHECK(e.code() == ExitCode::config);
+        CHECK(std::string(e.what()).find("--ssh-identity") != std::string::npos);
+    }
 }
