@@ -4,6 +4,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <charconv>
+#include <set>
+
 #include "lvsctl/error.h"
 
 namespace lvsctl {
@@ -31,6 +35,14 @@ std::string to_json(const AgentState& state) {
     for (const auto& ip : state.vips) {
         vips.push_back(ip.str());
     }
+    nlohmann::ordered_json former = nlohmann::ordered_json::object();
+    for (const auto& [interface, ips] : state.former) {
+        auto list = nlohmann::ordered_json::array();
+        for (const auto& ip : ips) {
+            list.push_back(ip.str());
+        }
+        former[interface] = std::move(list);
+    }
     nlohmann::ordered_json digests = nlohmann::ordered_json::array();
     for (const auto& [key, digest] : state.digests) {
         auto entry = service_json(key);
@@ -41,6 +53,7 @@ std::string to_json(const AgentState& state) {
                                         {"services", std::move(services)},
                                         {"interface", state.interface},
                                         {"vips", std::move(vips)},
+                                        {"former", std::move(former)},
                                         {"marks", state.marks},
                                         {"marks_via", state.marks_via},
                                         {"digests", std::move(digests)},
@@ -50,9 +63,7 @@ std::string to_json(const AgentState& state) {
 
 AgentState parse_agent_state(std::string_view text, std::string_view source) {
     auto bad = [&](const std::string& why) {
-        return Error(ExitCode::data,
-                     fmt::format("{}: {} (remove the file if the agent should forget what it owns)",
-                                 source, why));
+        return Error(ExitCode::data, fmt::format("{}: {}", source, why));
     };
     AgentState state;
     auto service_key = [&](const nlohmann::json& s) {
@@ -94,12 +105,24 @@ AgentState parse_agent_state(std::string_view text, std::string_view source) {
         state.last_full = doc.value("last_full", std::int64_t{0});
         state.interface = doc.value("interface", "");
         state.marks_via = doc.value("marks_via", "");
-        for (const auto& v : doc.value("vips", nlohmann::json::array())) {
+        auto address = [&](const nlohmann::json& v) {
             const auto ip = IpAddress::parse(v.get<std::string>());
             if (!ip) {
                 throw bad("a VIP that is not an address");
             }
-            state.vips.push_back(*ip);
+            return *ip;
+        };
+        for (const auto& v : doc.value("vips", nlohmann::json::array())) {
+            state.vips.push_back(address(v));
+        }
+        // Absent in records from before interface moves were recorded.
+        // (Held in a local: a range-for over a temporary's items() would dangle.)
+        const auto former = doc.value("former", nlohmann::json::object());
+        for (const auto& [interface, ips] : former.items()) {
+            auto& list = state.former[interface];
+            for (const auto& v : ips) {
+                list.push_back(address(v));
+            }
         }
         for (const auto& m : doc.value("marks", nlohmann::json::array())) {
             state.marks.push_back(m.get<std::uint32_t>());
@@ -108,6 +131,71 @@ AgentState parse_agent_state(std::string_view text, std::string_view source) {
         throw bad(e.what());
     }
     return state;
+}
+
+std::string agent_record_name(std::int64_t cluster_id) {
+    return fmt::format("agent-cluster-{}.json", cluster_id);
+}
+
+std::optional<std::int64_t> agent_record_cluster(std::string_view name) {
+    constexpr std::string_view prefix = "agent-cluster-";
+    constexpr std::string_view suffix = ".json";
+    if (!name.starts_with(prefix) || !name.ends_with(suffix) ||
+        name.size() <= prefix.size() + suffix.size()) {
+        return std::nullopt;
+    }
+    const auto digits = name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
+    if (digits.front() == '0' && digits.size() > 1) {
+        return std::nullopt;  // not a name agent_record_name() writes
+    }
+    std::int64_t id = 0;
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
+    if (ec != std::errc() || end != digits.data() + digits.size() || id < 0) {
+        return std::nullopt;
+    }
+    return id;
+}
+
+bool legacy_record_fits(const AgentState& legacy, std::uint32_t fwmark) {
+    return std::all_of(legacy.marks.begin(), legacy.marks.end(),
+                       [&](std::uint32_t m) { return m == fwmark; });
+}
+
+std::vector<std::string> conflicts(const Claim& claim, const std::vector<OtherRecord>& others) {
+    std::vector<std::string> out;
+    const std::set<IpAddress> wanted_ips(claim.website_ips.begin(), claim.website_ips.end());
+    for (const auto& other : others) {
+        const auto& st = other.state;
+        auto owned_by = [&](const std::string& what) {
+            out.push_back(fmt::format("cluster {} wants {}, which {} owns (record {})",
+                                      claim.cluster_id, what, other.owner, other.file));
+        };
+        const bool mark_in_services =
+            std::any_of(st.services.begin(), st.services.end(),
+                        [&](const ServiceKey& k) { return k.fwmark == claim.fwmark; });
+        if (std::find(st.marks.begin(), st.marks.end(), claim.fwmark) != st.marks.end() ||
+            mark_in_services) {
+            owned_by(fmt::format("firewall mark {}", claim.fwmark));
+        }
+        for (const auto& key : claim.services) {
+            if (std::find(st.services.begin(), st.services.end(), key) != st.services.end()) {
+                owned_by(fmt::format("service {}", key.str()));
+            }
+        }
+        auto placed = [&](const std::string& interface, const std::vector<IpAddress>& ips) {
+            for (const auto& ip : ips) {
+                if (wanted_ips.contains(ip)) {
+                    owned_by(fmt::format("website IP {} on {} (placed on {})", ip.str(),
+                                         claim.interface, interface));
+                }
+            }
+        };
+        placed(st.interface, st.vips);
+        for (const auto& [interface, ips] : st.former) {
+            placed(interface, ips);
+        }
+    }
+    return out;
 }
 
 }  // namespace lvsctl

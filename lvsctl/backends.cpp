@@ -20,7 +20,8 @@ std::vector<std::string> keepalived_reload() {
 }
 
 std::vector<std::string> AgentBackend::plan(const LbDesiredState& desired) {
-    const auto result = host_.run({agent_, "agent", "show"});
+    const auto result =
+        host_.run({agent_, "agent", "show", "--cluster-id", std::to_string(desired.cluster_id)});
     if (result.status == 127) {
         throw Error(ExitCode::partial, fmt::format("{}: {} agent show: the program is not on the "
                                                    "LB (--agent)",

@@ -264,6 +264,7 @@ IpvsReport IpvsReconciler::reconcile(const std::vector<DesiredService>& desired,
                 race = true;
             } else {
                 failed = true;
+                report.refused = report.refused || error == EPERM || error == EACCES;
                 report.errors.push_back(
                     fmt::format("{}: {}", change.describe(), change.error_text(error)));
             }

@@ -73,6 +73,7 @@ class Clock {
 struct IpvsReport {
     std::vector<std::string> done;    // each change made, described
     std::vector<std::string> errors;  // each change refused, "what: why"
+    bool refused = false;             // one was refused for want of privilege (EPERM, EACCES)
     std::size_t changes_sent = 0;     // changing netlink messages
     std::size_t trusted = 0;          // desired services whose destinations were not dumped
     // When there are no errors: every desired service and its digest, as now in the kernel.

@@ -36,8 +36,12 @@ class Runner {
             for (const auto& a : argv) {
                 command += (command.empty() ? "" : " ") + a;
             }
-            throw Error(ExitCode::kernel, fmt::format("firewall marks: {}: {}", command,
-                                                      r.err.empty() ? r.out : r.err));
+            const auto& why = r.err.empty() ? r.out : r.err;
+            // iptables, ipset and nft run unprivileged say so in words, not in a status.
+            const bool refused = why.find("Permission denied") != std::string::npos ||
+                                 why.find("Operation not permitted") != std::string::npos;
+            throw Error(refused ? ExitCode::permission : ExitCode::kernel,
+                        fmt::format("firewall marks: {}: {}", command, why));
         }
     }
 
@@ -136,11 +140,17 @@ std::string IptablesMarks::set_name(std::uint32_t mark, Family family) {
     return fmt::format("lvsctl-{}-{}", mark, family == Family::inet ? 4 : 6);
 }
 
-MarkReport IptablesMarks::apply(const MarkSpec& spec, const std::vector<std::uint32_t>& retired) {
+void IptablesMarks::check(const MarkSpec& spec) const {
     if (spec.ports.empty() || spec.ports.size() > 15) {
         throw Error(ExitCode::data,
-                    "firewall marks: iptables' multiport match takes 1 to 15 ports");
+                    fmt::format("firewall marks: iptables' multiport match takes 1 to 15 ports, "
+                                "the cluster has {} (use --marks=nft where the kernel has it)",
+                                spec.ports.size()));
     }
+}
+
+MarkReport IptablesMarks::apply(const MarkSpec& spec, const std::vector<std::uint32_t>& retired) {
+    check(spec);
     MarkReport report;
     Runner run(runner_, report);
     for (const auto& t : kTools) {
@@ -231,11 +241,12 @@ const NftFamily kNftFamilies[] = {
     {Family::inet6, "ip6", "ipv6_addr", "ip6 daddr"},
 };
 
-// What `nft -j list table FAMILY lvsctl` says: the sets' members and the chain's rule comments.
+// What `nft -j list table FAMILY lvsctl` says: the sets' members, the chains, and each chain's
+// rule comments.
 struct NftTable {
     bool exists = false;
     std::map<std::string, std::set<IpAddress>> sets;
-    std::vector<std::string> rule_comments;
+    std::map<std::string, std::vector<std::string>> chains;  // name -> its rules' comments
 };
 
 NftTable read_table(Runner& run, const NftFamily& f) {
@@ -257,8 +268,11 @@ NftTable read_table(Runner& run, const NftFamily& f) {
                         }
                     }
                 }
+            } else if (item.contains("chain")) {
+                table.chains[item["chain"].at("name").get<std::string>()];
             } else if (item.contains("rule")) {
-                table.rule_comments.push_back(item["rule"].value("comment", ""));
+                table.chains[item["rule"].at("chain").get<std::string>()].push_back(
+                    item["rule"].value("comment", ""));
             }
         }
     } catch (const nlohmann::json::exception& e) {
@@ -266,6 +280,30 @@ NftTable read_table(Runner& run, const NftFamily& f) {
                                                   f.name, e.what()));
     }
     return table;
+}
+
+std::string chain_name(std::uint32_t mark) {
+    return fmt::format("prerouting_{}", mark);
+}
+
+std::string set_name(std::uint32_t mark) {
+    return fmt::format("web_{}", mark);
+}
+
+// The chain of versions with one chain per table, and whether all its rules mark with one of
+// `marks` (each rule's comment starts "lvsctl-fwmark-MARK "): then it is ours to remove.
+constexpr const char* kLegacyChain = "prerouting";
+bool legacy_chain_is_ours(const NftTable& table, const std::set<std::uint32_t>& marks) {
+    const auto it = table.chains.find(kLegacyChain);
+    if (it == table.chains.end()) {
+        return false;
+    }
+    return std::all_of(it->second.begin(), it->second.end(), [&](const std::string& c) {
+        return std::any_of(marks.begin(), marks.end(), [&](std::uint32_t m) {
+            const auto tag = comment(m);
+            return c == tag || c.starts_with(tag + " ");
+        });
+    });
 }
 
 std::string elements(const std::vector<IpAddress>& ips) {
@@ -284,16 +322,27 @@ bool NftMarks::supported(ProcessRunner& runner) {
     return r.status == 0;
 }
 
+void NftMarks::check(const MarkSpec& spec) const {
+    if (spec.ports.empty()) {
+        throw Error(ExitCode::data, "firewall marks: no port to mark");
+    }
+}
+
 MarkReport NftMarks::apply(const MarkSpec& spec, const std::vector<std::uint32_t>& retired) {
+    check(spec);
     MarkReport report;
     Runner run(runner_, report);
     std::string ports;
     for (auto p : spec.ports) {
         ports += (ports.empty() ? "" : ", ") + std::to_string(p);
     }
-    const auto set = fmt::format("web_{}", spec.fwmark);
-    const auto want_comment =
-        fmt::format("lvsctl-fwmark-{} {} {}", spec.fwmark, spec.protocol, ports);
+    const auto set = set_name(spec.fwmark);
+    const auto chain = chain_name(spec.fwmark);
+    const auto want_comment = fmt::format("{} {} {}", comment(spec.fwmark), spec.protocol, ports);
+    // This cluster's marks: the one it marks with now and those it used before. Nothing else in
+    // the table is touched: other clusters' chains and sets share it.
+    std::set<std::uint32_t> ours(retired.begin(), retired.end());
+    ours.insert(spec.fwmark);
     for (const auto& f : kNftFamilies) {
         std::vector<IpAddress> wanted;
         for (const auto& ip : spec.website_ips) {
@@ -303,21 +352,60 @@ MarkReport NftMarks::apply(const MarkSpec& spec, const std::vector<std::uint32_t
         }
         std::sort(wanted.begin(), wanted.end());
         const auto table = read_table(run, f);
+
+        // What goes: the chains and sets of retired marks, this mark's when the family has
+        // nothing to mark, and the legacy chain when it only marks with our marks.
+        std::vector<std::string> gone_chains;
+        std::vector<std::string> gone_sets;
+        for (auto mark : ours) {
+            if (mark == spec.fwmark && !wanted.empty()) {
+                continue;
+            }
+            if (table.chains.contains(chain_name(mark))) {
+                gone_chains.push_back(chain_name(mark));
+            }
+            if (table.sets.contains(set_name(mark))) {
+                gone_sets.push_back(set_name(mark));
+            }
+        }
+        if (legacy_chain_is_ours(table, ours)) {
+            gone_chains.push_back(kLegacyChain);
+        }
+        std::string removal;
+        for (const auto& c : gone_chains) {  // a chain goes empty; a set goes once no rule names it
+            removal += fmt::format("flush chain {} lvsctl {}\n", f.name, c);
+            removal += fmt::format("delete chain {} lvsctl {}\n", f.name, c);
+        }
+        for (const auto& s : gone_sets) {
+            removal += fmt::format("delete set {} lvsctl {}\n", f.name, s);
+        }
+
         if (wanted.empty()) {
-            // The table is lvsctl's alone: with nothing to mark in this family it goes whole.
-            if (table.exists) {
+            if (!table.exists || removal.empty()) {
+                continue;
+            }
+            if (gone_chains.size() == table.chains.size() &&
+                gone_sets.size() == table.sets.size()) {
+                // Nothing of anyone else's is left in it: the table goes whole.
                 run.change({"nft", "delete", "table", f.name, "lvsctl"});
                 report.done.push_back(fmt::format("nft: delete table {} lvsctl", f.name));
+            } else {
+                run.change({"nft", "-f", "-"}, removal);
+                std::string what;
+                for (const auto& c : gone_chains) {
+                    what += (what.empty() ? "" : ", ") + ("chain " + c);
+                }
+                for (const auto& s : gone_sets) {
+                    what += (what.empty() ? "" : ", ") + ("set " + s);
+                }
+                report.done.push_back(fmt::format("nft {} lvsctl: delete {}", f.name, what));
             }
             continue;
         }
+
         std::string script;
         if (!table.exists) {
             script += fmt::format("add table {} lvsctl\n", f.name);
-            script += fmt::format(
-                "add chain {} lvsctl prerouting {{ type filter hook prerouting priority mangle; "
-                "policy accept; }}\n",
-                f.name);
         }
         const auto it = table.sets.find(set);
         if (it == table.sets.end()) {
@@ -346,28 +434,34 @@ MarkReport NftMarks::apply(const MarkSpec& spec, const std::vector<std::uint32_t
             script +=
                 fmt::format("delete element {} lvsctl {} {{ {} }}\n", f.name, set, elements(del));
         }
-        // One rule, recognised by its comment (which spells out what it does).
-        if (table.rule_comments != std::vector<std::string>{want_comment}) {
-            if (table.exists) {
-                script += fmt::format("flush chain {} lvsctl prerouting\n", f.name);
+        // One rule in the mark's own chain, recognised by its comment (which spells out what it
+        // does); only that chain is flushed.
+        const auto existing = table.chains.find(chain);
+        const bool rule_ok = existing != table.chains.end() &&
+                             existing->second == std::vector<std::string>{want_comment};
+        if (!rule_ok) {
+            if (existing == table.chains.end()) {
+                script += fmt::format(
+                    "add chain {} lvsctl {} {{ type filter hook prerouting priority mangle; "
+                    "policy accept; }}\n",
+                    f.name, chain);
+            } else {
+                script += fmt::format("flush chain {} lvsctl {}\n", f.name, chain);
             }
             script += fmt::format(
-                "add rule {} lvsctl prerouting {} @{} {} dport {{ {} }} counter meta mark set {} "
+                "add rule {} lvsctl {} {} @{} {} dport {{ {} }} counter meta mark set {} "
                 "comment \"{}\"\n",
-                f.name, f.daddr, set, spec.protocol, ports, spec.fwmark, want_comment);
+                f.name, chain, f.daddr, set, spec.protocol, ports, spec.fwmark, want_comment);
         }
-        for (auto mark : retired) {
-            const auto old = fmt::format("web_{}", mark);
-            if (mark != spec.fwmark && table.sets.contains(old)) {
-                script += fmt::format("delete set {} lvsctl {}\n", f.name, old);
-            }
-        }
+        // In the same transaction: the new chain marks before the legacy one stops.
+        script += removal;
         if (!script.empty()) {
             run.change({"nft", "-f", "-"}, script);
             report.done.push_back(fmt::format(
-                "nft {} lvsctl {}: add {}, remove {}{}", f.name, set, add.size(), del.size(),
-                table.rule_comments == std::vector<std::string>{want_comment} ? ""
-                                                                              : ", rule replaced"));
+                "nft {} lvsctl {}: add {}, remove {}{}{}", f.name, set, add.size(), del.size(),
+                rule_ok ? "" : ", rule replaced",
+                gone_chains.empty() && gone_sets.empty() ? ""
+                                                         : ", former chains and sets deleted"));
         }
     }
     return report;

@@ -28,8 +28,14 @@ struct MarkReport {
 class Marks {
   public:
     virtual ~Marks() = default;
+    // Whether apply() can make the marks `spec` asks for: called before anything changes, so that
+    // a spec this tool cannot express is refused with nothing changed. Throws
+    // Error(ExitCode::data) saying why.
+    virtual void check(const MarkSpec& spec) const = 0;
     // Converges the marks for `spec`; removes the sets and rules of `retired_marks` (marks the
-    // agent used before). Throws Error(ExitCode::kernel) naming the command that failed.
+    // agent used before for the same cluster; other marks are never touched). Throws
+    // Error(ExitCode::kernel) naming the command that failed (ExitCode::permission when it was
+    // refused for want of privilege).
     virtual MarkReport apply(const MarkSpec& spec,
                              const std::vector<std::uint32_t>& retired_marks) = 0;
 };
@@ -38,6 +44,7 @@ class Marks {
 class IptablesMarks : public Marks {
   public:
     explicit IptablesMarks(ProcessRunner& runner) : runner_(runner) {}
+    void check(const MarkSpec& spec) const override;  // multiport takes 1 to 15 ports
     MarkReport apply(const MarkSpec& spec,
                      const std::vector<std::uint32_t>& retired_marks) override;
 
@@ -47,11 +54,15 @@ class IptablesMarks : public Marks {
     ProcessRunner& runner_;
 };
 
-// nftables: tables `ip lvsctl` and `ip6 lvsctl` (lvsctl's own), a set `web_MARK` and one rule
-// in a prerouting chain at mangle priority, changed by one `nft -f -` transaction per family.
+// nftables: tables `ip lvsctl` and `ip6 lvsctl` (lvsctl's own, shared by the clusters of the
+// LB), and per mark a set `web_MARK` and a chain `prerouting_MARK` at mangle priority holding one
+// rule, changed by one `nft -f -` transaction per family. A family with nothing to mark loses
+// that mark's chain and set, and the table only once nothing else is in it. The one chain
+// `prerouting` of earlier versions goes when it holds only rules of the marks being applied.
 class NftMarks : public Marks {
   public:
     explicit NftMarks(ProcessRunner& runner) : runner_(runner) {}
+    void check(const MarkSpec& spec) const override;
     MarkReport apply(const MarkSpec& spec,
                      const std::vector<std::uint32_t>& retired_marks) override;
 

@@ -116,7 +116,7 @@ class FakeHost : public Transport {
             }
             return {0, it->second, ""};
         }
-        if (argv.size() == 3 && argv[1] == "agent" && argv[2] == "show") {
+        if (argv.size() >= 3 && argv[1] == "agent" && argv[2] == "show") {
             return {s_.agent_show.empty() ? 127 : 0, s_.agent_show, ""};
         }
         if (argv.size() == 3 && argv[1] == "agent" && argv[2] == "apply") {

@@ -3,13 +3,18 @@
 // missing destination or an unknown scheduler. It counts the changing messages it is sent.
 #pragma once
 
+#include <algorithm>
 #include <cerrno>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "lvsctl/ipvs_plan.h"
 #include "lvsctl/model.h"
+#include "lvsctl/vip_plan.h"
 
 namespace lvsctl::testing {
 
@@ -148,6 +153,76 @@ class FakeClock : public Clock {
         if (on_sleep) {
             on_sleep();
         }
+    }
+};
+
+// Interfaces and their addresses, refusing as rtnetlink does: EEXIST for an address already on
+// the interface, EADDRNOTAVAIL for one that is not there, ENODEV for an unknown interface.
+class FakeAddresses : public AddressKernel {
+  public:
+    std::map<std::string, int> interfaces;                      // name -> index
+    std::map<int, std::vector<InterfaceAddress>> addresses_of;  // index -> addresses
+    std::map<IpAddress, int> refuse;  // an address whose add or remove fails with this errno
+    // Runs before each add(), with the addresses about to be added.
+    std::function<void(const std::vector<IpAddress>&)> before_add;
+
+    int interface(const std::string& name) {
+        const auto it = interfaces.find(name);
+        if (it != interfaces.end()) {
+            return it->second;
+        }
+        const int index = static_cast<int>(interfaces.size()) + 2;  // 1 is lo
+        interfaces[name] = index;
+        addresses_of[index];
+        return index;
+    }
+    bool has(const std::string& name, const IpAddress& ip) {
+        const auto& list = addresses_of[interface(name)];
+        return std::any_of(list.begin(), list.end(),
+                           [&](const InterfaceAddress& a) { return a.address == ip; });
+    }
+
+    std::optional<int> interface_index(const std::string& name) override {
+        const auto it = interfaces.find(name);
+        return it == interfaces.end() ? std::nullopt : std::optional<int>(it->second);
+    }
+    std::vector<InterfaceAddress> addresses(int ifindex) override { return addresses_of[ifindex]; }
+    std::vector<int> add(int ifindex, const std::vector<IpAddress>& ips) override {
+        if (before_add) {
+            before_add(ips);
+        }
+        std::vector<int> out;
+        for (const auto& ip : ips) {
+            auto& list = addresses_of[ifindex];
+            if (const auto r = refuse.find(ip); r != refuse.end()) {
+                out.push_back(r->second);
+            } else if (std::any_of(list.begin(), list.end(),
+                                   [&](const InterfaceAddress& a) { return a.address == ip; })) {
+                out.push_back(EEXIST);
+            } else {
+                list.push_back({ip, ip.is_v4() ? 32 : 128});
+                out.push_back(0);
+            }
+        }
+        return out;
+    }
+    std::vector<int> remove(int ifindex, const std::vector<InterfaceAddress>& addrs) override {
+        std::vector<int> out;
+        for (const auto& a : addrs) {
+            auto& list = addresses_of[ifindex];
+            const auto it = std::find_if(list.begin(), list.end(), [&](const InterfaceAddress& x) {
+                return x.address == a.address && x.prefix == a.prefix;
+            });
+            if (const auto r = refuse.find(a.address); r != refuse.end()) {
+                out.push_back(r->second);
+            } else if (it == list.end()) {
+                out.push_back(EADDRNOTAVAIL);
+            } else {
+                list.erase(it);
+                out.push_back(0);
+            }
+        }
+        return out;
     }
 };
 

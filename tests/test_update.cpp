@@ -83,6 +83,10 @@ TEST_CASE("update from empty: web servers first, then the LB; a second run chang
                      "add service FWM 100") == 1);
     CHECK(plan.applied.empty());
     CHECK(lb.agent_input.empty());  // a plan runs no agent apply
+    // What this cluster's agent placed, not every cluster's on the LB.
+    CHECK(std::count(lb.commands.begin(), lb.commands.end(),
+                     std::vector<std::string>{"lvsctl", "agent", "show", "--cluster-id", "1"}) ==
+          1);
     CHECK(env.fakes.hosts[ip("10.39.94.43")].lo.empty());
 
     const auto result = updater.run(cluster, false);
