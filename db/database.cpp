@@ -348,7 +348,13 @@ void Database::check_lock() {
         return;
     }
     const auto id = *impl_->locked;
-    guarded([&] {
+    const auto lost = [&](const std::string& why) {
+        return Error(ExitCode::db_unavailable,
+                     fmt::format("cluster {}: the database session was lost, and the cluster's "
+                                 "lock with it ({})",
+                                 id, why));
+    };
+    try {
         pqxx::nontransaction tx(impl_->connection);
         // pg_advisory_lock(int, int) shows as classid = the first key, objid = the second,
         // objsubid = 2.
@@ -357,12 +363,11 @@ void Database::check_lock() {
             " and pid = pg_backend_pid() and classid = $1 and objid = $2 and objsubid = 2",
             kLockSpace, static_cast<int>(id))[0];
         if (held.as<int>() != 1) {
-            throw Error(
-                ExitCode::db_unavailable,
-                fmt::format("cluster {}: this session no longer holds the cluster's lock", id));
+            throw lost("the lock is no longer this session's");
         }
-        return 0;
-    });
+    } catch (const pqxx::failure& e) {
+        throw lost(reason_of(e));
+    }
 }
 
 namespace {

@@ -128,7 +128,7 @@ AgentAnswer run_program(ProcessRunner& local, const std::string& name, const std
     const auto result = local.run_for_longer(extra, {program, verb}, to_json(desired));
     status = result.status;
     err = result.err;
-    return parse_agent_answer(result.out, fmt::format("{} ({} {})", name, program, verb));
+    return parse_agent_answer(result.out, fmt::format("{}: {} {}", name, program, verb));
 }
 }  // namespace
 

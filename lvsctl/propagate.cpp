@@ -33,6 +33,9 @@ std::vector<HostReport> deploy_web_servers(Connector& connector,
         if (host) {
             report.changing_commands = host->changing_commands();
         }
+        for (auto& e : report.errors) {
+            e = host_prefixed(target.name, e);
+        }
     });
     return reports;
 }

@@ -288,6 +288,10 @@ class Run {
             if (h.transport) {
                 h.report.changing_commands = h.transport->changing_commands();
             }
+            // Every error names its host, whichever step wrote it.
+            for (auto& e : h.report.errors) {
+                e = host_prefixed(h.name, e);
+            }
             out.push_back(std::move(h.report));
         };
         std::for_each(webs_.begin(), webs_.end(), take);

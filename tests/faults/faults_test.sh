@@ -580,25 +580,25 @@ fi
 # --- 11. a hung exec: program ----------------------------------------------------------------
 if want 11; then
     case_begin 11 "a hung exec: program, --timeout 5"
-    export LVSCTL_FAULTS_EXEC_MODE=$work/exec-mode LVSCTL_HAPROXY_CFG=$work/haproxy.cfg LVSCTL_HAPROXY_RELOAD=true
-    echo work >"$LVSCTL_FAULTS_EXEC_MODE"
+    export LVSCTL_EXEC_FAULTS_MODE=$work/exec-mode LVSCTL_EXEC_HAPROXY_CFG=$work/haproxy.cfg LVSCTL_EXEC_HAPROXY_RELOAD=true
+    echo work >"$LVSCTL_EXEC_FAULTS_MODE"
     run update --cluster-id 3
     c "with a working program cluster 3 converges (exit $rc; $err)" test "$rc|$(grep -c 'bind 10.39.87.131:80' "$work/haproxy.cfg")" = "0|1"
-    echo hang >"$LVSCTL_FAULTS_EXEC_MODE"
+    echo hang >"$LVSCTL_EXEC_FAULTS_MODE"
     before=$(last_run)
     T=5 LIMIT=20 run update --cluster-id 3
     note "the run took ${took}s: $err"
-    c "the program was started and hung ($(tr '\n' ' ' <"$LVSCTL_FAULTS_EXEC_MODE.pids" 2>/dev/null))" test -s "$LVSCTL_FAULTS_EXEC_MODE.pids"
+    c "the program was started and hung ($(tr '\n' ' ' <"$LVSCTL_EXEC_FAULTS_MODE.pids" 2>/dev/null))" test -s "$LVSCTL_EXEC_FAULTS_MODE.pids"
     c "the run ends within 15 s (${took}s)" awk -v t="$took" 'BEGIN { exit !(t <= 15) }'
     c "exit 68: the plan failed before anything changed anywhere (exit $rc)" test "$rc" = 68
     c "lvsctl_runs.result is failed ($(results_since "$before" 3))" test "$(results_since "$before" 3)" = failed
     left=()
     while read -r pid _; do
         if grep -qx sleep "/proc/$pid/comm" 2>/dev/null; then left+=("$pid"); fi
-    done <"$LVSCTL_FAULTS_EXEC_MODE.pids"
+    done <"$LVSCTL_EXEC_FAULTS_MODE.pids"
     c "the hung program's process is gone (still running: ${left[*]:-none})" test "${#left[@]}" = 0
     if ((${#left[@]})); then kill -KILL "${left[@]}"; fi
-    echo work >"$LVSCTL_FAULTS_EXEC_MODE"
+    echo work >"$LVSCTL_EXEC_FAULTS_MODE"
     before=$(last_run)
     run update --cluster-id 3
     c "with the working program back, the next update exits 0 (exit $rc; $err)" test "$rc" = 0
