@@ -12,7 +12,7 @@
 # clusters 2, 3 (exec:) and 4. The management namespace, where this script runs, is also the
 # HTTP client.
 # LVSCTL_FAULTS_CASES="1 5" runs only those cases (after the shared setup). What each fault
-# leaves behind and what the next run does: FAILURE-MODEL.md.
+# leaves behind and what the next run does: README.md, "Failure model".
 # shellcheck disable=SC2016,SC2317  # bash -c '...' _ ARGS expand in the child; checks call functions
 set -uo pipefail
 
