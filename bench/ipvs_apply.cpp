@@ -31,9 +31,9 @@
 #include <vector>
 
 #include "ipvs/kernel.h"
-#include "lvsctl/agent_state.h"
 #include "lvsctl/error.h"
-#include "lvsctl/ipvs_plan.h"
+#include "lvsctl/lb/agent_state.h"
+#include "lvsctl/lb/ipvs_plan.h"
 #include "rules.h"
 
 namespace {

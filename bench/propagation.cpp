@@ -28,8 +28,8 @@
 #include <vector>
 
 #include "lvsctl/fanout.h"
-#include "lvsctl/propagate.h"
-#include "lvsctl/web_step.h"
+#include "lvsctl/manage/propagate.h"
+#include "lvsctl/manage/web_step.h"
 #include "propagation/ssh.h"
 
 using namespace lvsctl;
@@ -145,7 +145,7 @@ int run(const Options& o) {
     const auto adds = ip_batch(ips, {}, "lo");
     std::vector<InterfaceAddress> all_remove;
     for (const auto& ip : ips) {
-        all_remove.push_back({ip, ip.is_v4() ? 32 : 128});
+        all_remove.push_back({ip, ip.host_prefix()});
     }
     const auto removes = ip_batch({}, all_remove, "lo");
     std::vector<char> floor_ok(all.size(), 0);

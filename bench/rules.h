@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "lvsctl/ipvs_plan.h"
+#include "lvsctl/lb/ipvs_plan.h"
 
 namespace bench {
 

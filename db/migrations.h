@@ -1,4 +1,4 @@
-// The schema of SPEC.md section 3, as numbered migrations. Each runs in one transaction and
+// The schema of docs/database.md, as numbered migrations. Each runs in one transaction and
 // records its number in lvsctl_schema_version, so `db migrate` is idempotent and resumable.
 #pragma once
 

@@ -92,7 +92,7 @@ std::vector<int> NetlinkAddresses::add(int ifindex, const std::vector<IpAddress>
         [&](std::size_t i) {
             const auto& a = addresses[i];
             return address_message(socket_, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, ifindex, a,
-                                   a.is_v4() ? 32 : 128);
+                                   a.host_prefix());
         },
         window_);
 }

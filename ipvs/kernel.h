@@ -4,7 +4,7 @@
 #include <cstddef>
 
 #include "ipvs/netlink.h"
-#include "lvsctl/ipvs_plan.h"
+#include "lvsctl/lb/ipvs_plan.h"
 
 namespace lvsctl::ipvs {
 

@@ -13,6 +13,16 @@ std::string_view to_string(Family family) {
     return family == Family::inet ? "inet" : "inet6";
 }
 
+std::optional<Family> parse_family(std::string_view text) {
+    if (text == "inet") {
+        return Family::inet;
+    }
+    if (text == "inet6") {
+        return Family::inet6;
+    }
+    return std::nullopt;
+}
+
 std::optional<IpAddress> IpAddress::parse(std::string_view text) {
     // inet_pton needs a NUL-terminated string, and its longest valid input is 45 characters.
     if (text.empty() || text.size() >= INET6_ADDRSTRLEN) {

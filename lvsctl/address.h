@@ -18,6 +18,8 @@ namespace lvsctl {
 enum class Family : std::uint8_t { inet, inet6 };
 
 std::string_view to_string(Family family);  // "inet" / "inet6", as in the agent's JSON
+// The inverse, for every reader of those documents; std::nullopt for anything else.
+std::optional<Family> parse_family(std::string_view text);
 
 class IpAddress {
   public:
@@ -28,6 +30,8 @@ class IpAddress {
 
     Family family() const { return family_; }
     bool is_v4() const { return family_ == Family::inet; }
+    // The prefix of a single host: 32 or 128 (website IPs are aliases of this length).
+    int host_prefix() const { return is_v4() ? 32 : 128; }
     // Network byte order; an IPv4 address uses the first four bytes, the rest are zero.
     const std::array<std::uint8_t, 16>& bytes() const { return bytes_; }
     std::string str() const;  // canonical text (RFC 5952 for IPv6)
@@ -60,6 +64,13 @@ class IpAddress {
 
     Family family_ = Family::inet;
     std::array<std::uint8_t, 16> bytes_{};
+};
+
+// An address on an interface, with its prefix length.
+struct InterfaceAddress {
+    IpAddress address;
+    int prefix = 0;
+    bool is_host_route() const { return prefix == address.host_prefix(); }
 };
 
 // Sorted by operator<=>, duplicates dropped. Already sorted input (the database's order, a

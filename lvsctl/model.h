@@ -1,4 +1,4 @@
-// The cluster as the platform's database describes it (SPEC.md section 3). Plain values: the
+// The cluster as the platform's database describes it (docs/database.md). Plain values: the
 // database reader and the lvs.cf parser fill it, validate() checks it, renderers read it.
 #pragma once
 

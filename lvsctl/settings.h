@@ -1,4 +1,4 @@
-// The global options of SPEC.md section 1, and the config file that can set them.
+// The global options (docs/commands.md), and the config file that can set them.
 #pragma once
 
 #include <optional>

@@ -37,7 +37,7 @@ VipPlan plan_vips_sorted(const std::vector<IpAddress>& wanted, const std::vector
                           std::back_inserter(remove));
     plan.remove.reserve(remove.size());
     for (const auto& ip : remove) {
-        plan.remove.push_back({ip, ip.is_v4() ? 32 : 128});
+        plan.remove.push_back({ip, ip.host_prefix()});
     }
     return plan;
 }

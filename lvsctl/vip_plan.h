@@ -10,12 +10,6 @@
 
 namespace lvsctl {
 
-struct InterfaceAddress {
-    IpAddress address;
-    int prefix = 0;
-    bool is_host_route() const { return prefix == (address.is_v4() ? 32 : 128); }
-};
-
 struct VipPlan {
     std::vector<IpAddress> add;
     std::vector<InterfaceAddress> remove;

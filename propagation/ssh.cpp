@@ -214,7 +214,7 @@ std::unique_ptr<Transport> SshConnector::connect(const IpAddress& address, std::
               ssh_options_set(s, SSH_OPTIONS_PROCESS_CONFIG, &no) == 0 &&
               ssh_options_set(s, SSH_OPTIONS_STRICTHOSTKEYCHECK, &yes) == 0 &&
               ssh_options_set(s, SSH_OPTIONS_NODELAY, &yes) == 0 &&
-              // Only the one known_hosts file decides (SPEC.md: --known-hosts).
+              // Only the one known_hosts file decides (docs/commands.md: --known-hosts).
               ssh_options_set(s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null") == 0;
     if (ok && !options_.known_hosts.empty()) {
         ok = ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, options_.known_hosts.c_str()) == 0;

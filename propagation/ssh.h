@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-#include "lvsctl/transport.h"
+#include "lvsctl/manage/transport.h"
 
 namespace lvsctl::propagation {
 

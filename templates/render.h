@@ -1,5 +1,5 @@
-// lvs.cf and keepalived.conf from the templates in a directory (SPEC.md section 5). A provider
-// may edit the templates; the variables they can use are listed at the top of each file.
+// lvs.cf and keepalived.conf from the templates in a directory (docs/commands.md, "render"). A
+// provider may edit the templates; the variables they can use are listed at the top of each file.
 #pragma once
 
 #include <filesystem>

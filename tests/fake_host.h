@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "lvsctl/error.h"
-#include "lvsctl/transport.h"
+#include "lvsctl/manage/transport.h"
 #include "lvsctl/vip_plan.h"
 
 namespace lvsctl::testing {

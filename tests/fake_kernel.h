@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "lvsctl/ipvs_plan.h"
+#include "lvsctl/lb/ipvs_plan.h"
 #include "lvsctl/model.h"
 #include "lvsctl/vip_plan.h"
 
@@ -200,7 +200,7 @@ class FakeAddresses : public AddressKernel {
                                    [&](const InterfaceAddress& a) { return a.address == ip; })) {
                 out.push_back(EEXIST);
             } else {
-                list.push_back({ip, ip.is_v4() ? 32 : 128});
+                list.push_back({ip, ip.host_prefix()});
                 out.push_back(0);
             }
         }

@@ -1,8 +1,8 @@
 #include <doctest/doctest.h>
 
 #include "fixtures.h"
-#include "lvsctl/agent_state.h"
 #include "lvsctl/error.h"
+#include "lvsctl/lb/agent_state.h"
 
 using namespace lvsctl;
 using lvsctl::testing::ip;
@@ -49,7 +49,9 @@ TEST_CASE("a damaged record is an error naming the file") {
         parse_agent_state(
             R"({"version": 1, "services": [], "digests": [{"family": "inet", "fwmark": 0, "digest": "x"}]})",
             "/var/lib/lvsctl/agent-state.json"),
-        doctest::Contains("/var/lib/lvsctl/agent-state.json: a service that is not"), Error);
+        doctest::Contains(
+            "/var/lib/lvsctl/agent-state.json: a service: a fwmark service with mark 0"),
+        Error);
 }
 
 TEST_CASE("the aliases left on a former interface survive a round trip") {

@@ -2,7 +2,7 @@
 
 #include "fake_kernel.h"
 #include "fixtures.h"
-#include "lvsctl/alias_step.h"
+#include "lvsctl/lb/alias_step.h"
 
 using namespace lvsctl;
 using lvsctl::testing::FakeAddresses;

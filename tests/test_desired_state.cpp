@@ -3,8 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include "fixtures.h"
-#include "lvsctl/desired_state.h"
 #include "lvsctl/error.h"
+#include "lvsctl/protocol/desired_state.h"
 
 using namespace lvsctl;
 using lvsctl::testing::ip;
@@ -38,7 +38,7 @@ TEST_CASE("IPv6 website IPs add the IPv6 service; inactive servers stay with wei
     CHECK(s.drain_timeout == 0);
 }
 
-TEST_CASE("the JSON document has the shape of SPEC.md section 6") {
+TEST_CASE("the JSON document has the shape of docs/agent-protocol.md") {
     auto c = lvsctl::testing::dual_stack_cluster();
     c.id = 7;
     c.name = "Shop";
@@ -72,7 +72,7 @@ std::string refusal(const std::string& text) {
     return {};
 }
 
-// The SPEC.md section 6 example with one part replaced.
+// The docs/agent-protocol.md example with one part replaced.
 std::string spec_example(const std::string& from = "", const std::string& to = "") {
     std::string doc = R"({
   "version": 1,
@@ -101,7 +101,7 @@ std::string spec_example(const std::string& from = "", const std::string& to = "
 }
 }  // namespace
 
-TEST_CASE("the SPEC.md example reads, and what we write reads back the same") {
+TEST_CASE("the documented example reads, and what we write reads back the same") {
     const auto s = parse_desired_state(spec_example());
     CHECK(s.cluster_id == 7);
     CHECK(s.cluster_name == "Shop");

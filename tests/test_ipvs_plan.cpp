@@ -4,7 +4,7 @@
 
 #include "fake_kernel.h"
 #include "fixtures.h"
-#include "lvsctl/ipvs_plan.h"
+#include "lvsctl/lb/ipvs_plan.h"
 
 using namespace lvsctl;
 using namespace std::chrono_literals;

@@ -13,7 +13,7 @@
 #include "fixtures.h"
 #include "lvsctl/cli/process.h"
 #include "lvsctl/error.h"
-#include "lvsctl/transport.h"
+#include "lvsctl/manage/transport.h"
 
 using namespace lvsctl;
 using lvsctl::testing::read_file;

@@ -8,10 +8,10 @@
 #include "fake_host.h"
 #include "fixtures.h"
 #include "lvsctl/fanout.h"
-#include "lvsctl/lb_step.h"
-#include "lvsctl/propagate.h"
-#include "lvsctl/transport.h"
-#include "lvsctl/web_step.h"
+#include "lvsctl/manage/lb_step.h"
+#include "lvsctl/manage/propagate.h"
+#include "lvsctl/manage/transport.h"
+#include "lvsctl/manage/web_step.h"
 
 using namespace lvsctl;
 using lvsctl::testing::FakeConnector;
@@ -22,7 +22,7 @@ using lvsctl::testing::ip;
 namespace {
 const std::vector<IpAddress> kWebsite{ip("10.39.84.131"), ip("2001:db8:84::131")};
 
-// The state of lo as SPEC.md section 4 wants it, plus what else is there.
+// The state of lo as docs/agent-protocol.md wants it, plus what else is there.
 std::set<std::string> lo_of(const FakeHostState& s) {
     std::set<std::string> out;
     for (const auto& a : s.lo) {

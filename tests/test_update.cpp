@@ -4,9 +4,10 @@
 
 #include "fake_host.h"
 #include "fixtures.h"
-#include "lvsctl/backends.h"
-#include "lvsctl/json_output.h"
-#include "lvsctl/update.h"
+#include "lvsctl/manage/backends.h"
+#include "lvsctl/manage/documents.h"
+#include "lvsctl/manage/update.h"
+#include "lvsctl/protocol/agent_documents.h"
 
 #include <nlohmann/json.hpp>
 

@@ -4,7 +4,7 @@
 #include <fmt/ostream.h>
 
 #include "lvsctl/error.h"
-#include "lvsctl/json_output.h"
+#include "lvsctl/manage/documents.h"
 
 namespace lvsctl::cli {
 

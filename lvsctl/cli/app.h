@@ -56,7 +56,7 @@ void setup_server(CLI::App& parent, Registry& registry);
 void setup_status(CLI::App& parent, Registry& registry);
 void setup_update(CLI::App& parent, Registry& registry);
 
-// Global options (SPEC.md section 1) bound to `settings`; merge() then fills in what the
+// Global options (docs/commands.md) bound to `settings`; merge() then fills in what the
 // command line did not give from LVSCTL_DB and the config file. Flags win over both.
 class GlobalOptions {
   public:

@@ -1,4 +1,4 @@
-// `lvsctl agent apply|show`: runs on the LB and converges its kernel (SPEC.md section 6).
+// `lvsctl agent apply|show`: runs on the LB and converges its kernel (docs/agent-protocol.md).
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 #include <linux/capability.h>
@@ -17,16 +17,16 @@
 
 #include "ipvs/addresses.h"
 #include "ipvs/kernel.h"
-#include "lvsctl/agent_state.h"
-#include "lvsctl/alias_step.h"
 #include "lvsctl/cli/app.h"
 #include "lvsctl/cli/files.h"
 #include "lvsctl/cli/process.h"
-#include "lvsctl/desired_state.h"
 #include "lvsctl/error.h"
-#include "lvsctl/ipvs_plan.h"
-#include "lvsctl/json_output.h"
-#include "lvsctl/marks.h"
+#include "lvsctl/lb/agent_state.h"
+#include "lvsctl/lb/alias_step.h"
+#include "lvsctl/lb/ipvs_plan.h"
+#include "lvsctl/lb/marks.h"
+#include "lvsctl/protocol/agent_documents.h"
+#include "lvsctl/protocol/desired_state.h"
 
 namespace lvsctl::cli {
 
@@ -374,7 +374,7 @@ int run_apply(const AgentOptions& opts, Context& ctx) {
     auto errors = ownership.errors;
     errors.insert(errors.end(), report.errors.begin(), report.errors.end());
     errors.insert(errors.end(), aliases.errors.begin(), aliases.errors.end());
-    ctx.out << agent_report_document(report, errors);
+    ctx.out << agent_answer_document({report.changed(), errors, report.done, report.changes_sent});
     for (const auto& error : errors) {
         fmt::print(ctx.err, "lvsctl agent: {}\n", error);
     }

@@ -1,4 +1,4 @@
-// `lvsctl db migrate`: create or upgrade the database schema (SPEC.md section 3).
+// `lvsctl db migrate`: create or upgrade the database schema (docs/database.md).
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 

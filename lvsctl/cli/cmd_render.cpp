@@ -1,5 +1,5 @@
 // `lvsctl render`: print a cluster's configuration as lvs.cf, keepalived.conf or the LB's
-// desired state (SPEC.md sections 5 and 6).
+// desired state (docs/commands.md, docs/agent-protocol.md).
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
@@ -9,10 +9,10 @@
 
 #include "db/database.h"
 #include "lvsctl/cli/app.h"
-#include "lvsctl/desired_state.h"
 #include "lvsctl/error.h"
-#include "lvsctl/json_output.h"
 #include "lvsctl/lvscf.h"
+#include "lvsctl/manage/documents.h"
+#include "lvsctl/protocol/desired_state.h"
 #include "lvsctl/validate.h"
 #include "templates/render.h"
 

@@ -63,7 +63,8 @@ int run_add(const ServerOptions& o, Context& ctx) {
         fmt::format("apache_h2e_nodes node_id={}: added to cluster {}", o.node_id, o.cluster_id));
 }
 
-// SPEC.md: drain, remove from IPVS, then from the database, then clean its website IPs.
+// docs/commands.md, "Hooks": drain, remove from IPVS, then from the database, then clean its
+// website IPs.
 int run_remove(const ServerOptions& o, Context& ctx) {
     auto database = locked(ctx, o.cluster_id);
     const auto what = fmt::format("apache_h2e_nodes node_id={}: removed from cluster {}", o.node_id,

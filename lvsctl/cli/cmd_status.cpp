@@ -6,15 +6,16 @@
 #include <set>
 
 #include "db/database.h"
-#include "lvsctl/backends.h"
 #include "lvsctl/cli/app.h"
 #include "lvsctl/cli/environment.h"
 #include "lvsctl/fanout.h"
 #include "lvsctl/ipvsadm_format.h"
-#include "lvsctl/json_output.h"
-#include "lvsctl/update.h"
+#include "lvsctl/manage/backends.h"
+#include "lvsctl/manage/documents.h"
+#include "lvsctl/manage/update.h"
+#include "lvsctl/manage/web_step.h"
+#include "lvsctl/protocol/agent_documents.h"
 #include "lvsctl/validate.h"
-#include "lvsctl/web_step.h"
 
 namespace lvsctl::cli {
 

@@ -9,9 +9,9 @@
 #include "lvsctl/cli/environment.h"
 #include "lvsctl/digest.h"
 #include "lvsctl/error.h"
-#include "lvsctl/json_output.h"
-#include "lvsctl/propagate.h"
-#include "lvsctl/update.h"
+#include "lvsctl/manage/documents.h"
+#include "lvsctl/manage/propagate.h"
+#include "lvsctl/manage/update.h"
 #include "lvsctl/validate.h"
 #include "templates/render.h"
 

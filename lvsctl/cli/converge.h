@@ -8,8 +8,8 @@
 
 #include "db/database.h"
 #include "lvsctl/cli/app.h"
+#include "lvsctl/manage/update.h"
 #include "lvsctl/model.h"
-#include "lvsctl/update.h"
 
 namespace lvsctl::cli {
 

@@ -3,8 +3,8 @@
 #include <chrono>
 #include <cstdlib>
 
-#include "lvsctl/backends.h"
 #include "lvsctl/cli/process.h"
+#include "lvsctl/manage/backends.h"
 #include "propagation/ssh.h"
 
 namespace lvsctl::cli {

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "lvsctl/cli/app.h"
-#include "lvsctl/update.h"
+#include "lvsctl/manage/update.h"
 
 namespace lvsctl::cli {
 

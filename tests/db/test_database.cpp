@@ -76,7 +76,7 @@ ProcessResult lvsctl_cmd(const std::vector<std::string>& args) {
 
 }  // namespace
 
-TEST_CASE("db migrate creates the schema of SPEC.md section 3, and a re-run changes nothing") {
+TEST_CASE("db migrate creates the schema of docs/database.md, and a re-run changes nothing") {
     ScratchDb db;
     auto r = lvsctl_cmd({"--db", db.conninfo, "db", "migrate"});
     CHECK(r.status == 0);

@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "lvsctl/desired_state.h"
 #include "lvsctl/error.h"
+#include "lvsctl/protocol/desired_state.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view text(reinterpret_cast<const char*>(data), size);

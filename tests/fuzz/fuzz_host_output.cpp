@@ -8,11 +8,11 @@
 #include <set>
 #include <string_view>
 
-#include "lvsctl/agent_state.h"
 #include "lvsctl/error.h"
-#include "lvsctl/json_output.h"
-#include "lvsctl/lb_step.h"
-#include "lvsctl/web_step.h"
+#include "lvsctl/lb/agent_state.h"
+#include "lvsctl/manage/lb_step.h"
+#include "lvsctl/manage/web_step.h"
+#include "lvsctl/protocol/agent_documents.h"
 
 namespace {
 

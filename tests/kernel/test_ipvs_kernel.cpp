@@ -14,8 +14,8 @@
 #include "fixtures.h"
 #include "ipvs/kernel.h"
 #include "lvsctl/error.h"
-#include "lvsctl/ipvs_plan.h"
 #include "lvsctl/ipvsadm_format.h"
+#include "lvsctl/lb/ipvs_plan.h"
 #include "shell.h"
 
 using namespace lvsctl;

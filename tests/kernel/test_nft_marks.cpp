@@ -9,7 +9,7 @@
 
 #include "fixtures.h"
 #include "lvsctl/cli/process.h"
-#include "lvsctl/marks.h"
+#include "lvsctl/lb/marks.h"
 
 using namespace lvsctl;
 using lvsctl::testing::ip;

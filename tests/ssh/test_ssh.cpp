@@ -18,9 +18,9 @@
 #include <vector>
 
 #include "fixtures.h"
-#include "lvsctl/lb_step.h"
-#include "lvsctl/propagate.h"
-#include "lvsctl/web_step.h"
+#include "lvsctl/manage/lb_step.h"
+#include "lvsctl/manage/propagate.h"
+#include "lvsctl/manage/web_step.h"
 #include "propagation/ssh.h"
 #include "shell.h"
 

@@ -1,6 +1,7 @@
-// The firewall marks (SPEC.md section 4): packets to a website IP and one of the cluster's
-// ports get the cluster's mark in mangle PREROUTING, through one set lookup per family, never
-// one rule per IP. The sets and rules are lvsctl's own, named after the mark.
+// The firewall marks (docs/agent-protocol.md, "Firewall marks in detail"): packets to a website IP
+// and one of the cluster's ports get the cluster's mark in mangle PREROUTING, through one set
+// lookup per family, never one rule per IP. The sets and rules are lvsctl's own, named after the
+// mark.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-#include "lvsctl/web_step.h"
+#include "lvsctl/manage/web_step.h"
 
 #include <fmt/format.h>
 
@@ -43,7 +43,7 @@ std::optional<int> number(std::string_view text) {
 }
 
 std::string address_with_prefix(const IpAddress& ip) {
-    return fmt::format("{}/{}", ip.str(), ip.is_v4() ? 32 : 128);
+    return fmt::format("{}/{}", ip.str(), ip.host_prefix());
 }
 
 }  // namespace

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "lvsctl/desired_state.h"
 #include "lvsctl/ipvs_types.h"
+#include "lvsctl/protocol/desired_state.h"
 
 namespace lvsctl {
 

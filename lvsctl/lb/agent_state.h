@@ -1,6 +1,7 @@
 // What the agent has put on its LB, remembered between runs so that it removes only its own
-// things (SPEC.md section 6): the IPVS services, the website IP aliases and the marks. One record
-// per cluster (README.md, "The LB agent"), so that clusters sharing an LB leave each other alone.
+// things (docs/agent-protocol.md, "Ownership records"): the IPVS services, the website IP aliases
+// and the marks. One record per cluster (README.md, "The LB agent"), so that clusters sharing an LB
+// leave each other alone.
 #pragma once
 
 #include <cstdint>
@@ -10,8 +11,8 @@
 #include <string_view>
 #include <vector>
 
-#include "lvsctl/ipvs_plan.h"
 #include "lvsctl/ipvs_types.h"
+#include "lvsctl/lb/ipvs_plan.h"
 
 namespace lvsctl {
 

@@ -1,4 +1,4 @@
-#include "lvsctl/ipvs_plan.h"
+#include "lvsctl/lb/ipvs_plan.h"
 
 #include "lvsctl/digest.h"
 

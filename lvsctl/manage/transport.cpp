@@ -1,4 +1,4 @@
-#include "lvsctl/transport.h"
+#include "lvsctl/manage/transport.h"
 
 #include <fmt/format.h>
 

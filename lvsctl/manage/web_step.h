@@ -1,5 +1,6 @@
-// A web server's part of SPEC.md section 4: the cluster's website IPs on `lo` (IPv4 /32,
-// IPv6 /128), arp_ignore=1 and arp_announce=2 on `all`, and nothing else of `lo` touched.
+// A web server's part of an update (docs/agent-protocol.md, "Web servers"): the cluster's website
+// IPs on `lo` (IPv4 /32, IPv6 /128), arp_ignore=1 and arp_announce=2 on `all`, and nothing else of
+// `lo` touched.
 //
 // Which addresses on `lo` lvsctl put there for cluster N is recorded on the host itself
 // (/var/lib/lvsctl/lo-cluster-N.ips, written atomically): only those are ever removed, so an
@@ -15,21 +16,11 @@
 
 #include "lvsctl/address.h"
 #include "lvsctl/error.h"
-#include "lvsctl/transport.h"
+#include "lvsctl/manage/host_report.h"
+#include "lvsctl/manage/transport.h"
 #include "lvsctl/vip_plan.h"
 
 namespace lvsctl {
-
-// What one host's step did: what changed, what failed (each naming the host and the object).
-struct HostReport {
-    std::string host;  // "web 10.39.94.43", "lb 10.39.94.41"
-    std::vector<std::string> done;
-    std::vector<std::string> errors;
-    // Set when the host could not be handled at all: unreachable (68), refused (77), ...
-    std::optional<ExitCode> failure;
-    std::size_t changing_commands = 0;  // run on the host (Transport::changing_commands)
-    bool ok() const { return errors.empty() && !failure; }
-};
 
 struct WebObserved {
     std::vector<InterfaceAddress> lo;
@@ -69,8 +60,9 @@ std::vector<std::string> web_read_command(std::int64_t cluster_id);
 std::string ip_batch(const std::vector<IpAddress>& add, const std::vector<InterfaceAddress>& remove,
                      std::string_view device);
 
-// One web server: observe(), then add() (SPEC.md's order: before the LB) and remove() (after
-// it). Each changing command is counted by the Transport; a converged host runs none.
+// One web server: observe(), then add() (the order of docs/failure-model.md: before the LB) and
+// remove() (after it). Each changing command is counted by the Transport; a converged host runs
+// none.
 class WebServerStep {
   public:
     WebServerStep(Transport& host, std::string name, std::int64_t cluster_id,

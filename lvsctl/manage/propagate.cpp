@@ -1,4 +1,4 @@
-#include "lvsctl/propagate.h"
+#include "lvsctl/manage/propagate.h"
 
 #include <fmt/format.h>
 

@@ -1,14 +1,14 @@
-// The LB backends of SPEC.md section 3's h2e_clusters.backend, behind LbBackend (update.h).
+// The LB backends of h2e_clusters.backend (docs/database.md), behind LbBackend (update.h).
 #pragma once
 
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "lvsctl/json_output.h"
+#include "lvsctl/manage/transport.h"
+#include "lvsctl/manage/update.h"
 #include "lvsctl/process.h"
-#include "lvsctl/transport.h"
-#include "lvsctl/update.h"
+#include "lvsctl/protocol/agent_documents.h"
 
 namespace lvsctl {
 
@@ -51,7 +51,8 @@ class FileBackend : public LbBackend {
 };
 
 // exec:/path: a provider's program on this (the management) node, given the LB's desired state
-// on stdin as `PROGRAM plan` or `PROGRAM apply`; it answers as the agent does (SPEC.md §6).
+// on stdin as `PROGRAM plan` or `PROGRAM apply`; it answers as the agent does
+// (docs/agent-protocol.md).
 class ExecBackend : public LbBackend {
   public:
     ExecBackend(ProcessRunner& local, std::string name, std::string program)

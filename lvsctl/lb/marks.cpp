@@ -1,4 +1,4 @@
-#include "lvsctl/marks.h"
+#include "lvsctl/lb/marks.h"
 
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-// Website IPs onto many web servers at once (SPEC.md section 4's web-server part): each host
+// Website IPs onto many web servers at once (docs/agent-protocol.md, "Web servers"): each host
 // reached over a Connector, at most `parallel` at a time; one host failing never stops the
 // others, and each host's outcome is reported.
 #pragma once
@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "lvsctl/address.h"
-#include "lvsctl/transport.h"
-#include "lvsctl/web_step.h"
+#include "lvsctl/manage/transport.h"
+#include "lvsctl/manage/web_step.h"
 
 namespace lvsctl {
 
@@ -30,7 +30,7 @@ std::vector<HostReport> deploy_web_servers(Connector& connector,
                                            std::size_t parallel,
                                            WebPhases phases = WebPhases::both);
 
-// The exit code of a run from its hosts' reports (SPEC.md section 2): 0 when all are fine; 77
+// The exit code of a run from its hosts' reports (docs/exit-codes.md): 0 when all are fine; 77
 // when a host refused us (host key, authentication) and nothing else failed; else 3.
 ExitCode exit_code(const std::vector<HostReport>& reports);
 

@@ -1,4 +1,4 @@
-#include "lvsctl/backends.h"
+#include "lvsctl/manage/backends.h"
 
 #include <fmt/format.h>
 
@@ -6,8 +6,8 @@
 #include <set>
 
 #include "lvsctl/error.h"
-#include "lvsctl/ipvs_plan.h"
-#include "lvsctl/lb_step.h"
+#include "lvsctl/lb/ipvs_plan.h"
+#include "lvsctl/manage/lb_step.h"
 #include "lvsctl/vip_plan.h"
 
 namespace lvsctl {
@@ -64,8 +64,7 @@ std::vector<std::string> AgentBackend::plan(const LbDesiredState& desired) {
     for (const auto& ip : want) {
         if (!placed.contains(ip) || seen_->placed.interface != desired.interface) {
             changes.push_back(fmt::format("add address {}/{} to {} (and mark it {})", ip.str(),
-                                          ip.is_v4() ? 32 : 128, desired.interface,
-                                          desired.fwmark));
+                                          ip.host_prefix(), desired.interface, desired.fwmark));
         }
     }
     for (const auto& ip : placed) {

@@ -1,28 +1,11 @@
-#include "lvsctl/lb_step.h"
+#include "lvsctl/manage/lb_step.h"
 
 #include <fmt/format.h>
-
-#include <nlohmann/json.hpp>
 
 #include "lvsctl/error.h"
 #include "lvsctl/validate.h"
 
 namespace lvsctl {
-
-AgentAnswer parse_agent_answer(std::string_view json, std::string_view host) {
-    AgentAnswer answer;
-    try {
-        const auto doc = nlohmann::json::parse(json);
-        answer.changed = doc.at("changed").get<bool>();
-        answer.errors = doc.at("errors").get<std::vector<std::string>>();
-        answer.done = doc.value("done", std::vector<std::string>{});
-    } catch (const nlohmann::json::exception& e) {
-        throw Error(
-            ExitCode::partial,
-            fmt::format("{}: the agent's answer is not its JSON report: {}", host, e.what()));
-    }
-    return answer;
-}
 
 bool LbStep::apply_agent(const std::string& agent, const LbDesiredState& state,
                          HostReport& report) {

@@ -1,12 +1,17 @@
-// The JSON documents the program prints with --json (one document on stdout).
+// The JSON documents the program prints with --json (one document on stdout), and the run log
+// keeps: errors, renders, hooks, `status` and `update`/`plan`.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "lvsctl/error.h"
-#include "lvsctl/ipvs_plan.h"
-#include "lvsctl/update.h"
+#include "lvsctl/ipvs_types.h"
+#include "lvsctl/manage/update.h"
+#include "lvsctl/model.h"
 
 namespace lvsctl {
 
@@ -19,33 +24,6 @@ std::string rendered_document(std::int64_t cluster_id, std::string_view cluster_
 
 // A hook's answer: {"changed": true, "errors": [], "done": [what], "note": note}.
 std::string hook_document(std::string_view what, std::string_view note);
-
-// The agent's answer: {"changed", "errors", "done", "draining", "ipvs": {"changes_sent"}}.
-std::string agent_report_document(const IpvsReport& report, const std::vector<std::string>& errors);
-
-// The kernel's IPVS table in the shape of the desired state's services, with counters:
-// {"version": 1, "services": [{"family", "fwmark" | "protocol"+"address"+"port", "scheduler",
-//  "persistence", "stats": {...}, "destinations": [{..., "active_conns", "stats"}]}]}
-std::string kernel_table_document(const std::vector<ServiceInfo>& services);
-
-// `agent show`: the table above, with what the agent placed besides (interface, website IPs,
-// marks), read back from its ownership record and the interface.
-struct PlacedState {
-    std::string interface;
-    std::vector<IpAddress> website_ips;  // owned aliases present on the interface now
-    std::vector<std::uint32_t> marks;
-    std::string marks_via;
-};
-std::string agent_show_document(const std::vector<ServiceInfo>& services,
-                                const PlacedState& placed);
-
-// `agent show`'s document read back (by `update` and `status`, from an LB over SSH). Throws
-// Error(ExitCode::partial) naming `host` when it is not that document.
-struct AgentShow {
-    PlacedState placed;
-    std::vector<ServiceInfo> services;
-};
-AgentShow parse_agent_show(std::string_view json, std::string_view host);
 
 // `status`: each host of a cluster as lvsctl found it.
 struct HostStatus {

@@ -1,4 +1,4 @@
-#include "lvsctl/update.h"
+#include "lvsctl/manage/update.h"
 
 #include <fmt/format.h>
 
@@ -120,7 +120,7 @@ void describe(const WebPlan& p, std::vector<std::string>& out) {
         out.push_back(fmt::format("set {} = {}", name, value));
     }
     for (const auto& ip : p.add) {
-        out.push_back(fmt::format("add {}/{} to lo", ip.str(), ip.is_v4() ? 32 : 128));
+        out.push_back(fmt::format("add {}/{} to lo", ip.str(), ip.host_prefix()));
     }
     for (const auto& a : p.remove) {
         out.push_back(

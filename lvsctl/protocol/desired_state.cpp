@@ -1,4 +1,4 @@
-#include "lvsctl/desired_state.h"
+#include "lvsctl/protocol/desired_state.h"
 
 #include <fmt/format.h>
 
@@ -172,11 +172,8 @@ IpAddress address(const json& j, const std::string& where, std::optional<Family>
 
 Family family(const json& j, const std::string& where) {
     const auto t = text(j, where);
-    if (t == "inet") {
-        return Family::inet;
-    }
-    if (t == "inet6") {
-        return Family::inet6;
+    if (const auto f = parse_family(t)) {
+        return *f;
     }
     refuse(where, fmt::format("{:?} is not inet or inet6", t));
 }

@@ -1,35 +1,21 @@
-#include "lvsctl/agent_state.h"
+#include "lvsctl/lb/agent_state.h"
 
 #include <fmt/format.h>
-
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <charconv>
 #include <set>
+#include <stdexcept>
 
 #include "lvsctl/error.h"
+#include "lvsctl/protocol/codec.h"
 
 namespace lvsctl {
-
-namespace {
-// A digest's service: the agent's own are fwmark services; the library (and its benchmark) also
-// reconciles address:port ones.
-nlohmann::ordered_json service_json(const ServiceKey& key) {
-    if (key.fwmark != 0) {
-        return {{"family", to_string(key.family)}, {"fwmark", key.fwmark}};
-    }
-    return {{"family", to_string(key.family)},
-            {"protocol", key.protocol},
-            {"address", key.address.str()},
-            {"port", key.port}};
-}
-}  // namespace
 
 std::string to_json(const AgentState& state) {
     nlohmann::ordered_json services = nlohmann::ordered_json::array();
     for (const auto& key : state.services) {
-        services.push_back({{"family", to_string(key.family)}, {"fwmark", key.fwmark}});
+        services.push_back(codec::service_key(key));
     }
     nlohmann::ordered_json vips = nlohmann::ordered_json::array();
     for (const auto& ip : state.vips) {
@@ -45,7 +31,9 @@ std::string to_json(const AgentState& state) {
     }
     nlohmann::ordered_json digests = nlohmann::ordered_json::array();
     for (const auto& [key, digest] : state.digests) {
-        auto entry = service_json(key);
+        // The agent's own are fwmark services; the library (and its benchmark) also reconciles
+        // address:port ones.
+        auto entry = codec::service_key(key);
         entry["digest"] = digest;
         digests.push_back(std::move(entry));
     }
@@ -58,7 +46,7 @@ std::string to_json(const AgentState& state) {
                                         {"marks_via", state.marks_via},
                                         {"digests", std::move(digests)},
                                         {"last_full", state.last_full}};
-    return doc.dump(2) + "\n";
+    return codec::text(doc);
 }
 
 AgentState parse_agent_state(std::string_view text, std::string_view source) {
@@ -66,29 +54,16 @@ AgentState parse_agent_state(std::string_view text, std::string_view source) {
         return Error(ExitCode::data, fmt::format("{}: {}", source, why));
     };
     AgentState state;
-    auto service_key = [&](const nlohmann::json& s) {
-        const auto family = s.at("family").get<std::string>();
-        const auto mark = s.at("fwmark").get<std::uint32_t>();
-        if ((family != "inet" && family != "inet6") || mark == 0) {
-            throw bad("a service that is not a (family, fwmark) pair");
+    auto key = [&](const nlohmann::json& j, bool fwmark_only) {
+        try {
+            auto k = codec::parse_service_key(j);
+            if (fwmark_only && k.fwmark == 0) {
+                throw std::invalid_argument("not a (family, fwmark) pair");
+            }
+            return k;
+        } catch (const std::invalid_argument& e) {
+            throw bad(fmt::format("a service: {}", e.what()));
         }
-        return ServiceKey::fwmark_service(family == "inet" ? Family::inet : Family::inet6, mark);
-    };
-    auto digest_key = [&](const nlohmann::json& d) {
-        if (d.contains("fwmark")) {
-            return service_key(d);
-        }
-        ServiceKey key;
-        key.protocol = d.at("protocol").get<std::uint16_t>();
-        key.port = d.at("port").get<std::uint16_t>();
-        const auto address = IpAddress::parse(d.at("address").get<std::string>());
-        if (!address || key.protocol == 0 || key.protocol > 255 ||
-            to_string(address->family()) != d.at("family").get<std::string>()) {
-            throw bad("a digest's service that is neither a fwmark nor an address service");
-        }
-        key.family = address->family();
-        key.address = *address;
-        return key;
     };
     try {
         const auto doc = nlohmann::json::parse(text);
@@ -96,11 +71,11 @@ AgentState parse_agent_state(std::string_view text, std::string_view source) {
             throw bad("unknown version");
         }
         for (const auto& s : doc.at("services")) {
-            state.services.push_back(service_key(s));
+            state.services.push_back(key(s, true));
         }
         // Absent in records from before digests: the next run is then a full one.
         for (const auto& d : doc.value("digests", nlohmann::json::array())) {
-            state.digests[digest_key(d)] = d.at("digest").get<std::string>();
+            state.digests[key(d, false)] = d.at("digest").get<std::string>();
         }
         state.last_full = doc.value("last_full", std::int64_t{0});
         state.interface = doc.value("interface", "");

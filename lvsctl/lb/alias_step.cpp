@@ -1,4 +1,4 @@
-#include "lvsctl/alias_step.h"
+#include "lvsctl/lb/alias_step.h"
 
 #include <fmt/format.h>
 
@@ -9,7 +9,7 @@ namespace lvsctl {
 
 namespace {
 std::string alias(const IpAddress& ip) {
-    return fmt::format("{}/{}", ip.str(), ip.is_v4() ? 32 : 128);
+    return fmt::format("{}/{}", ip.str(), ip.host_prefix());
 }
 }  // namespace
 

@@ -1,4 +1,5 @@
-// `lvsctl update`: a validated cluster made real on its hosts, in SPEC.md section 4's order.
+// `lvsctl update`: a validated cluster made real on its hosts, in the order of
+// docs/failure-model.md.
 //
 //  1. Every host is reached and read at once (web servers: lo, sysctls, record; LBs: what the
 //     backend has now), and each host's plan computed: `plan` / `--dry-run` stop here.
@@ -17,11 +18,11 @@
 #include <string>
 #include <vector>
 
-#include "lvsctl/desired_state.h"
 #include "lvsctl/error.h"
+#include "lvsctl/manage/transport.h"
+#include "lvsctl/manage/web_step.h"
 #include "lvsctl/model.h"
-#include "lvsctl/transport.h"
-#include "lvsctl/web_step.h"
+#include "lvsctl/protocol/desired_state.h"
 
 namespace lvsctl {
 

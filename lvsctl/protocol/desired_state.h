@@ -1,4 +1,4 @@
-// The LB's desired state (SPEC.md section 6): what `agent apply` and `exec:` programs read.
+// The LB's desired state (docs/agent-protocol.md): what `agent apply` and `exec:` programs read.
 #pragma once
 
 #include <cstdint>

@@ -7,21 +7,12 @@
 #include <string_view>
 #include <vector>
 
-#include "lvsctl/desired_state.h"
-#include "lvsctl/transport.h"
-#include "lvsctl/web_step.h"
+#include "lvsctl/manage/transport.h"
+#include "lvsctl/manage/web_step.h"
+#include "lvsctl/protocol/agent_documents.h"
+#include "lvsctl/protocol/desired_state.h"
 
 namespace lvsctl {
-
-// The agent's answer (SPEC.md section 6): at least "changed" and "errors", and what it did.
-// Also what an `exec:` program answers. Throws Error(ExitCode::partial) naming `host` when the
-// text is not such an object.
-struct AgentAnswer {
-    bool changed = false;
-    std::vector<std::string> errors;
-    std::vector<std::string> done;
-};
-AgentAnswer parse_agent_answer(std::string_view json, std::string_view host);
 
 class LbStep {
   public:

@@ -1,0 +1,36 @@
+// The JSON pieces every document between the management node and the LB shares, written and read
+// one way: service keys, counters, and the text a document is dumped as. Internal to the modules
+// that read or write those documents (protocol/, and the agent's record in lb/).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "lvsctl/ipvs_types.h"
+
+namespace lvsctl::codec {
+
+// {"family", "fwmark"} for a firewall-mark service, else {"family", "protocol", "address",
+// "port"}.
+nlohmann::ordered_json service_key(const ServiceKey& key);
+// The same back; throws std::invalid_argument naming what is wrong (an unknown family, an
+// address of the other family, a mark of 0, a protocol outside 1..255).
+ServiceKey parse_service_key(const nlohmann::json& j);
+
+nlohmann::ordered_json stats(const IpvsStats& s);
+IpvsStats parse_stats(const nlohmann::json& j);  // missing counters are 0
+
+// A kernel's IPVS services with destinations and counters, as `agent show` and `status --json`
+// list them: the key, "scheduler", "persistence", "stats", "destinations".
+nlohmann::ordered_json services(const std::vector<ServiceInfo>& list);
+
+// A forwarding method by its JSON name ("route", "masq", ...); throws std::invalid_argument.
+IpvsForward parse_forward(std::string_view name);
+
+// A document as text that every reader takes, whatever bytes hosts printed into its strings:
+// bytes that are not UTF-8 become U+FFFD, and so does NUL, which JSON allows as \u0000 but
+// PostgreSQL's jsonb (the run log) refuses. Indented by 2, ending with a newline.
+std::string text(const nlohmann::ordered_json& doc);
+
+}  // namespace lvsctl::codec
