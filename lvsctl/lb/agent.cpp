@@ -1,0 +1,368 @@
+#include "lvsctl/lb/agent.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "lvsctl/error.h"
+#include "lvsctl/lb/alias_step.h"
+
+namespace lvsctl {
+
+ExitCode AgentResult::code() const {
+    if (answer.errors.empty()) {
+        return ExitCode::ok;
+    }
+    return refused ? ExitCode::permission : ExitCode::kernel;
+}
+
+namespace {
+
+// "PATH: why" -> "why": parse_agent_state() names the file, which the caller names already.
+std::string without_source(const std::string& message, const std::string& path) {
+    const auto prefix = path + ": ";
+    return message.starts_with(prefix) ? message.substr(prefix.size()) : message;
+}
+
+// A record, std::nullopt when there is none; Error(ExitCode::data) when it cannot be read.
+std::optional<AgentState> read_record(RecordStore& store, const std::string& name) {
+    const auto text = store.read(name);
+    if (!text) {
+        return std::nullopt;
+    }
+    return parse_agent_state(*text, store.path(name));
+}
+
+// Every cluster's record, by cluster id; those that cannot be read are named in `unreadable`.
+std::map<std::int64_t, AgentState> cluster_records(RecordStore& store,
+                                                   std::vector<std::string>& unreadable) {
+    std::map<std::int64_t, AgentState> out;
+    for (const auto& name : store.names()) {
+        const auto id = agent_record_cluster(name);
+        if (!id) {
+            continue;
+        }
+        try {
+            if (auto record = read_record(store, name)) {
+                out.emplace(*id, std::move(*record));
+            }
+        } catch (const Error& e) {
+            unreadable.push_back(e.what());
+        }
+    }
+    return out;
+}
+
+// What a run starts from: this cluster's record (or the legacy one it adopts, or none), what the
+// other clusters' records own, and the errors and warnings found on the way.
+struct Ownership {
+    AgentState previous;
+    std::vector<OtherRecord> others;
+    std::vector<std::string> errors;  // in the answer: the run exits non-zero
+    std::vector<std::string> warnings;
+};
+
+// Refuses (Error(ExitCode::data), nothing changed) when another cluster owns something this one
+// wants; then adopts the legacy record or moves a corrupt one aside.
+Ownership take_ownership(RecordStore& store, const LbDesiredState& desired,
+                         const std::vector<DesiredService>& services, std::int64_t now) {
+    const auto id = desired.cluster_id;
+    const auto own_name = agent_record_name(id);
+    const std::string legacy_name(kLegacyAgentRecord);
+    std::vector<std::string> unreadable;
+    auto records = cluster_records(store, unreadable);
+
+    Ownership out;
+    std::optional<AgentState> own;
+    std::optional<std::string> corrupt;  // why this cluster's record could not be read
+    if (const auto it = records.find(id); it != records.end()) {
+        own = std::move(it->second);
+        records.erase(it);
+    } else if (store.read(own_name)) {
+        // Listed among the unreadable: it is this cluster's, handled below.
+        const auto own_path = store.path(own_name);
+        std::erase_if(unreadable,
+                      [&](const std::string& m) { return m.starts_with(own_path + ": "); });
+        try {
+            own = read_record(store, own_name);
+        } catch (const Error& e) {
+            corrupt = without_source(e.what(), own_path);
+        }
+    }
+    for (auto& [other, state] : records) {
+        out.others.push_back({fmt::format("cluster {}", other),
+                              store.path(agent_record_name(other)), std::move(state)});
+    }
+    std::optional<AgentState> adopted;
+    try {
+        if (auto legacy = read_record(store, legacy_name)) {
+            if (!own && !corrupt && legacy_record_fits(*legacy, desired.fwmark)) {
+                adopted = std::move(legacy);
+            } else {
+                out.others.push_back({"a cluster from before per-cluster records",
+                                      store.path(legacy_name), std::move(*legacy)});
+            }
+        }
+    } catch (const Error& e) {
+        unreadable.push_back(fmt::format("{} (left alone)", e.what()));
+    }
+    for (const auto& u : unreadable) {
+        // Another cluster's record lost: what it owned cannot be checked against; its own next
+        // run finds any conflict.
+        out.warnings.push_back(fmt::format("a record not read: {}", u));
+    }
+
+    Claim claim{id, {}, desired.fwmark, desired.interface, desired.website_ips};
+    for (const auto& svc : services) {
+        claim.services.push_back(svc.key);
+    }
+    if (const auto found = conflicts(claim, out.others); !found.empty()) {
+        constexpr std::size_t kShown = 10;
+        std::string message;
+        for (std::size_t i = 0; i < found.size() && i < kShown; ++i) {
+            message += (i == 0 ? "" : "; ") + found[i];
+        }
+        if (found.size() > kShown) {
+            message += fmt::format("; and {} more", found.size() - kShown);
+        }
+        throw Error(ExitCode::data, message + "; nothing was changed");
+    }
+
+    if (corrupt) {
+        // Failing every run until someone removes the file would keep the LB from converging;
+        // the file is kept for whoever wants to look at it.
+        const auto aside = fmt::format("{}.corrupt-{}", own_name, now);
+        store.rename(own_name, aside);
+        out.errors.push_back(fmt::format(
+            "record {} could not be read ({}): moved to {}; converged from the desired state; "
+            "anything only the lost record named may remain",
+            store.path(own_name), *corrupt, store.path(aside)));
+    } else if (adopted) {
+        store.rename(legacy_name, own_name);
+        out.warnings.push_back(fmt::format("{} is now cluster {}'s record, {}",
+                                           store.path(legacy_name), id, store.path(own_name)));
+        own = std::move(adopted);
+    }
+    if (own) {
+        out.previous = std::move(*own);
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string Agent::via(const AgentSettings& settings) const {
+    return !settings.marks.empty() ? settings.marks : marks_.nft_supported ? "nft" : "iptables";
+}
+
+void Agent::check(const LbDesiredState& desired, const AgentSettings& settings) {
+    if (!addresses_.interface_index(desired.interface)) {
+        throw Error(ExitCode::data,
+                    fmt::format("desired state: interface {} does not exist on this host",
+                                desired.interface));
+    }
+    // A spec the tool cannot express must not leave IPVS changed and the marks not.
+    marks_for(via(settings))
+        .check({desired.fwmark, desired.protocol, desired.ports, desired.website_ips});
+}
+
+AgentResult Agent::apply(const LbDesiredState& desired_state, const AgentSettings& settings) {
+    check(desired_state, settings);
+    const auto ifindex = addresses_.interface_index(desired_state.interface);
+    const auto desired = ipvs_services(desired_state);
+    const auto via = this->via(settings);
+    Marks& marks = marks_for(via);
+    const MarkSpec spec{desired_state.fwmark, desired_state.protocol, desired_state.ports,
+                        desired_state.website_ips};
+
+    auto ownership = take_ownership(records_, desired_state, desired, settings.now);
+    const auto& previous = ownership.previous;
+    const auto record = agent_record_name(desired_state.cluster_id);
+    AgentResult result;
+    result.warnings = ownership.warnings;
+
+    // What another cluster's record owns is never retired here, whatever this record says.
+    std::set<ServiceKey> others_services;
+    std::set<std::uint32_t> others_marks;
+    for (const auto& other : ownership.others) {
+        others_services.insert(other.state.services.begin(), other.state.services.end());
+        others_marks.insert(other.state.marks.begin(), other.state.marks.end());
+    }
+    std::set<ServiceKey> wanted;
+    for (const auto& svc : desired) {
+        wanted.insert(svc.key);
+    }
+    std::vector<ServiceKey> retired;
+    for (const auto& key : previous.services) {
+        if (!wanted.contains(key) && !others_services.contains(key)) {
+            retired.push_back(key);
+        }
+    }
+    std::vector<std::uint32_t> previous_marks;
+    for (auto m : previous.marks) {
+        if (!others_marks.contains(m)) {
+            previous_marks.push_back(m);
+        }
+    }
+    // Ownership is recorded before anything is created, so that a run that dies half-way still
+    // knows what it may have put there; and without digests, so that the run after one that died
+    // half-way trusts nothing it might have left half-changed.
+    AgentState owned = previous;
+    owned.digests.clear();
+    owned.services = retired;
+    owned.services.insert(owned.services.end(), wanted.begin(), wanted.end());
+    owned.marks = previous_marks;
+    if (std::find(owned.marks.begin(), owned.marks.end(), desired_state.fwmark) ==
+        owned.marks.end()) {
+        owned.marks.push_back(desired_state.fwmark);
+    }
+    records_.write(record, to_json(owned));
+
+    // 1. IPVS: services and destinations, draining what goes.
+    IpvsReconciler reconciler(ipvs_, clock_);
+    const auto now = settings.now;
+    const bool full = settings.full || previous.digests.empty() || now < previous.last_full ||
+                      now - previous.last_full >= settings.full_interval;
+    auto report =
+        reconciler.reconcile(desired, retired, std::chrono::seconds(desired_state.drain_timeout),
+                             std::chrono::milliseconds(500), full ? nullptr : &previous.digests);
+    owned.digests = report.converged;
+    if (full && report.errors.empty()) {
+        owned.last_full = now;
+    }
+    owned.services.assign(wanted.begin(), wanted.end());
+    for (const auto& [key, info] : reconciler.observe(retired)) {
+        owned.services.push_back(key);
+    }
+
+    auto finish = [&](std::vector<std::string> done, std::vector<std::string> errors) {
+        records_.write(record, to_json(owned));
+        result.answer.changed = report.changed() || !done.empty();
+        result.answer.done = std::move(report.done);
+        result.answer.done.insert(result.answer.done.end(), done.begin(), done.end());
+        result.answer.changes_sent = report.changes_sent;
+        result.answer.errors = ownership.errors;
+        result.answer.errors.insert(result.answer.errors.end(), report.errors.begin(),
+                                    report.errors.end());
+        result.answer.errors.insert(result.answer.errors.end(), errors.begin(), errors.end());
+        result.refused = result.refused || report.refused;
+        return result;
+    };
+    if (!report.errors.empty()) {
+        // A new website IP without its service would answer on the LB and reset connections; a
+        // leaving one is kept until IPVS is as desired. The next run does both.
+        return finish({}, {"marks and website IPs left as they were: the IPVS step failed"});
+    }
+
+    // 2. Marks and aliases: a new website IP is marked before its alias draws traffic; a removed
+    // one loses its alias before its mark.
+    std::vector<std::string> done;
+    if (!previous.marks_via.empty() && previous.marks_via != via && !previous_marks.empty()) {
+        // Switching between nft and iptables: the other one's sets and rules go first.
+        Marks& old = previous.marks_via == "nft" ? marks_.nft : marks_.iptables;
+        const MarkSpec none{
+            previous_marks.front(), desired_state.protocol, desired_state.ports, {}};
+        const auto m = old.apply(none, previous_marks);
+        done.insert(done.end(), m.done.begin(), m.done.end());
+    }
+    std::vector<std::uint32_t> retired_marks;
+    for (auto m : previous_marks) {
+        if (m != desired_state.fwmark) {
+            retired_marks.push_back(m);
+        }
+    }
+    AliasStep aliases(addresses_, *ifindex, desired_state.interface, desired_state.website_ips,
+                      {previous.interface, previous.vips, previous.former});
+    auto apply_marks = [&](const MarkSpec& s, const std::vector<std::uint32_t>& r) {
+        const auto m = marks.apply(s, r);
+        done.insert(done.end(), m.done.begin(), m.done.end());
+    };
+    const auto leaving_ips = aliases.leaving();
+    auto leaving = spec;
+    leaving.website_ips.insert(leaving.website_ips.end(), leaving_ips.begin(), leaving_ips.end());
+    leaving.website_ips = sorted_unique(std::move(leaving.website_ips));
+    apply_marks(leaving_ips.empty() ? spec : leaving,
+                leaving_ips.empty() ? retired_marks : std::vector<std::uint32_t>{});
+    auto record_aliases = [&](const OwnedAliases& a) {
+        owned.interface = a.interface;
+        owned.vips = a.vips;
+        owned.former = a.former;
+    };
+    aliases.add([&](const OwnedAliases& intent) {
+        record_aliases(intent);
+        records_.write(record, to_json(owned));
+    });
+    aliases.remove();
+    if (!leaving_ips.empty()) {
+        apply_marks(spec, retired_marks);
+    }
+    record_aliases(aliases.owned());
+    owned.marks = {desired_state.fwmark};
+    owned.marks_via = via;
+    done.insert(done.end(), aliases.done.begin(), aliases.done.end());
+    result.refused = aliases.refused;
+    return finish(std::move(done), aliases.errors);
+}
+
+PlacedState Agent::placed(std::optional<std::int64_t> cluster_id,
+                          std::vector<std::string>& warnings) {
+    std::vector<std::string> unreadable;
+    std::vector<AgentState> records;
+    auto read = [&](const std::string& name) {
+        try {
+            if (auto record = read_record(records_, name)) {
+                records.push_back(std::move(*record));
+                return true;
+            }
+        } catch (const Error& e) {
+            unreadable.push_back(e.what());
+            return true;
+        }
+        return false;
+    };
+    if (cluster_id) {
+        if (!read(agent_record_name(*cluster_id))) {
+            read(std::string(kLegacyAgentRecord));
+        }
+    } else {
+        for (auto& [id, record] : cluster_records(records_, unreadable)) {
+            records.push_back(std::move(record));
+        }
+        read(std::string(kLegacyAgentRecord));
+    }
+    for (const auto& u : unreadable) {
+        warnings.push_back(fmt::format("a record not read: {}", u));
+    }
+
+    PlacedState placed;
+    std::set<std::string> interfaces;
+    std::set<std::string> vias;
+    std::set<std::uint32_t> marks;
+    std::set<IpAddress> ips;
+    for (const auto& state : records) {
+        if (!state.interface.empty()) {
+            interfaces.insert(state.interface);
+        }
+        if (!state.marks_via.empty()) {
+            vias.insert(state.marks_via);
+        }
+        marks.insert(state.marks.begin(), state.marks.end());
+        if (const auto index = addresses_.interface_index(state.interface)) {
+            const std::set<IpAddress> owned(state.vips.begin(), state.vips.end());
+            for (const auto& a : addresses_.addresses(*index)) {
+                if (owned.contains(a.address) && a.is_host_route()) {
+                    ips.insert(a.address);
+                }
+            }
+        }
+    }
+    placed.interface = interfaces.size() == 1 ? *interfaces.begin() : "";
+    placed.marks_via = vias.size() == 1 ? *vias.begin() : "";
+    placed.marks.assign(marks.begin(), marks.end());
+    placed.website_ips.assign(ips.begin(), ips.end());
+    return placed;
+}
+
+}  // namespace lvsctl

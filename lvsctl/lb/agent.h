@@ -1,0 +1,99 @@
+// `agent apply` and the placed half of `agent show`, as one class over injected seams
+// (docs/architecture.md): the kernel's IPVS table, the interface's addresses, the two firewall
+// tools, a clock and the store of ownership records. cmd_agent.cpp only builds the real ones,
+// takes the LB's lock and prints the answer; the ordering rules are unit-tested with fakes.
+//
+// A run, in order (docs/agent-protocol.md, "What agent apply does"):
+//  1. check what cannot be done before changing anything: the interface exists, the firewall
+//     tool can express the marks, no other cluster's record owns what this one wants (65);
+//  2. take this cluster's record (adopting the legacy one, or moving a corrupt one aside) and
+//     write ownership of everything the run may create, before creating it;
+//  3. IPVS: services and destinations, draining what goes;
+//  4. marks and aliases, only when IPVS converged (else both stay as they were): a new website
+//     IP is marked before its alias draws traffic, a removed one loses its alias before its
+//     mark; a switch between nft and iptables removes the other tool's sets and rules first;
+//  5. the record as the run left things.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lvsctl/error.h"
+#include "lvsctl/lb/agent_state.h"
+#include "lvsctl/lb/ipvs_plan.h"
+#include "lvsctl/lb/marks.h"
+#include "lvsctl/protocol/agent_documents.h"
+#include "lvsctl/protocol/desired_state.h"
+#include "lvsctl/vip_plan.h"
+
+namespace lvsctl {
+
+// The agent's ownership records (agent_state.h), by file name, in its state directory.
+class RecordStore {
+  public:
+    virtual ~RecordStore() = default;
+    virtual std::vector<std::string> names() = 0;  // every file there
+    // The file's content, or std::nullopt when there is no such file.
+    virtual std::optional<std::string> read(const std::string& name) = 0;
+    virtual void write(const std::string& name, const std::string& text) = 0;  // atomically
+    virtual void rename(const std::string& from, const std::string& to) = 0;
+    virtual std::string path(const std::string& name) const = 0;  // as messages name it
+};
+
+// The firewall tools, and which one this kernel takes by default.
+struct MarkTools {
+    Marks& nft;
+    Marks& iptables;
+    bool nft_supported = false;
+};
+
+struct AgentSettings {
+    std::string marks;  // "nft" or "iptables" to force one; "" = nft where supported
+    bool full = false;  // dump and compare every service's destinations
+    std::int64_t full_interval = 3600;
+    std::int64_t now = 0;  // Unix seconds, for full_interval
+};
+
+struct AgentResult {
+    AgentAnswer answer;
+    std::vector<std::string> warnings;  // for stderr: records of other clusters not read, ...
+    bool refused = false;               // the kernel said EPERM or EACCES
+    // 0, 77 when refused, else 71 when there are errors.
+    ExitCode code() const;
+};
+
+class Agent {
+  public:
+    Agent(IpvsKernel& ipvs, AddressKernel& addresses, MarkTools marks, Clock& clock,
+          RecordStore& records)
+        : ipvs_(ipvs), addresses_(addresses), marks_(marks), clock_(clock), records_(records) {}
+
+    // What can be checked without the records: the interface exists, the firewall tool can
+    // express the marks. Throws Error(ExitCode::data); apply() checks it too. Lets the caller
+    // refuse a document before it takes the LB's lock (nothing at all changes).
+    void check(const LbDesiredState& desired, const AgentSettings& settings);
+
+    // Converges the LB to `desired`. Throws Error(ExitCode::data) before anything changes when
+    // the document cannot be applied here (see above).
+    AgentResult apply(const LbDesiredState& desired, const AgentSettings& settings);
+
+    // What the agent placed for `cluster_id` (its record, or the legacy one while it has none),
+    // or with std::nullopt for every cluster at once: the interface and tool all of them name
+    // ("" when they differ), their marks, and their aliases present on the interfaces now.
+    // Records that cannot be read are left out, with a warning.
+    PlacedState placed(std::optional<std::int64_t> cluster_id, std::vector<std::string>& warnings);
+
+  private:
+    std::string via(const AgentSettings& settings) const;  // "nft" or "iptables"
+    Marks& marks_for(const std::string& via) { return via == "nft" ? marks_.nft : marks_.iptables; }
+
+    IpvsKernel& ipvs_;
+    AddressKernel& addresses_;
+    MarkTools marks_;
+    Clock& clock_;
+    RecordStore& records_;
+};
+
+}  // namespace lvsctl

@@ -1,0 +1,296 @@
+// The whole of `agent apply` (lb/agent.h) over fakes that answer as the kernel, the firewall
+// tools and the state directory do; each test reads the one journal all of them write to.
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "fake_kernel.h"
+#include "fixtures.h"
+#include "lvsctl/error.h"
+#include "lvsctl/lb/agent.h"
+
+using namespace lvsctl;
+using lvsctl::testing::FakeAddresses;
+using lvsctl::testing::FakeClock;
+using lvsctl::testing::FakeKernel;
+using lvsctl::testing::ip;
+
+namespace {
+
+using Journal = std::vector<std::string>;
+
+class JournalKernel : public FakeKernel {
+  public:
+    explicit JournalKernel(Journal& j) : journal_(j) {}
+    std::vector<int> apply(const std::vector<IpvsChange>& changes) override {
+        journal_.push_back("ipvs " + changes.front().describe());
+        return FakeKernel::apply(changes);
+    }
+
+  private:
+    Journal& journal_;
+};
+
+class JournalAddresses : public FakeAddresses {
+  public:
+    explicit JournalAddresses(Journal& j) : journal_(j) {}
+    std::vector<int> add(int ifindex, const std::vector<IpAddress>& ips) override {
+        for (const auto& x : ips) {
+            journal_.push_back("add " + x.str());
+        }
+        return FakeAddresses::add(ifindex, ips);
+    }
+    std::vector<int> remove(int ifindex, const std::vector<InterfaceAddress>& addrs) override {
+        for (const auto& a : addrs) {
+            journal_.push_back("remove " + a.address.str());
+        }
+        return FakeAddresses::remove(ifindex, addrs);
+    }
+
+  private:
+    Journal& journal_;
+};
+
+// A firewall tool: which addresses it marks, per mark, and each apply in the journal as
+// "mark TOOL MARK: IP IP..." (no IP: the mark's sets and rules removed).
+class FakeMarks : public Marks {
+  public:
+    FakeMarks(Journal& j, std::string name) : journal_(j), name_(std::move(name)) {}
+    std::map<std::uint32_t, std::vector<IpAddress>> marked;
+    void check(const MarkSpec& spec) const override {
+        if (name_ == "iptables" && spec.ports.size() > 15) {
+            throw Error(ExitCode::data, "firewall marks: iptables' multiport takes 1 to 15 ports");
+        }
+    }
+    MarkReport apply(const MarkSpec& spec, const std::vector<std::uint32_t>& retired) override {
+        std::string line = fmt::format("mark {} {}:", name_, spec.fwmark);
+        for (const auto& x : spec.website_ips) {
+            line += " " + x.str();
+        }
+        journal_.push_back(line);
+        marked[spec.fwmark] = spec.website_ips;
+        if (spec.website_ips.empty()) {
+            marked.erase(spec.fwmark);
+        }
+        for (auto m : retired) {
+            if (m != spec.fwmark) {
+                marked.erase(m);
+            }
+        }
+        return {{line}, 1, 1};
+    }
+
+  private:
+    Journal& journal_;
+    std::string name_;
+};
+
+// The state directory: files by name; each write journalled with what it recorded.
+class FakeRecords : public RecordStore {
+  public:
+    explicit FakeRecords(Journal& j) : journal_(j) {}
+    std::map<std::string, std::string> files;
+    std::vector<std::string> names() override {
+        std::vector<std::string> out;
+        for (const auto& [name, text] : files) {
+            out.push_back(name);
+        }
+        return out;
+    }
+    std::optional<std::string> read(const std::string& name) override {
+        const auto it = files.find(name);
+        return it == files.end() ? std::nullopt : std::optional<std::string>(it->second);
+    }
+    void write(const std::string& name, const std::string& text) override {
+        journal_.push_back("record " + name);
+        files[name] = text;
+    }
+    void rename(const std::string& from, const std::string& to) override {
+        journal_.push_back("rename " + from + " " + to);
+        files[to] = files.at(from);
+        files.erase(from);
+    }
+    std::string path(const std::string& name) const override { return "/var/lib/lvsctl/" + name; }
+
+  private:
+    Journal& journal_;
+};
+
+struct Lb {
+    Journal journal;
+    JournalKernel ipvs{journal};
+    JournalAddresses addresses{journal};
+    FakeMarks nft{journal, "nft"};
+    FakeMarks iptables{journal, "iptables"};
+    FakeClock clock;
+    FakeRecords records{journal};
+    Agent agent{ipvs, addresses, {nft, iptables, true}, clock, records};
+    Lb() { addresses.interface("eth1"); }
+
+    AgentResult apply(const LbDesiredState& desired, const std::string& marks = "") {
+        journal.clear();
+        return agent.apply(desired, {marks, false, 3600, 1000});
+    }
+    std::size_t at(const std::string& entry) const {
+        const auto it = std::find(journal.begin(), journal.end(), entry);
+        REQUIRE_MESSAGE(it != journal.end(), "not in the journal: " << entry);
+        return static_cast<std::size_t>(it - journal.begin());
+    }
+    std::size_t first(const std::string& prefix) const {
+        const auto it = std::find_if(journal.begin(), journal.end(),
+                                     [&](const std::string& e) { return e.starts_with(prefix); });
+        REQUIRE_MESSAGE(it != journal.end(), "nothing starts with: " << prefix);
+        return static_cast<std::size_t>(it - journal.begin());
+    }
+};
+
+LbDesiredState seed(std::vector<const char*> website_ips = {"10.39.84.131"}) {
+    const auto cluster = lvsctl::testing::seed_cluster();
+    auto d = desired_state(cluster, cluster.load_balancers[0], 0);
+    d.website_ips.clear();
+    for (const auto* x : website_ips) {
+        d.website_ips.push_back(ip(x));
+    }
+    return d;
+}
+
+}  // namespace
+
+TEST_CASE("agent: ownership is recorded before anything is created") {
+    Lb lb;
+    const auto result = lb.apply(seed());
+    CHECK(result.code() == ExitCode::ok);
+    CHECK(result.answer.changed);
+    const auto recorded = lb.at("record agent-cluster-1.json");
+    CHECK(recorded < lb.first("ipvs "));
+    CHECK(recorded < lb.first("mark "));
+    CHECK(recorded < lb.at("add 10.39.84.131"));
+    // And it already named the service and the mark.
+    const auto state = parse_agent_state(lb.records.files.at("agent-cluster-1.json"), "record");
+    CHECK(state.marks == std::vector<std::uint32_t>{100});
+    CHECK(state.vips == std::vector<IpAddress>{ip("10.39.84.131")});
+    CHECK(lb.ipvs.table.size() == 1);
+    CHECK(lb.nft.marked.at(100) == std::vector<IpAddress>{ip("10.39.84.131")});
+}
+
+TEST_CASE("agent: a new website IP is marked before its alias appears") {
+    Lb lb;
+    lb.apply(seed());
+    const auto result = lb.apply(seed({"10.39.84.131", "10.39.84.132"}));
+    CHECK(result.code() == ExitCode::ok);
+    CHECK(lb.at("mark nft 100: 10.39.84.131 10.39.84.132") < lb.at("add 10.39.84.132"));
+    CHECK(lb.addresses.has("eth1", ip("10.39.84.132")));
+}
+
+TEST_CASE("agent: an alias is removed before its mark") {
+    Lb lb;
+    lb.apply(seed({"10.39.84.131", "10.39.84.132"}));
+    const auto result = lb.apply(seed({"10.39.84.131"}));
+    CHECK(result.code() == ExitCode::ok);
+    const auto removed = lb.at("remove 10.39.84.132");
+    // Still marked while its alias is there; unmarked only after.
+    CHECK(lb.at("mark nft 100: 10.39.84.131 10.39.84.132") < removed);
+    CHECK(removed < lb.at("mark nft 100: 10.39.84.131"));
+    CHECK_FALSE(lb.addresses.has("eth1", ip("10.39.84.132")));
+}
+
+TEST_CASE("agent: switching from nft to iptables removes nft's sets and rules first") {
+    Lb lb;
+    lb.apply(seed());
+    REQUIRE(lb.nft.marked.contains(100));
+    const auto result = lb.apply(seed(), "iptables");
+    CHECK(result.code() == ExitCode::ok);
+    CHECK(lb.at("mark nft 100:") < lb.at("mark iptables 100: 10.39.84.131"));
+    CHECK_FALSE(lb.nft.marked.contains(100));
+    CHECK(lb.iptables.marked.contains(100));
+    CHECK(parse_agent_state(lb.records.files.at("agent-cluster-1.json"), "r").marks_via ==
+          "iptables");
+}
+
+TEST_CASE("agent: a failed IPVS step leaves aliases and marks as they were") {
+    Lb lb;
+    lb.apply(seed());
+    auto desired = seed({"10.39.84.132"});     // 131 goes, 132 comes
+    desired.services[0].scheduler = "nosuch";  // the kernel has no such module: ENOENT
+    const auto result = lb.apply(desired);
+    CHECK(result.code() == ExitCode::kernel);
+    CHECK(result.answer.errors.back() ==
+          "marks and website IPs left as they were: the IPVS step failed");
+    CHECK(std::none_of(lb.journal.begin(), lb.journal.end(), [](const std::string& e) {
+        return e.starts_with("mark ") || e.starts_with("add ") || e.starts_with("remove ");
+    }));
+    CHECK(lb.addresses.has("eth1", ip("10.39.84.131")));
+    CHECK_FALSE(lb.addresses.has("eth1", ip("10.39.84.132")));
+    CHECK(lb.nft.marked.at(100) == std::vector<IpAddress>{ip("10.39.84.131")});
+    // The record still names what the LB has, so the next run removes 131 once IPVS is right.
+    const auto state = parse_agent_state(lb.records.files.at("agent-cluster-1.json"), "r");
+    CHECK(state.vips == std::vector<IpAddress>{ip("10.39.84.131")});
+    CHECK(lb.apply(seed({"10.39.84.132"})).code() == ExitCode::ok);
+    CHECK_FALSE(lb.addresses.has("eth1", ip("10.39.84.131")));
+    CHECK(lb.addresses.has("eth1", ip("10.39.84.132")));
+}
+
+TEST_CASE("agent: what another cluster's record owns is refused before anything changes") {
+    Lb lb;
+    lb.apply(seed());
+    auto other = seed({"10.39.84.131"});  // cluster 2 wants cluster 1's website IP
+    other.cluster_id = 2;
+    other.fwmark = 200;
+    for (auto& s : other.services) {
+        s.fwmark = 200;
+    }
+    lb.journal.clear();
+    CHECK_THROWS_WITH_AS(lb.agent.apply(other, {"", false, 3600, 1000}),
+                         doctest::Contains("cluster 1"), Error);
+    CHECK(lb.journal.empty());
+    CHECK_FALSE(lb.records.files.contains("agent-cluster-2.json"));
+}
+
+TEST_CASE("agent: a spec the firewall tool cannot express changes nothing, IPVS included") {
+    Lb lb;
+    auto desired = seed();
+    desired.ports.resize(16);
+    for (std::size_t i = 0; i < desired.ports.size(); ++i) {
+        desired.ports[i] = static_cast<std::uint16_t>(8000 + i);
+    }
+    CHECK_THROWS_AS(lb.apply(desired, "iptables"), Error);
+    CHECK(lb.journal.empty());
+    CHECK(lb.ipvs.table.empty());
+}
+
+TEST_CASE("agent: a corrupt record is moved aside, the run converges and says so") {
+    Lb lb;
+    lb.records.files["agent-cluster-1.json"] = R"({"version": 1, "services": [)";
+    const auto result = lb.apply(seed());
+    CHECK(result.code() == ExitCode::kernel);
+    CHECK(result.answer.errors.at(0).starts_with(
+        "record /var/lib/lvsctl/agent-cluster-1.json could not be read"));
+    CHECK(lb.records.files.contains("agent-cluster-1.json.corrupt-1000"));
+    CHECK(lb.addresses.has("eth1", ip("10.39.84.131")));
+    CHECK(lb.apply(seed()).code() == ExitCode::ok);
+}
+
+TEST_CASE("agent: placed() shows one cluster's record, or every record") {
+    Lb lb;
+    lb.apply(seed());
+    auto other = seed({"10.39.85.1"});
+    other.cluster_id = 2;
+    other.fwmark = 200;
+    for (auto& s : other.services) {
+        s.fwmark = 200;
+    }
+    REQUIRE(lb.apply(other).code() == ExitCode::ok);
+    std::vector<std::string> warnings;
+    const auto one = lb.agent.placed(1, warnings);
+    CHECK(one.website_ips == std::vector<IpAddress>{ip("10.39.84.131")});
+    CHECK(one.marks == std::vector<std::uint32_t>{100});
+    const auto all = lb.agent.placed(std::nullopt, warnings);
+    CHECK(all.website_ips == std::vector<IpAddress>{ip("10.39.84.131"), ip("10.39.85.1")});
+    CHECK(all.marks == std::vector<std::uint32_t>{100, 200});
+    CHECK(all.interface == "eth1");
+    CHECK(warnings.empty());
+}
