@@ -469,107 +469,140 @@ int Database::remove_ips(std::int64_t cluster_id, const std::vector<IpAddress>& 
     });
 }
 
+namespace {
+
+// `import`'s steps (docs/commands.md: import), each one part of the one validated transaction.
+// Each appends what it did, for the operator, to `done`.
+
+constexpr const char* kUpsertCluster = R"sql(
+    insert into h2e_clusters (cluster_id, name, scheduler, fwmark, protocol, ports, forwarding,
+                              persistence, check_send, check_expect, check_timeout, check_reentry,
+                              load_monitor)
+    values ($1, $2, $3, $4, $5, $6::integer[], $7, $8, $9, $10, $11, $12, $13)
+    on conflict (cluster_id) do update set
+        name = excluded.name, scheduler = excluded.scheduler, fwmark = excluded.fwmark,
+        protocol = excluded.protocol, ports = excluded.ports, forwarding = excluded.forwarding,
+        persistence = excluded.persistence, check_send = excluded.check_send,
+        check_expect = excluded.check_expect, check_timeout = excluded.check_timeout,
+        check_reentry = excluded.check_reentry, load_monitor = excluded.load_monitor
+)sql";
+
+constexpr const char* kUpsertLoadBalancer = R"sql(
+    insert into h2e_load_balancers (cluster_id, role, mgmt_address) values ($1, $2, $3)
+    on conflict (cluster_id, role) do update set mgmt_address = excluded.mgmt_address
+)sql";
+
+constexpr const char* kUpdateServer = R"sql(
+    update apache_h2e_nodes set address = $2, address_v6 = $3, weight = $4, active = $5
+    where node_id = $1
+)sql";
+
+constexpr const char* kInsertServer = R"sql(
+    insert into apache_h2e_nodes (node_id, cluster_id, mgmt_address, address, address_v6, weight,
+                                  active)
+    values ($1, $2, $3, $4, $5, $6, $7)
+)sql";
+
+// A cluster name is unique: another cluster's name is refused (65), nothing written.
+void refuse_taken_name(pqxx::work& tx, std::int64_t id, const Cluster& f) {
+    const auto other = tx.exec_params(
+        "select cluster_id from h2e_clusters where name = $1 and cluster_id <> $2", f.name, id);
+    if (!other.empty()) {
+        throw Error(ExitCode::data, fmt::format("h2e_clusters cluster_id={}: column name: {:?} is "
+                                                "already the name of cluster {}",
+                                                id, f.name, other[0][0].c_str()));
+    }
+}
+
+void import_settings(pqxx::work& tx, std::int64_t id, const Cluster& f,
+                     std::vector<std::string>& done) {
+    // lvs.cf holds only the first port: keep the row's list when it starts with it.
+    const auto first = std::to_string(f.ports.front());
+    std::string port_list = "{" + first + "}";
+    const auto ports =
+        tx.exec_params("select ports::text from h2e_clusters where cluster_id = $1", id);
+    if (!ports.empty()) {
+        const std::string have = ports[0][0].c_str();
+        if (have.rfind("{" + first + ",", 0) == 0) {
+            port_list = have;
+        }
+    }
+    tx.exec_params(kUpsertCluster, id, f.name, f.scheduler, f.fwmark, f.protocol, port_list,
+                   std::string(to_string(f.forwarding)), f.persistence, f.check_send,
+                   f.check_expect, f.check_timeout, f.check_reentry, f.load_monitor);
+    done.push_back(fmt::format("h2e_clusters cluster_id={}: settings from lvs.cf", id));
+}
+
+void import_load_balancers(pqxx::work& tx, std::int64_t id, const Cluster& f,
+                           std::vector<std::string>& done) {
+    for (const auto role : {Role::primary, Role::backup}) {
+        const auto* lb = role == Role::primary ? f.primary() : f.backup();
+        const std::string r(to_string(role));
+        if (lb != nullptr) {
+            tx.exec_params(kUpsertLoadBalancer, id, r, lb->mgmt_address.str());
+        } else if (tx.exec_params(
+                         "delete from h2e_load_balancers where cluster_id = $1 and role = $2", id,
+                         r)
+                       .affected_rows() > 0) {
+            done.push_back(fmt::format("h2e_load_balancers cluster_id={} role={}: removed", id, r));
+        }
+    }
+}
+
+// Servers are matched by management address (lvs.cf has no node ids); those not in the file go.
+void import_servers(pqxx::work& tx, std::int64_t id, const Cluster& f,
+                    std::vector<std::string>& done) {
+    std::set<std::string> kept;
+    for (const auto& s : f.servers) {
+        const auto existing = tx.exec_params(
+            "select node_id from apache_h2e_nodes where cluster_id = $1 and mgmt_address = $2", id,
+            s.mgmt_address.str());
+        if (!existing.empty()) {
+            tx.exec_params(kUpdateServer, existing[0][0].as<std::int64_t>(), s.address.str(),
+                           text_of(s.address_v6), s.weight, s.active);
+        } else {
+            const auto node_id =
+                tx.exec1("select coalesce(max(node_id), 0) + 1 from apache_h2e_nodes")[0]
+                    .as<std::int64_t>();
+            tx.exec_params(kInsertServer, node_id, id, s.mgmt_address.str(), s.address.str(),
+                           text_of(s.address_v6), s.weight, s.active);
+            done.push_back(
+                fmt::format("apache_h2e_nodes node_id={}: new, for server {} (lvs.cf "
+                            "has no node ids: check it against the platform's)",
+                            node_id, s.mgmt_address.str()));
+        }
+        kept.insert(s.mgmt_address.str());
+    }
+    for (const auto& row : tx.exec_params(
+             "select node_id, host(mgmt_address) from apache_h2e_nodes where cluster_id = $1",
+             id)) {
+        if (!kept.contains(row[1].c_str())) {
+            tx.exec_params("delete from apache_h2e_nodes where node_id = $1",
+                           row[0].as<std::int64_t>());
+            done.push_back(fmt::format("apache_h2e_nodes node_id={}: removed (not in lvs.cf)",
+                                       row[0].c_str()));
+        }
+    }
+}
+
+void import_website_ips(pqxx::work& tx, std::int64_t id, const Cluster& f) {
+    for (const auto& ip : f.website_ips) {
+        tx.exec_params("insert into h2e_cluster_ips values ($1, $2) on conflict do nothing", id,
+                       ip.str());
+    }
+}
+
+}  // namespace
+
 std::vector<std::string> Database::import_cluster(std::int64_t id, const Cluster& f) {
     return guarded([&] {
         std::vector<std::string> done;
         write_validated(impl_->connection, id, [&](pqxx::work& tx) {
-            const auto other = tx.exec_params(
-                "select cluster_id from h2e_clusters where name = $1 and cluster_id <> $2", f.name,
-                id);
-            if (!other.empty()) {
-                throw Error(ExitCode::data,
-                            fmt::format("h2e_clusters cluster_id={}: column name: {:?} is already "
-                                        "the name of cluster {}",
-                                        id, f.name, other[0][0].c_str()));
-            }
-            const auto ports =
-                tx.exec_params("select ports::text from h2e_clusters where cluster_id = $1", id);
-            // lvs.cf holds only the first port: keep the row's list when it starts with it.
-            std::string port_list = "{" + std::to_string(f.ports.front()) + "}";
-            if (!ports.empty()) {
-                const std::string have = ports[0][0].c_str();
-                if (have.rfind("{" + std::to_string(f.ports.front()) + ",", 0) == 0) {
-                    port_list = have;
-                }
-            }
-            tx.exec_params(
-                "insert into h2e_clusters (cluster_id, name, scheduler, fwmark, protocol, ports,"
-                " forwarding, persistence, check_send, check_expect, check_timeout, check_reentry,"
-                " load_monitor) values ($1, $2, $3, $4, $5, $6::integer[], $7, $8, $9, $10, $11, "
-                "$12, $13)"
-                " on conflict (cluster_id) do update set name = excluded.name,"
-                " scheduler = excluded.scheduler, fwmark = excluded.fwmark, protocol = "
-                "excluded.protocol,"
-                " ports = excluded.ports, forwarding = excluded.forwarding,"
-                " persistence = excluded.persistence, check_send = excluded.check_send,"
-                " check_expect = excluded.check_expect, check_timeout = excluded.check_timeout,"
-                " check_reentry = excluded.check_reentry, load_monitor = excluded.load_monitor",
-                id, f.name, f.scheduler, f.fwmark, f.protocol, port_list,
-                std::string(to_string(f.forwarding)), f.persistence, f.check_send, f.check_expect,
-                f.check_timeout, f.check_reentry, f.load_monitor);
-            done.push_back(fmt::format("h2e_clusters cluster_id={}: settings from lvs.cf", id));
-            for (const auto role : {Role::primary, Role::backup}) {
-                const auto* lb = role == Role::primary ? f.primary() : f.backup();
-                const std::string r(to_string(role));
-                if (lb == nullptr) {
-                    if (tx.exec_params(
-                              "delete from h2e_load_balancers where cluster_id = $1 and role = $2",
-                              id, r)
-                            .affected_rows() > 0) {
-                        done.push_back(fmt::format(
-                            "h2e_load_balancers cluster_id={} role={}: removed", id, r));
-                    }
-                    continue;
-                }
-                tx.exec_params(
-                    "insert into h2e_load_balancers (cluster_id, role, mgmt_address) values ($1, "
-                    "$2, $3)"
-                    " on conflict (cluster_id, role) do update set mgmt_address = "
-                    "excluded.mgmt_address",
-                    id, r, lb->mgmt_address.str());
-            }
-            std::set<std::string> kept;
-            for (const auto& s : f.servers) {
-                const auto existing = tx.exec_params(
-                    "select node_id from apache_h2e_nodes where cluster_id = $1 and mgmt_address = "
-                    "$2",
-                    id, s.mgmt_address.str());
-                if (!existing.empty()) {
-                    tx.exec_params(
-                        "update apache_h2e_nodes set address = $2, address_v6 = $3, weight = $4,"
-                        " active = $5 where node_id = $1",
-                        existing[0][0].as<std::int64_t>(), s.address.str(), text_of(s.address_v6),
-                        s.weight, s.active);
-                } else {
-                    const auto node_id =
-                        tx.exec1("select coalesce(max(node_id), 0) + 1 from apache_h2e_nodes")[0]
-                            .as<std::int64_t>();
-                    tx.exec_params(
-                        "insert into apache_h2e_nodes (node_id, cluster_id, mgmt_address, address,"
-                        " address_v6, weight, active) values ($1, $2, $3, $4, $5, $6, $7)",
-                        node_id, id, s.mgmt_address.str(), s.address.str(), text_of(s.address_v6),
-                        s.weight, s.active);
-                    done.push_back(fmt::format(
-                        "apache_h2e_nodes node_id={}: new, for server {} (lvs.cf has no node ids: "
-                        "check it against the platform's)",
-                        node_id, s.mgmt_address.str()));
-                }
-                kept.insert(s.mgmt_address.str());
-            }
-            for (const auto& row : tx.exec_params("select node_id, host(mgmt_address) from "
-                                                  "apache_h2e_nodes where cluster_id = $1",
-                                                  id)) {
-                if (!kept.contains(row[1].c_str())) {
-                    tx.exec_params("delete from apache_h2e_nodes where node_id = $1",
-                                   row[0].as<std::int64_t>());
-                    done.push_back(fmt::format(
-                        "apache_h2e_nodes node_id={}: removed (not in lvs.cf)", row[0].c_str()));
-                }
-            }
-            for (const auto& ip : f.website_ips) {
-                tx.exec_params("insert into h2e_cluster_ips values ($1, $2) on conflict do nothing",
-                               id, ip.str());
-            }
+            refuse_taken_name(tx, id, f);
+            import_settings(tx, id, f, done);
+            import_load_balancers(tx, id, f, done);
+            import_servers(tx, id, f, done);
+            import_website_ips(tx, id, f);
         });
         return done;
     });

@@ -194,45 +194,43 @@ SshConnector::SshConnector(SshOptions options) : options_(std::move(options)) {
     }
 }
 
-std::unique_ptr<Transport> SshConnector::connect(const IpAddress& address, std::uint16_t port) {
-    const auto host = address.str();
-    const auto where = fmt::format(
-        "ssh {}@{}", options_.user,
-        address.is_v4() ? fmt::format("{}:{}", host, port) : fmt::format("[{}]:{}", host, port));
-    auto session = std::make_unique<Session>();
-    const auto s = session->get();
+namespace {
+
+// The session's options: strict host-key checking against the one known_hosts file, no
+// ~/.ssh/config, the connect timeout. A refused option is a bad configuration (64).
+void set_options(Session& session, const SshOptions& options, const std::string& host,
+                 unsigned int port, const std::string& where) {
+    const auto s = session.get();
     const int verbosity = SSH_LOG_NOLOG;
-    const unsigned int port_number = port;
-    const long timeout = static_cast<long>(options_.timeout.count());
+    const long timeout = static_cast<long>(options.timeout.count());
     const int no = 0;
     const int yes = 1;
     bool ok = ssh_options_set(s, SSH_OPTIONS_LOG_VERBOSITY, &verbosity) == 0 &&
               ssh_options_set(s, SSH_OPTIONS_HOST, host.c_str()) == 0 &&
-              ssh_options_set(s, SSH_OPTIONS_PORT, &port_number) == 0 &&
-              ssh_options_set(s, SSH_OPTIONS_USER, options_.user.c_str()) == 0 &&
+              ssh_options_set(s, SSH_OPTIONS_PORT, &port) == 0 &&
+              ssh_options_set(s, SSH_OPTIONS_USER, options.user.c_str()) == 0 &&
               ssh_options_set(s, SSH_OPTIONS_TIMEOUT, &timeout) == 0 &&
               ssh_options_set(s, SSH_OPTIONS_PROCESS_CONFIG, &no) == 0 &&
               ssh_options_set(s, SSH_OPTIONS_STRICTHOSTKEYCHECK, &yes) == 0 &&
               ssh_options_set(s, SSH_OPTIONS_NODELAY, &yes) == 0 &&
               // Only the one known_hosts file decides (docs/commands.md: --known-hosts).
               ssh_options_set(s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null") == 0;
-    if (ok && !options_.known_hosts.empty()) {
-        ok = ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, options_.known_hosts.c_str()) == 0;
+    if (ok && !options.known_hosts.empty()) {
+        ok = ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, options.known_hosts.c_str()) == 0;
     }
     if (!ok) {
         throw Error(ExitCode::usage,
-                    fmt::format("{}: bad SSH options: {}", where, session->error()));
+                    fmt::format("{}: bad SSH options: {}", where, session.error()));
     }
-    if (ssh_connect(s) != SSH_OK) {
-        throw Error(ExitCode::unreachable, fmt::format("{}: connect: {}", where, session->error()));
-    }
-    session->set_connected();
+}
 
+// The host's key must be the one in known_hosts; anything else is refused (77).
+void check_host_key(Session& session, const SshOptions& options, const std::string& where) {
     const auto known =
-        options_.known_hosts.empty() ? std::string("~/.ssh/known_hosts") : options_.known_hosts;
-    switch (ssh_session_is_known_server(s)) {
+        options.known_hosts.empty() ? std::string("~/.ssh/known_hosts") : options.known_hosts;
+    switch (ssh_session_is_known_server(session.get())) {
         case SSH_KNOWN_HOSTS_OK:
-            break;
+            return;
         case SSH_KNOWN_HOSTS_CHANGED:
             throw Error(
                 ExitCode::permission,
@@ -254,24 +252,44 @@ std::unique_ptr<Transport> SshConnector::connect(const IpAddress& address, std::
         default:
             throw Error(ExitCode::permission,
                         fmt::format("{}: checking the host key against {}: {}", where, known,
-                                    session->error()));
+                                    session.error()));
     }
+}
 
+// Public-key authentication only: the --ssh-identity file, or the agent and default keys.
+void authenticate(Session& session, const SshOptions& options, const std::string& where) {
     int auth = SSH_AUTH_ERROR;
-    if (!options_.identity.empty()) {
-        const auto key = import_identity(options_.identity);
-        auth = ssh_userauth_publickey(s, nullptr, key.get());
+    if (!options.identity.empty()) {
+        const auto key = import_identity(options.identity);
+        auth = ssh_userauth_publickey(session.get(), nullptr, key.get());
     } else {
-        auth = ssh_userauth_publickey_auto(s, nullptr, nullptr);
+        auth = ssh_userauth_publickey_auto(session.get(), nullptr, nullptr);
     }
     if (auth == SSH_AUTH_ERROR) {
         throw Error(ExitCode::unreachable,
-                    fmt::format("{}: authentication: {}", where, session->error()));
+                    fmt::format("{}: authentication: {}", where, session.error()));
     }
     if (auth != SSH_AUTH_SUCCESS) {
         throw Error(ExitCode::permission,
                     fmt::format("{}: public-key authentication refused", where));
     }
+}
+
+}  // namespace
+
+std::unique_ptr<Transport> SshConnector::connect(const IpAddress& address, std::uint16_t port) {
+    const auto host = address.str();
+    const auto where = fmt::format(
+        "ssh {}@{}", options_.user,
+        address.is_v4() ? fmt::format("{}:{}", host, port) : fmt::format("[{}]:{}", host, port));
+    auto session = std::make_unique<Session>();
+    set_options(*session, options_, host, port, where);
+    if (ssh_connect(session->get()) != SSH_OK) {
+        throw Error(ExitCode::unreachable, fmt::format("{}: connect: {}", where, session->error()));
+    }
+    session->set_connected();
+    check_host_key(*session, options_, where);
+    authenticate(*session, options_, where);
     return std::make_unique<SshTransport>(std::move(session), where, options_.timeout);
 }
 
