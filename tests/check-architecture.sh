@@ -3,7 +3,7 @@
 # which, and which folder alone includes each third-party library. Prints each breach; exits 1 if
 # any. Run by ctest (architecture_rules).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 breaches=0
 breach() {
     echo "$1"
@@ -33,12 +33,12 @@ forbid "lb/ never includes the management side" 'lvsctl/(manage|cli)/.*|(ipvs|db
 forbid "manage/ works over interfaces, not the libraries' modules" 'lvsctl/cli/.*|(ipvs|db|propagation|templates)/.*' "${manage[@]}"
 
 # Each third-party library in one module only.
-sources=$(git ls-files '*.cpp' '*.h' | grep -vE '^(tests|bench)/')
+mapfile -t sources < <(git ls-files '*.cpp' '*.h' | grep -vE '^(tests|bench)/')
 only() { # WHAT PATTERN FOLDER: only files under FOLDER include headers matching PATTERN
     local what=$1 pattern=$2 folder=$3
     while IFS= read -r line; do
         [[ $line == "$folder"* ]] || breach "$line: $what is $folder's alone"
-    done < <(includes $sources | grep -E ": ($pattern)$")
+    done < <(includes "${sources[@]}" | grep -E ": ($pattern)$")
 }
 only "libnl" 'netlink/.*' ipvs/
 only "libpqxx" 'pqxx/.*' db/

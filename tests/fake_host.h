@@ -89,8 +89,8 @@ class FakeHost : public Transport {
             s_.files[argv[4]] = input;
             return {0, "", ""};
         }
-        if (argv.size() == 7 && argv[0] == "sh" && argv[3] == "lvsctl-record-batch") {
-            const auto n = std::stoul(argv[5]);
+        if (argv.size() == 9 && argv[0] == "sh" && argv[3] == "lvsctl-record-batch") {
+            const auto n = std::stoul(argv[7]);
             s_.files[argv[4]] = input.substr(0, n);
             return batch(input.substr(n));
         }

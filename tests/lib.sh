@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/lib.sh: sourced by the shell tests (bash). Prints TAP-like "ok"/"not ok" lines.
 #   check DESCRIPTION COMMAND...   ok when COMMAND succeeds; counts failures in $failures
 #   wait_for SECONDS COMMAND...    polls COMMAND every 0.5 s until it succeeds, or fails after

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "lvsctl/error.h"
+#include "lvsctl/manage/scripts.h"
 #include "lvsctl/validate.h"
 
 namespace lvsctl {
@@ -59,34 +60,6 @@ std::string posix_cksum(std::string_view data) {
     return fmt::format("{} {}", ~crc, data.size());
 }
 
-std::string replace_file_script(std::string_view fill, std::string_view then) {
-    // The path (absolute) and the other values arrive as arguments, never inside the script. Few
-    // processes: it runs on every host of a change. The temporary name is unique per shell ($$).
-    // The last argument is what cksum must print for the complete content: a connection cut
-    // mid-file ends the input early, dd then exits 0 all the same, and the short file must not
-    // be renamed over the real one.
-    return fmt::format(
-        "set -e; dir=${{1%/*}}; [ -d \"$dir\" ] || mkdir -p -- \"$dir\"; "
-        "tmp=\"$dir/.lvsctl-upload.$$\"; trap 'rm -f -- \"$tmp\"' EXIT; {}; "
-        "for want; do :; done; got=$(cksum <\"$tmp\"); "
-        "if [ \"$got\" != \"$want\" ]; then "
-        "echo \"$1: the content arrived incomplete ($got bytes, not $want); the file is "
-        "unchanged\" "
-        ">&2; exit 1; fi; "
-        "mv -f -- \"$tmp\" \"$1\"; trap - EXIT{}{}",
-        fill, then.empty() ? "" : "; ", then);
-}
-
-namespace {
-// $2: the mode of a new file. The mode is set on the empty file before dd fills it, so that
-// dd's fsync makes the content and the mode durable together (no `sync` process).
-constexpr std::string_view kUploadFill =
-    "umask 077; : > \"$tmp\"; "
-    "if [ -e \"$1\" ]; then chmod --reference=\"$1\" -- \"$tmp\"; else chmod \"$2\" -- \"$tmp\"; "
-    "fi; "
-    "dd of=\"$tmp\" bs=65536 conv=notrunc,fsync status=none";
-}  // namespace
-
 void upload_atomically(Transport& host, std::string_view host_name, const std::string& path,
                        std::string_view content, unsigned mode) {
     if (!is_valid_command_path(path)) {
@@ -95,8 +68,8 @@ void upload_atomically(Transport& host, std::string_view host_name, const std::s
                                                     host_name, path));
     }
     const auto result =
-        host.run_changing({"sh", "-c", replace_file_script(kUploadFill), "lvsctl-upload", path,
-                           fmt::format("{:o}", mode), posix_cksum(content)},
+        host.run_changing({"sh", "-c", std::string(scripts::kReplaceFileScript), "lvsctl-upload",
+                           path, fmt::format("{:o}", mode), posix_cksum(content)},
                           std::string(content));
     if (result.status != 0) {
         throw Error(ExitCode::partial,

@@ -49,17 +49,12 @@ std::string shell_quote(std::string_view text);
 // argv as a command line for a POSIX shell: each argument quoted.
 std::string shell_command(const std::vector<std::string>& argv);
 
-// Replaces `path` on the host atomically: written to a temporary file beside it, synced, and
-// renamed over it; the file keeps its mode when it exists, else gets `mode`. The directory is
-// created when missing. Throws Error(ExitCode::partial) naming `host_name` and the path.
+// Replaces `path` on the host atomically (scripts/replace-file.sh): written to a temporary file
+// beside it, synced, checked against posix_cksum(content), and renamed over it; the file keeps
+// its mode when it exists, else gets `mode`. The directory is created when missing. Throws
+// Error(ExitCode::partial) naming `host_name` and the path.
 void upload_atomically(Transport& host, std::string_view host_name, const std::string& path,
                        std::string_view content, unsigned mode);
-
-// A fixed `sh -c` script replacing the file named by $1 as upload_atomically() does: `fill`
-// writes the temporary file "$tmp" from stdin and syncs it (dd conv=fsync); the script's last
-// argument must be posix_cksum() of the content, or the file is left as it was (exit 1); `then`
-// runs after the rename. For scripts that write a file and do more in the same command.
-std::string replace_file_script(std::string_view fill, std::string_view then = "");
 
 // What POSIX `cksum` prints for `data` read from stdin: "CRC LENGTH".
 std::string posix_cksum(std::string_view data);

@@ -1,5 +1,7 @@
 #include "lvsctl/manage/web_step.h"
 
+#include "lvsctl/manage/scripts.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -52,18 +54,8 @@ std::string web_record_path(std::int64_t cluster_id) {
     return fmt::format("/var/lib/lvsctl/lo-cluster-{}.ips", cluster_id);
 }
 
-std::vector<std::string> web_read_command(std::int64_t cluster_id) {
-    // A fixed script; the record's path arrives as its argument. One `ip` and one `cat` (the two
-    // sysctls, then the record when there is one): it runs on every web server on every run.
-    return {"sh", "-c",
-            // `ip -br` (iproute2 4.5 and later) prints all addresses on one line: a fifth of
-            // `ip -o`'s bytes, which matters at 10,000 addresses on 64 hosts.
-            fmt::format("ip -br addr show dev lo 2>/dev/null || ip -o addr show dev lo || exit 1; "
-                        "echo {}; if [ -e \"$1\" ]; then set -- \"$1\"; else set --; fi; "
-                        "exec cat /proc/sys/net/ipv4/conf/all/arp_ignore "
-                        "/proc/sys/net/ipv4/conf/all/arp_announce \"$@\"",
-                        kSysctlMark),
-            "lvsctl-read", web_record_path(cluster_id)};
+std::vector<std::string> web_read_command(const std::string& record_path) {
+    return {"sh", "-c", std::string(scripts::kWebReadScript), "lvsctl-read", record_path};
 }
 
 WebObserved parse_web_observed(std::string_view output, std::string_view host) {
@@ -216,7 +208,7 @@ std::string ip_batch(const std::vector<IpAddress>& add, const std::vector<Interf
 }
 
 const WebPlan& WebServerStep::observe() {
-    const auto result = host_.run(web_read_command(cluster_id_));
+    const auto result = host_.run(web_read_command(record_path_));
     if (result.status != 0) {
         throw Error(ExitCode::partial, fmt::format("{}: reading lo: exit status {}: {}", name_,
                                                    result.status, result.err));
@@ -235,34 +227,11 @@ std::string record_text(const std::vector<IpAddress>& ips) {
     return text;
 }
 
-// The record replaced as upload_atomically() does, from the first $2 bytes of stdin (dd reads
-// exactly those from a pipe, where head would read ahead; $3 is their cksum), then ip -batch on
-// the rest. The record
-// is lvsctl's own file: always mode 0644 (umask), which saves a chmod on every host.
-std::string record_then_batch_script() {
-    return replace_file_script(
-        "umask 022; dd of=\"$tmp\" bs=\"$2\" count=1 iflag=fullblock conv=fsync status=none",
-        "exec ip -force -batch -");
-}
-
-// The first $3 lines ($2 bytes) of stdin appended to the record, then ip -batch on the rest. A
-// few lines are read by the shell itself (read takes a pipe byte by byte, never past the
-// newline), more by dd: no process for the common case of one more address. Appends are not
-// synced: lo's addresses do not survive a crash either, and a line lost with them only makes
-// lvsctl forget an address that is gone. A crash can also leave a last line without its newline,
-// which parse_web_observed() then ignores (its address was never added: ip runs after).
-constexpr const char* kAppendThenBatch =
-    "set -e; dir=${1%/*}; [ -d \"$dir\" ] || mkdir -p -- \"$dir\"; umask 022; "
-    "if [ \"$3\" -le 16 ]; then n=$3; "
-    "while [ \"$n\" -gt 0 ]; do IFS= read -r line; printf '%s\\n' \"$line\"; n=$((n - 1)); "
-    "done >>\"$1\"; "
-    "else dd of=\"$1\" bs=\"$2\" count=1 iflag=fullblock oflag=append conv=notrunc status=none; "
-    "fi; exec ip -force -batch -";
 }  // namespace
 
 bool WebServerStep::write_record(const std::vector<IpAddress>& ips, HostReport& report) {
     const auto text = record_text(ips);
-    const auto path = web_record_path(cluster_id_);
+    const auto& path = record_path_;
     try {
         upload_atomically(host_, name_, path, text, 0644);
     } catch (const Error& e) {
@@ -286,22 +255,33 @@ bool WebServerStep::batch(const std::vector<IpAddress>& add,
         // Appending is one line per new address; rewriting is all of them.
         const bool append = !plan_.record_append.empty();
         const auto record = record_text(append ? plan_.record_append : *record_first);
-        std::vector<std::string> argv{"sh",
-                                      "-c",
-                                      append ? kAppendThenBatch : record_then_batch_script(),
-                                      append ? "lvsctl-record-append-batch" : "lvsctl-record-batch",
-                                      web_record_path(cluster_id_),
-                                      std::to_string(record.size())};
-        argv.push_back(append ? std::to_string(plan_.record_append.size()) : posix_cksum(record));
+        // The record is lvsctl's own file: mode 0644 by umask (no chmod on every host), written
+        // before any address changes, in the same command (one round trip per host).
+        const std::vector<std::string> argv =
+            append ? std::vector<std::string>{"sh",
+                                              "-c",
+                                              std::string(scripts::kRecordAppendBatchScript),
+                                              "lvsctl-record-append-batch",
+                                              record_path_,
+                                              std::to_string(record.size()),
+                                              std::to_string(plan_.record_append.size())}
+                   : std::vector<std::string>{"sh",
+                                              "-c",
+                                              std::string(scripts::kReplaceFileScript),
+                                              "lvsctl-record-batch",
+                                              record_path_,
+                                              "",
+                                              posix_cksum(record),
+                                              std::to_string(record.size()),
+                                              "then-batch"};
         result = host_.run_changing(argv, record + lines);
         if (result.status != 0 && result.err.find("Command failed -:") == std::string::npos) {
             report.errors.push_back(fmt::format("{}: write {} and ip -batch: exit status {}: {}",
-                                                name_, web_record_path(cluster_id_), result.status,
-                                                result.err));
+                                                name_, record_path_, result.status, result.err));
             return false;
         }
-        report.done.push_back(fmt::format("record {} website IPs in {}", record_first->size(),
-                                          web_record_path(cluster_id_)));
+        report.done.push_back(
+            fmt::format("record {} website IPs in {}", record_first->size(), record_path_));
     } else {
         result = host_.run_changing({"ip", "-force", "-batch", "-"}, lines);
     }

@@ -54,8 +54,9 @@ WebPlan plan_web(const std::vector<IpAddress>& desired, const WebObserved& seen)
 
 // The record's path on web servers, for cluster `cluster_id`.
 std::string web_record_path(std::int64_t cluster_id);
-// argv that prints lo's addresses, the two sysctls and the record (parse_web_observed reads it).
-std::vector<std::string> web_read_command(std::int64_t cluster_id);
+// argv that prints lo's addresses, the two sysctls and the record at `record_path`
+// (parse_web_observed reads it): scripts/web-read.sh.
+std::vector<std::string> web_read_command(const std::string& record_path);
 // `ip -batch` input for these changes: one line each, addresses printed by IpAddress::str().
 std::string ip_batch(const std::vector<IpAddress>& add, const std::vector<InterfaceAddress>& remove,
                      std::string_view device);
@@ -65,11 +66,12 @@ std::string ip_batch(const std::vector<IpAddress>& add, const std::vector<Interf
 // none.
 class WebServerStep {
   public:
+    // `record_path`: where the host keeps the record (tests run the scripts for real, locally).
     WebServerStep(Transport& host, std::string name, std::int64_t cluster_id,
-                  std::vector<IpAddress> desired)
+                  std::vector<IpAddress> desired, std::string record_path = {})
         : host_(host),
           name_(std::move(name)),
-          cluster_id_(cluster_id),
+          record_path_(record_path.empty() ? web_record_path(cluster_id) : std::move(record_path)),
           desired_(std::move(desired)) {}
 
     // Reads the host's state and plans. Throws Error naming the host.
@@ -90,7 +92,7 @@ class WebServerStep {
 
     Transport& host_;
     std::string name_;
-    std::int64_t cluster_id_;
+    std::string record_path_;
     std::vector<IpAddress> desired_;
     WebPlan plan_;
 };
