@@ -143,6 +143,10 @@ TEST_CASE("bad documents are refused, naming the key") {
     CHECK(refusal(spec_example("\"serial\": 12", "\"serial\": 12.5")) ==
           "desired state: cluster.serial: expected a whole number");
     CHECK(refusal("[]") == "desired state: expected an object");
+    // A service of another mark than the one the agent marks packets with would see none.
+    CHECK(refusal(spec_example("{\"family\": \"inet6\", \"fwmark\": 77",
+                               "{\"family\": \"inet6\", \"fwmark\": 78")) ==
+          "desired state: services[1].fwmark: 78 is not marks.fwmark (77)");
 }
 
 TEST_CASE("a number too large for any type is bad input, not a crash (found by the fuzzer)") {

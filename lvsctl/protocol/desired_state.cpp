@@ -178,20 +178,8 @@ Family family(const json& j, const std::string& where) {
     refuse(where, fmt::format("{:?} is not inet or inet6", t));
 }
 
-}  // namespace
-
-LbDesiredState parse_desired_state(std::string_view input) {
-    json doc;
-    try {
-        doc = json::parse(input);
-    } catch (const json::exception& e) {  // parse_error, or out_of_range: a number too large
-        throw Error(ExitCode::data, fmt::format("desired state: not JSON: {}", e.what()));
-    }
-    LbDesiredState s;
-    expect_keys(doc, "", {"version", "cluster", "interface", "website_ips", "marks", "services"},
-                {"drain_timeout"});
-    s.version = static_cast<int>(integer(doc["version"], "version", 1, 1));
-    const auto& cluster = doc["cluster"];
+// One part of the document each, in the document's order; `s` gets what they read.
+void parse_cluster(const json& cluster, LbDesiredState& s) {
     expect_keys(cluster, "cluster", {"id", "name", "serial"});
     s.cluster_id = integer(cluster["id"], "cluster.id", 1, 0x7fffffff);
     s.cluster_name = text(cluster["name"], "cluster.name");
@@ -199,24 +187,32 @@ LbDesiredState parse_desired_state(std::string_view input) {
         refuse("cluster.name", fmt::format("{:?} is not a valid cluster name", s.cluster_name));
     }
     s.serial = integer(cluster["serial"], "cluster.serial", 0, 0x7fffffff);
-    s.interface = text(doc["interface"], "interface");
+}
+
+void parse_interface(const json& j, LbDesiredState& s) {
+    s.interface = text(j, "interface");
     if (!is_valid_interface_name(s.interface)) {
         refuse("interface", fmt::format("{:?} is not an interface name", s.interface));
     }
-    std::set<IpAddress> seen_ips;
-    const auto& ips = array(doc["website_ips"], "website_ips");
+}
+
+void parse_website_ips(const json& j, LbDesiredState& s) {
+    std::set<IpAddress> seen;
+    const auto& ips = array(j, "website_ips");
     for (std::size_t i = 0; i < ips.size(); ++i) {
         const auto where = fmt::format("website_ips[{}]", i);
         const auto ip = address(ips[i], where, std::nullopt);
         if (!ip.is_global_unicast()) {
             refuse(where, fmt::format("{} is not a unicast address a website can use", ip.str()));
         }
-        if (!seen_ips.insert(ip).second) {
+        if (!seen.insert(ip).second) {
             refuse(where, fmt::format("{} is listed twice", ip.str()));
         }
         s.website_ips.push_back(ip);
     }
-    const auto& marks = doc["marks"];
+}
+
+void parse_marks(const json& marks, LbDesiredState& s) {
     expect_keys(marks, "marks", {"fwmark", "protocol", "ports"});
     s.fwmark =
         static_cast<std::uint32_t>(integer(marks["fwmark"], "marks.fwmark", 1, 0xffffffffLL));
@@ -236,53 +232,84 @@ LbDesiredState parse_desired_state(std::string_view input) {
         }
         s.ports.push_back(port);
     }
-    const auto& services = array(doc["services"], "services");
-    std::set<std::pair<Family, std::uint32_t>> seen_services;
+}
+
+Destination parse_destination(const json& d, const std::string& where, Family family) {
+    expect_keys(d, where, {"address", "port", "forwarding", "weight"});
+    Destination dest;
+    dest.address = address(d["address"], at(where, "address"), family);
+    dest.port = static_cast<std::uint16_t>(integer(d["port"], at(where, "port"), 0, 65535));
+    const auto fwd = text(d["forwarding"], at(where, "forwarding"));
+    const auto parsed = parse_forwarding(fwd);
+    if (!parsed) {
+        refuse(at(where, "forwarding"), fmt::format("{:?} is not route, masq or tunnel", fwd));
+    }
+    dest.forwarding = *parsed;
+    dest.weight = static_cast<std::uint32_t>(integer(d["weight"], at(where, "weight"), 0, 65535));
+    return dest;
+}
+
+// A service marks with the document's mark: the agent marks packets with marks.fwmark and owns
+// the services by it, so a service of another mark would never see a packet.
+Service parse_service(const json& j, const std::string& where, std::uint32_t fwmark,
+                      std::set<std::pair<Family, std::uint32_t>>& seen_services) {
+    expect_keys(j, where, {"family", "fwmark", "scheduler", "persistence", "destinations"});
+    Service svc;
+    svc.family = family(j["family"], at(where, "family"));
+    svc.fwmark =
+        static_cast<std::uint32_t>(integer(j["fwmark"], at(where, "fwmark"), 1, 0xffffffffLL));
+    if (!seen_services.emplace(svc.family, svc.fwmark).second) {
+        refuse(where, "a second service with this family and fwmark");
+    }
+    if (svc.fwmark != fwmark) {
+        refuse(at(where, "fwmark"), fmt::format("{} is not marks.fwmark ({})", svc.fwmark, fwmark));
+    }
+    svc.scheduler = text(j["scheduler"], at(where, "scheduler"));
+    if (!is_known_scheduler(svc.scheduler)) {
+        refuse(at(where, "scheduler"), fmt::format("unknown IPVS scheduler {:?}", svc.scheduler));
+    }
+    svc.persistence = static_cast<std::uint32_t>(
+        integer(j["persistence"], at(where, "persistence"), 0, 0x7fffffff));
+    const auto& dests = array(j["destinations"], at(where, "destinations"));
+    std::set<IpAddress> seen;
+    for (std::size_t k = 0; k < dests.size(); ++k) {
+        const auto dwhere = fmt::format("{}.destinations[{}]", where, k);
+        auto dest = parse_destination(dests[k], dwhere, svc.family);
+        if (!seen.insert(dest.address).second) {
+            refuse(at(dwhere, "address"), fmt::format("{} is listed twice", dest.address.str()));
+        }
+        svc.destinations.push_back(std::move(dest));
+    }
+    return svc;
+}
+
+void parse_services(const json& j, LbDesiredState& s) {
+    const auto& services = array(j, "services");
+    std::set<std::pair<Family, std::uint32_t>> seen;
     for (std::size_t i = 0; i < services.size(); ++i) {
         const auto where = fmt::format("services[{}]", i);
-        const auto& j = services[i];
-        expect_keys(j, where, {"family", "fwmark", "scheduler", "persistence", "destinations"});
-        Service svc;
-        svc.family = family(j["family"], at(where, "family"));
-        svc.fwmark =
-            static_cast<std::uint32_t>(integer(j["fwmark"], at(where, "fwmark"), 1, 0xffffffffLL));
-        if (!seen_services.emplace(svc.family, svc.fwmark).second) {
-            refuse(where, "a second service with this family and fwmark");
-        }
-        svc.scheduler = text(j["scheduler"], at(where, "scheduler"));
-        if (!is_known_scheduler(svc.scheduler)) {
-            refuse(at(where, "scheduler"),
-                   fmt::format("unknown IPVS scheduler {:?}", svc.scheduler));
-        }
-        svc.persistence = static_cast<std::uint32_t>(
-            integer(j["persistence"], at(where, "persistence"), 0, 0x7fffffff));
-        const auto& dests = array(j["destinations"], at(where, "destinations"));
-        std::set<IpAddress> seen_dests;
-        for (std::size_t k = 0; k < dests.size(); ++k) {
-            const auto dwhere = fmt::format("{}.destinations[{}]", where, k);
-            const auto& d = dests[k];
-            expect_keys(d, dwhere, {"address", "port", "forwarding", "weight"});
-            Destination dest;
-            dest.address = address(d["address"], at(dwhere, "address"), svc.family);
-            if (!seen_dests.insert(dest.address).second) {
-                refuse(at(dwhere, "address"),
-                       fmt::format("{} is listed twice", dest.address.str()));
-            }
-            dest.port =
-                static_cast<std::uint16_t>(integer(d["port"], at(dwhere, "port"), 0, 65535));
-            const auto fwd = text(d["forwarding"], at(dwhere, "forwarding"));
-            const auto parsed = parse_forwarding(fwd);
-            if (!parsed) {
-                refuse(at(dwhere, "forwarding"),
-                       fmt::format("{:?} is not route, masq or tunnel", fwd));
-            }
-            dest.forwarding = *parsed;
-            dest.weight =
-                static_cast<std::uint32_t>(integer(d["weight"], at(dwhere, "weight"), 0, 65535));
-            svc.destinations.push_back(dest);
-        }
-        s.services.push_back(std::move(svc));
+        s.services.push_back(parse_service(services[i], where, s.fwmark, seen));
     }
+}
+
+}  // namespace
+
+LbDesiredState parse_desired_state(std::string_view input) {
+    json doc;
+    try {
+        doc = json::parse(input);
+    } catch (const json::exception& e) {  // parse_error, or out_of_range: a number too large
+        throw Error(ExitCode::data, fmt::format("desired state: not JSON: {}", e.what()));
+    }
+    LbDesiredState s;
+    expect_keys(doc, "", {"version", "cluster", "interface", "website_ips", "marks", "services"},
+                {"drain_timeout"});
+    s.version = static_cast<int>(integer(doc["version"], "version", 1, 1));
+    parse_cluster(doc["cluster"], s);
+    parse_interface(doc["interface"], s);
+    parse_website_ips(doc["website_ips"], s);
+    parse_marks(doc["marks"], s);
+    parse_services(doc["services"], s);
     if (doc.contains("drain_timeout")) {
         s.drain_timeout =
             static_cast<std::uint32_t>(integer(doc["drain_timeout"], "drain_timeout", 0, 86400));
