@@ -7,11 +7,12 @@
 #include <string>
 #include <vector>
 
+#include "lvsctl/manage/run_log.h"
 #include "lvsctl/model.h"
 
 namespace lvsctl::db {
 
-class Database {
+class Database : public RunLog {
   public:
     // `conninfo`: a libpq connection string or URI; empty means libpq's own defaults (PG*
     // variables, ~/.pgpass). Throws Error(ExitCode::db_unavailable) with libpq's reason.
@@ -19,7 +20,7 @@ class Database {
     // session that is lost is never silently replaced: every later call fails with 69.
     explicit Database(const std::optional<std::string>& conninfo,
                       std::chrono::seconds timeout = std::chrono::seconds(60));
-    ~Database();
+    ~Database() override;
     Database(Database&&) noexcept;
     Database& operator=(Database&&) noexcept;
 
@@ -32,7 +33,7 @@ class Database {
     // snapshot, and its last serial from the run log. A missing cluster or a row that does not
     // fit the model throws Error(ExitCode::data) naming the table, the key and the column; the
     // model is not validated here (validate() does that).
-    Cluster read_cluster(std::int64_t id);
+    Cluster read_cluster(std::int64_t id) override;
 
     // Takes cluster `id`'s advisory lock for the rest of this connection's life, so that two
     // changing commands on one cluster never interleave. Waits at most `timeout`, then throws
@@ -67,22 +68,9 @@ class Database {
     // database lacks gets the next free node_id. Returns what it did, one line a change.
     std::vector<std::string> import_cluster(std::int64_t cluster_id, const Cluster& from_file);
 
-    // The run log (lvsctl_runs). The serial of the last run that was not a dry run, and the
-    // digest of the lvs.cf it rendered (from its report), to number the next configuration.
-    struct LastRun {
-        std::int64_t serial = 0;
-        std::string lvs_cf_digest;
-    };
-    std::optional<LastRun> last_run(std::int64_t cluster_id);
-    struct Run {
-        std::int64_t cluster_id = 0;
-        std::int64_t serial = 0;
-        std::chrono::system_clock::time_point started, finished;
-        bool dry_run = false;
-        std::string result;  // "converged", "unchanged", "partial", "failed", "planned"
-        std::string report;  // JSON
-    };
-    std::int64_t record_run(const Run& run);  // returns run_id
+    // The run log (lvsctl_runs): RunLog's.
+    std::optional<LastRun> last_run(std::int64_t cluster_id) override;
+    std::int64_t record_run(const Run& run) override;  // returns run_id
 
   private:
     struct Impl;

@@ -17,6 +17,23 @@ std::string_view to_string(Forwarding forwarding) {
     return "route";
 }
 
+std::optional<BackendSpec> parse_backend(std::string_view text) {
+    constexpr std::string_view kExec = "exec:";
+    if (text == "ipvs") {
+        return BackendSpec{BackendKind::ipvs, {}};
+    }
+    if (text == "piranha") {
+        return BackendSpec{BackendKind::piranha, {}};
+    }
+    if (text == "keepalived") {
+        return BackendSpec{BackendKind::keepalived, {}};
+    }
+    if (text.starts_with(kExec)) {
+        return BackendSpec{BackendKind::exec, std::string(text.substr(kExec.size()))};
+    }
+    return std::nullopt;
+}
+
 std::optional<Forwarding> parse_forwarding(std::string_view text) {
     for (auto f : {Forwarding::route, Forwarding::masq, Forwarding::tunnel}) {
         if (to_string(f) == text) {

@@ -68,6 +68,15 @@ struct Cluster {
     bool has_v6_website_ips() const;
 };
 
+// h2e_clusters.backend, read once: how a cluster's LBs are driven (docs/database.md).
+enum class BackendKind { ipvs, piranha, keepalived, exec };
+struct BackendSpec {
+    BackendKind kind = BackendKind::ipvs;
+    std::string program;  // exec: the program's path as written (validate() checks it)
+};
+// "ipvs", "piranha", "keepalived" or "exec:PROGRAM"; std::nullopt for anything else.
+std::optional<BackendSpec> parse_backend(std::string_view text);
+
 // The IPVS schedulers a mainline kernel ships (ip_vs_<name>.ko).
 bool is_known_scheduler(std::string_view name);
 

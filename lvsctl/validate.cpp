@@ -76,19 +76,16 @@ class Checker {
                             "at most 63; starting with a letter or digit)",
                             c_.name));
         }
-        if (c_.backend != "ipvs" && c_.backend != "piranha" && c_.backend != "keepalived") {
-            const std::string_view prefix = "exec:";
-            if (c_.backend.rfind(prefix, 0) != 0) {
-                add(obj, "backend",
-                    fmt::format("unknown backend {:?} (ipvs, piranha, keepalived or "
-                                "exec:/path/to/program)",
-                                c_.backend));
-            } else if (!is_valid_command_path(c_.backend.substr(prefix.size()))) {
-                add(obj, "backend",
-                    fmt::format("{:?}: the program must be an absolute path of letters, digits "
-                                "and _ . / + -",
-                                c_.backend));
-            }
+        if (const auto backend = parse_backend(c_.backend); !backend) {
+            add(obj, "backend",
+                fmt::format("unknown backend {:?} (ipvs, piranha, keepalived or "
+                            "exec:/path/to/program)",
+                            c_.backend));
+        } else if (backend->kind == BackendKind::exec && !is_valid_command_path(backend->program)) {
+            add(obj, "backend",
+                fmt::format("{:?}: the program must be an absolute path of letters, digits "
+                            "and _ . / + -",
+                            c_.backend));
         }
         if (!is_known_scheduler(c_.scheduler)) {
             add(obj, "scheduler", fmt::format("unknown IPVS scheduler {:?}", c_.scheduler));

@@ -11,11 +11,13 @@
 #include <thread>
 
 #include "fixtures.h"
+#include "local_host.h"
 #include "lvsctl/cli/process.h"
 #include "lvsctl/error.h"
 #include "lvsctl/manage/transport.h"
 
 using namespace lvsctl;
+using lvsctl::testing::LocalHost;
 using lvsctl::testing::read_file;
 using lvsctl::testing::TempDir;
 
@@ -24,19 +26,6 @@ namespace {
 bool alive(pid_t pid) {
     return ::kill(pid, 0) == 0;
 }
-
-// This machine as a Transport, with an input that can be cut short: what a host sees when the
-// connection drops in the middle of a command's input.
-class LocalHost : public Transport {
-  public:
-    std::size_t cut_input_at = std::string::npos;
-    ProcessResult run(const std::vector<std::string>& argv, const std::string& input) override {
-        return runner_.run(argv, input.substr(0, std::min(cut_input_at, input.size())));
-    }
-
-  private:
-    cli::SpawnRunner runner_{std::chrono::seconds(30)};
-};
 
 }  // namespace
 

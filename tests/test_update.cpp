@@ -6,6 +6,7 @@
 #include "fixtures.h"
 #include "lvsctl/manage/backends.h"
 #include "lvsctl/manage/documents.h"
+#include "lvsctl/manage/status.h"
 #include "lvsctl/manage/update.h"
 #include "lvsctl/protocol/agent_documents.h"
 
@@ -408,4 +409,30 @@ TEST_CASE("the agent's deadline covers the drain it may wait for") {
     settings.drain_timeout = 300;
     CHECK(Updater(env, settings).run(cluster, false).code() == ExitCode::ok);
     CHECK(lb.extra_time == std::chrono::seconds(300));
+}
+
+TEST_CASE("status: every host read, nothing changed; a host down is named, the others shown") {
+    auto cluster = lvsctl::testing::seed_cluster();
+    FakeEnvironment env;
+    auto& lb = env.fakes.hosts[ip("10.39.94.41")];
+    lb.agent_show = show({"10.39.84.131"});
+    auto& web43 = env.fakes.hosts[ip("10.39.94.43")];
+    web43.lo = {{ip("10.39.84.131"), 32}};
+    web43.sysctls = {{"net.ipv4.conf.all.arp_ignore", 1}, {"net.ipv4.conf.all.arp_announce", 2}};
+    web43.files[web_record_path(1)] = "10.39.84.131\n";
+    // 44 is down.
+    const auto hosts = gather_status(cluster, env, 4);
+    REQUIRE(hosts.size() == 3);
+    CHECK(hosts[0].host == "lb 10.39.94.41");
+    CHECK(hosts[0].present == std::vector<IpAddress>{ip("10.39.84.131")});
+    REQUIRE(hosts[0].table);
+    CHECK(hosts[0].table->at(0).key == ServiceKey::fwmark_service(Family::inet, 100));
+    CHECK(hosts[0].drift.empty());
+    CHECK(hosts[1].host == "web 10.39.94.43");
+    CHECK(hosts[1].present == std::vector<IpAddress>{ip("10.39.84.131")});
+    CHECK(hosts[1].drift.empty());
+    REQUIRE(hosts[2].error);
+    CHECK(hosts[2].error->starts_with("web 10.39.94.44: ssh root@10.39.94.44:22: connect"));
+    CHECK(lb.commands.size() == 1);     // agent show only
+    CHECK(web43.commands.size() == 1);  // the read only
 }

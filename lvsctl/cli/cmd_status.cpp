@@ -12,6 +12,7 @@
 #include "lvsctl/ipvsadm_format.h"
 #include "lvsctl/manage/backends.h"
 #include "lvsctl/manage/documents.h"
+#include "lvsctl/manage/status.h"
 #include "lvsctl/manage/update.h"
 #include "lvsctl/manage/web_step.h"
 #include "lvsctl/protocol/agent_documents.h"
@@ -26,13 +27,6 @@ struct StatusOptions {
     bool stats = false;
     bool rate = false;
 };
-
-void split(const std::vector<IpAddress>& wanted, const std::set<IpAddress>& there,
-           HostStatus& status) {
-    for (const auto& ip : wanted) {
-        (there.contains(ip) ? status.present : status.missing).push_back(ip);
-    }
-}
 
 void print_ips(std::ostream& out, const HostStatus& h) {
     auto list = [](const std::vector<IpAddress>& ips) {
@@ -63,50 +57,8 @@ int run_status(const StatusOptions& o, Context& ctx) {
                         : o.rate ? TableLayout::rate
                                  : TableLayout::list;
 
-    const auto nlb = cluster.load_balancers.size();
-    std::vector<HostStatus> hosts(nlb + cluster.servers.size());
-    fan_out(hosts.size(), static_cast<std::size_t>(ctx.settings.parallel), [&](std::size_t i) {
-        auto& h = hosts[i];
-        h.host = i < nlb ? lb_name(cluster.load_balancers[i]) : web_name(cluster.servers[i - nlb]);
-        auto e = capture_host_error(h.host, [&] {
-            if (i < nlb) {
-                const auto& lb = cluster.load_balancers[i];
-                h.interface = lb.vip_interface;
-                const auto desired = desired_state(cluster, lb, 30);
-                if (cluster.backend != "ipvs") {
-                    h.error = fmt::format("{}: backend {}: its IPVS table is not lvsctl's to read",
-                                          h.host, cluster.backend);
-                    return;
-                }
-                auto t = env->connector().connect(lb.mgmt_address,
-                                                  static_cast<std::uint16_t>(lb.ssh_port));
-                AgentBackend agent(*t, h.host, ctx.settings.agent);
-                h.drift = agent.plan(desired);
-                h.table = agent.shown()->services;
-                const auto& placed = agent.shown()->placed.website_ips;
-                split(cluster.website_ips, {placed.begin(), placed.end()}, h);
-                return;
-            }
-            const auto& server = cluster.servers[i - nlb];
-            h.interface = "lo";
-            auto t = env->connector().connect(server.mgmt_address,
-                                              static_cast<std::uint16_t>(server.ssh_port));
-            WebServerStep step(*t, h.host, cluster.id, cluster.website_ips);
-            const auto& plan = step.observe();
-            const std::set<IpAddress> missing(plan.add.begin(), plan.add.end());
-            std::set<IpAddress> there;
-            for (const auto& ip : cluster.website_ips) {
-                if (!missing.contains(ip)) {
-                    there.insert(ip);
-                }
-            }
-            split(cluster.website_ips, there, h);
-            describe(plan, h.drift);
-        });
-        if (e) {
-            h.error = std::move(e->message);
-        }
-    });
+    const auto hosts =
+        gather_status(cluster, *env, static_cast<std::size_t>(ctx.settings.parallel));
 
     bool failed = false;
     if (ctx.settings.json) {

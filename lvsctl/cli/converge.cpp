@@ -9,8 +9,10 @@
 #include "lvsctl/cli/environment.h"
 #include "lvsctl/digest.h"
 #include "lvsctl/error.h"
+#include "lvsctl/manage/backends.h"
 #include "lvsctl/manage/documents.h"
 #include "lvsctl/manage/propagate.h"
+#include "lvsctl/manage/run.h"
 #include "lvsctl/manage/update.h"
 #include "lvsctl/validate.h"
 #include "templates/render.h"
@@ -57,91 +59,33 @@ class LockGuard : public RunGuard {
     db::Database& database_;
 };
 
-std::string result_word(bool dry_run, ExitCode code, bool changed) {
-    if (dry_run) {
-        return "planned";
-    }
-    if (code == ExitCode::ok) {
-        return changed ? "converged" : "unchanged";
-    }
-    return code == ExitCode::partial ? "partial" : "failed";
-}
-
 }  // namespace
 
 int converge(Context& ctx, db::Database& database, const ConvergeOptions& o) {
-    const auto started = std::chrono::system_clock::now();
-    Cluster cluster;
     const auto directory = ctx.settings.templates ? std::filesystem::path(*ctx.settings.templates)
                                                   : templates::default_directory(ctx.program);
     const templates::Renderer renderer(directory);
-    std::string digest;
-    std::string lvs_cf;
-    std::string keepalived;
-    try {
-        cluster = o.cluster ? *o.cluster : database.read_cluster(o.cluster_id);
-        validate_or_throw(cluster);
-        // The serial number goes up only when the rendered lvs.cf changes.
-        cluster.serial = 0;
-        digest = fnv1a_hex(renderer.lvs_cf(cluster));
-        const auto last = database.last_run(cluster.id);
-        cluster.serial = !last                           ? 1
-                         : last->lvs_cf_digest == digest ? last->serial
-                                                         : last->serial + 1;
-        if (cluster.backend == "piranha" || cluster.backend == "keepalived") {
-            lvs_cf = renderer.lvs_cf(cluster);
-        }
-        if (cluster.backend == "keepalived") {
-            keepalived = renderer.keepalived(cluster);  // refuses what it cannot write safely
-        }
-    } catch (const Error& e) {
-        // Bad data stops the run before any host: logged too, with the reason.
-        if (e.code() == ExitCode::data) {
-            const auto last = database.last_run(o.cluster_id);
-            database.record_run({o.cluster_id, last ? last->serial : 0, started,
-                                 std::chrono::system_clock::now(), o.dry_run, "invalid",
-                                 error_document(e.what(), e.code())});
-        }
-        throw;
-    }
-    const auto env = cli_environment(ctx.settings, std::move(lvs_cf), std::move(keepalived));
-
-    UpdateSettings settings;
-    settings.parallel = static_cast<std::size_t>(ctx.settings.parallel);
-    settings.drain_timeout = o.drain_timeout;
+    RunRequest request;
+    request.cluster_id = o.cluster_id;
+    request.dry_run = o.dry_run;
+    request.settings.parallel = static_cast<std::size_t>(ctx.settings.parallel);
+    request.settings.drain_timeout = o.drain_timeout;
+    request.cluster = o.cluster;
+    request.note = o.note;
     LockGuard guard(database);
-    Updater updater(*env, settings, &guard);
-    const auto result = updater.run(cluster, o.dry_run);
-    auto code = result.code();
-
-    auto doc = update_document(cluster, result, o.dry_run, code, digest, o.note);
-    // The database may have gone away while the hosts were being changed, and the lock with it:
-    // what was done is still shown, the run says it is not in the log (nothing is written
-    // without the lock), and the next run converges from there.
-    std::optional<Error> lost;
-    if (result.stopped) {
-        lost.emplace(result.stopped->code, result.stopped->reason);
-    } else {
-        try {
-            guard.check();
-            database.record_run({cluster.id, cluster.serial, started,
-                                 std::chrono::system_clock::now(), o.dry_run,
-                                 result_word(o.dry_run, code, result.changed()), doc});
-        } catch (const Error& e) {
-            if (e.code() != ExitCode::db_unavailable) {
-                throw;
-            }
-            lost = e;
-        }
-    }
-    std::optional<std::string> unrecorded;
-    if (lost) {
-        unrecorded = fmt::format("{} (the hosts are as shown; this run is not in lvsctl_runs)",
-                                 lost->what());
-        code = lost->code();
-        doc = update_document(cluster, result, o.dry_run, code, digest,
-                              o.note.empty() ? *unrecorded : o.note + "; " + *unrecorded);
-    }
+    const auto outcome = run_cluster(
+        database, guard,
+        {[&](const Cluster& c) { return renderer.lvs_cf(c); },
+         [&](const Cluster& c) { return renderer.keepalived(c); }},
+        [&](std::string lvs_cf, std::string keepalived) {
+            return cli_environment(ctx.settings, std::move(lvs_cf), std::move(keepalived));
+        },
+        request);
+    const auto& cluster = outcome.cluster;
+    const auto& result = outcome.result;
+    const auto& doc = outcome.document;
+    const auto& unrecorded = outcome.unrecorded;
+    auto code = outcome.code;
     if (ctx.settings.json) {
         ctx.out << doc;
     } else {
@@ -203,7 +147,9 @@ int clean_web_server(Context& ctx, const Server& server, std::int64_t cluster_id
             fmt::print(ctx.err, "lvsctl: {} (its website IPs stay on lo)\n", e);
         }
     }
-    return static_cast<int>(exit_code(reports));
+    // The database row is gone and IPVS let the server go already: nothing here is "before
+    // anything changed".
+    return static_cast<int>(exit_code(reports, true));
 }
 
 }  // namespace lvsctl::cli

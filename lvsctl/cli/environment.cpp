@@ -3,6 +3,10 @@
 #include <chrono>
 #include <cstdlib>
 
+#include <fmt/format.h>
+
+#include "lvsctl/error.h"
+
 #include "lvsctl/cli/process.h"
 #include "lvsctl/manage/backends.h"
 #include "propagation/ssh.h"
@@ -22,30 +26,15 @@ std::string expand_home(const std::string& path) {
 class CliEnvironment : public UpdateEnvironment {
   public:
     CliEnvironment(const Settings& settings, std::string lvs_cf, std::string keepalived)
-        : settings_(settings),
-          ssh_(ssh_options(settings)),
+        : ssh_(ssh_options(settings)),
           runner_(std::chrono::seconds(settings.timeout), SpawnRunner::Environment::minimal),
-          lvs_cf_(std::move(lvs_cf)),
-          keepalived_(std::move(keepalived)) {}
+          backends_{runner_, settings.agent, std::move(lvs_cf), std::move(keepalived)} {}
 
     Connector& connector() override { return ssh_; }
-    bool needs_ssh(const Cluster& cluster) const override {
-        return cluster.backend.rfind("exec:", 0) != 0;
-    }
+    bool needs_ssh(const Cluster& cluster) const override { return uses_ssh(kind(cluster)); }
     std::unique_ptr<LbBackend> backend(const Cluster& cluster, const LoadBalancer&, Transport* host,
                                        const std::string& name) override {
-        if (cluster.backend == "ipvs") {
-            return std::make_unique<AgentBackend>(*host, name, settings_.agent);
-        }
-        if (cluster.backend == "piranha") {
-            return std::make_unique<FileBackend>(*host, name, kPiranhaConfig, lvs_cf_,
-                                                 piranha_reload());
-        }
-        if (cluster.backend == "keepalived") {
-            return std::make_unique<FileBackend>(*host, name, kKeepalivedConfig, keepalived_,
-                                                 keepalived_reload());
-        }
-        return std::make_unique<ExecBackend>(runner_, name, cluster.backend.substr(5));
+        return make_backend(spec(cluster), host, name, backends_);
     }
 
   private:
@@ -58,11 +47,22 @@ class CliEnvironment : public UpdateEnvironment {
         return o;
     }
 
-    const Settings& settings_;
+    // The cluster was validated: its backend parses.
+    static BackendSpec spec(const Cluster& cluster) {
+        const auto parsed = parse_backend(cluster.backend);
+        if (!parsed) {
+            throw Error(ExitCode::data, fmt::format("h2e_clusters cluster_id={}: column backend: "
+                                                    "unknown backend {:?}",
+                                                    cluster.id, cluster.backend));
+        }
+        return *parsed;
+    }
+    static BackendKind kind(const Cluster& cluster) { return spec(cluster).kind; }
+
     propagation::SshConnector ssh_;
     // exec: programs: --timeout as for SSH commands, and none of our credentials.
     SpawnRunner runner_;
-    std::string lvs_cf_, keepalived_;
+    BackendContext backends_;
 };
 
 }  // namespace

@@ -19,6 +19,36 @@ std::vector<std::string> keepalived_reload() {
     return {"service", "keepalived", "reload"};
 }
 
+bool uses_ssh(BackendKind kind) {
+    return kind != BackendKind::exec;
+}
+bool needs_lvs_cf(BackendKind kind) {
+    return kind == BackendKind::piranha;
+}
+bool needs_keepalived_conf(BackendKind kind) {
+    return kind == BackendKind::keepalived;
+}
+bool shows_table(BackendKind kind) {
+    return kind == BackendKind::ipvs;
+}
+
+std::unique_ptr<LbBackend> make_backend(const BackendSpec& spec, Transport* host,
+                                        const std::string& name, BackendContext& context) {
+    switch (spec.kind) {
+        case BackendKind::ipvs:
+            return std::make_unique<AgentBackend>(*host, name, context.agent);
+        case BackendKind::piranha:
+            return std::make_unique<FileBackend>(*host, name, kPiranhaConfig, context.lvs_cf,
+                                                 piranha_reload());
+        case BackendKind::keepalived:
+            return std::make_unique<FileBackend>(*host, name, kKeepalivedConfig, context.keepalived,
+                                                 keepalived_reload());
+        case BackendKind::exec:
+            return std::make_unique<ExecBackend>(context.local, name, spec.program);
+    }
+    throw Error(ExitCode::internal, "make_backend: an unknown backend kind");
+}
+
 std::vector<std::string> AgentBackend::plan(const LbDesiredState& desired) {
     const auto result =
         host_.run({agent_, "agent", "show", "--cluster-id", std::to_string(desired.cluster_id)});
@@ -98,6 +128,13 @@ std::optional<std::vector<IpAddress>> AgentBackend::destinations() const {
         }
     }
     return out;
+}
+
+std::optional<std::vector<ServiceInfo>> AgentBackend::table() const {
+    if (!seen_) {
+        return std::nullopt;
+    }
+    return seen_->services;
 }
 
 bool AgentBackend::apply(const LbDesiredState& desired, HostReport& report) {

@@ -1,6 +1,7 @@
 // The LB backends of h2e_clusters.backend (docs/database.md), behind LbBackend (update.h).
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,9 +21,8 @@ class AgentBackend : public LbBackend {
     std::vector<std::string> plan(const LbDesiredState& desired) override;
     std::optional<std::vector<IpAddress>> website_ips() const override;
     std::optional<std::vector<IpAddress>> destinations() const override;
+    std::optional<std::vector<ServiceInfo>> table() const override;
     bool apply(const LbDesiredState& desired, HostReport& report) override;
-    // What `agent show` said, once plan() ran.
-    const std::optional<AgentShow>& shown() const { return seen_; }
 
   private:
     Transport& host_;
@@ -70,5 +70,23 @@ constexpr const char* kPiranhaConfig = "/etc/sysconfig/ha/lvs.cf";
 constexpr const char* kKeepalivedConfig = "/etc/keepalived/keepalived.conf";
 std::vector<std::string> piranha_reload();     // service pulse reload
 std::vector<std::string> keepalived_reload();  // service keepalived reload
+
+// The registry: what each kind of backend needs, and the one place that makes them.
+struct BackendContext {
+    ProcessRunner& local;  // where exec: programs run (this node)
+    std::string agent;     // --agent: the lvsctl program on the LBs
+    std::string lvs_cf;    // the rendered files the file backends upload
+    std::string keepalived;
+};
+// Whether the backend reaches its LBs over SSH (exec: programs drive their balancer themselves).
+bool uses_ssh(BackendKind kind);
+// The rendered files the backend uploads: lvs.cf for piranha, keepalived.conf for keepalived.
+bool needs_lvs_cf(BackendKind kind);
+bool needs_keepalived_conf(BackendKind kind);
+// Whether `status` can read the LB's IPVS table (through the lvsctl agent).
+bool shows_table(BackendKind kind);
+// The backend of `spec` for one LB named `name`, over `host` (nullptr when !uses_ssh).
+std::unique_ptr<LbBackend> make_backend(const BackendSpec& spec, Transport* host,
+                                        const std::string& name, BackendContext& context);
 
 }  // namespace lvsctl

@@ -10,6 +10,7 @@
 
 #include "lvsctl/error.h"
 #include "lvsctl/ipvs_types.h"
+#include "lvsctl/manage/status.h"
 #include "lvsctl/manage/update.h"
 #include "lvsctl/model.h"
 
@@ -25,15 +26,7 @@ std::string rendered_document(std::int64_t cluster_id, std::string_view cluster_
 // A hook's answer: {"changed": true, "errors": [], "done": [what], "note": note}.
 std::string hook_document(std::string_view what, std::string_view note);
 
-// `status`: each host of a cluster as lvsctl found it.
-struct HostStatus {
-    std::string host;                               // "lb 10.39.94.41", "web 10.39.94.43"
-    std::string interface;                          // where its website IPs go (lo on web servers)
-    std::vector<IpAddress> present, missing;        // the cluster's website IPs there and not there
-    std::vector<std::string> drift;                 // what update would change there
-    std::optional<std::vector<ServiceInfo>> table;  // an LB's IPVS table, when its agent showed it
-    std::optional<std::string> error;               // the host could not be read
-};
+// `status --json`: {"cluster", "hosts": [{"host", "website_ips", "drift", "services"}]}.
 std::string status_document(const Cluster& cluster, const std::vector<HostStatus>& hosts);
 
 // What `update` and `plan` print with --json, and what the run log keeps: the cluster and its

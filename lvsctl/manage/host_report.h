@@ -21,4 +21,22 @@ struct HostReport {
     bool ok() const { return errors.empty() && !failure; }
 };
 
+// Where one host of a run ended, as the exit code sees it.
+struct HostOutcome {
+    bool ok = true;
+    // It failed before anything was done there (not reached, refused, not read): only then is
+    // its failure's own code the run's, and only while nothing changed anywhere.
+    bool untouched = false;
+    std::optional<ExitCode> failure;
+};
+
+// The exit code of a run over hosts (docs/exit-codes.md), the one rule every command uses: 0
+// when every host is fine; 68 when a host could not be reached and 77 when one refused us (its
+// key, our key, an agent that is not root), each only while nothing changed anywhere and no
+// host failed otherwise; else 3 (a host that failed while changing has a state nobody knows).
+ExitCode run_exit_code(const std::vector<HostOutcome>& hosts, bool changed);
+// The same from the hosts' reports alone: a host failed untouched when it ran no changing
+// command and did nothing.
+ExitCode exit_code(const std::vector<HostReport>& reports, bool changed_elsewhere = false);
+
 }  // namespace lvsctl

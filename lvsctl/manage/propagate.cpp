@@ -40,23 +40,4 @@ std::vector<HostReport> deploy_web_servers(Connector& connector,
     return reports;
 }
 
-ExitCode exit_code(const std::vector<HostReport>& reports) {
-    bool refused = false;
-    bool failed = false;
-    for (const auto& r : reports) {
-        if (r.ok()) {
-            continue;
-        }
-        if (r.failure == ExitCode::permission) {
-            refused = true;
-        } else {
-            failed = true;
-        }
-    }
-    if (failed) {
-        return ExitCode::partial;
-    }
-    return refused ? ExitCode::permission : ExitCode::ok;
-}
-
 }  // namespace lvsctl

@@ -30,8 +30,4 @@ std::vector<HostReport> deploy_web_servers(Connector& connector,
                                            std::size_t parallel,
                                            WebPhases phases = WebPhases::both);
 
-// The exit code of a run from its hosts' reports (docs/exit-codes.md): 0 when all are fine; 77
-// when a host refused us (host key, authentication) and nothing else failed; else 3.
-ExitCode exit_code(const std::vector<HostReport>& reports);
-
 }  // namespace lvsctl

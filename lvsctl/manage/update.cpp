@@ -31,39 +31,20 @@ ExitCode UpdateResult::code() const {
     if (stopped) {
         return stopped->code;
     }
-    bool unreachable = false;
-    bool refused = false;
-    bool failed = false;
+    std::vector<HostOutcome> hosts;
     for (std::size_t i = 0; i < plan.size(); ++i) {
         const auto& p = plan[i];
         if (p.error) {  // not read: nothing was changed there
-            if (p.failure == ExitCode::permission) {
-                refused = true;
-            } else if (p.failure == ExitCode::unreachable) {
-                unreachable = true;
-            } else {
-                failed = true;
-            }
+            hosts.push_back({false, true, p.failure});
         } else if (i < applied.size() && !applied[i].ok()) {
             // Failed while changing: lost or timed out half-way, its state is not known. Only a
             // refusal (the agent is not root) is known to have changed nothing there.
-            if (applied[i].failure == ExitCode::permission && applied[i].done.empty()) {
-                refused = true;
-            } else {
-                failed = true;
-            }
+            const auto& r = applied[i];
+            const bool untouched = r.failure == ExitCode::permission && r.done.empty();
+            hosts.push_back({false, untouched, untouched ? r.failure : std::nullopt});
         }
     }
-    if (failed) {
-        return ExitCode::partial;
-    }
-    if (unreachable) {
-        return changed() ? ExitCode::partial : ExitCode::unreachable;
-    }
-    if (refused) {
-        return changed() ? ExitCode::partial : ExitCode::permission;
-    }
-    return ExitCode::ok;
+    return run_exit_code(hosts, changed());
 }
 
 LbDesiredState held_back(const LbDesiredState& desired,

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "lvsctl/error.h"
+#include "lvsctl/ipvs_types.h"
 #include "lvsctl/manage/transport.h"
 #include "lvsctl/manage/web_step.h"
 #include "lvsctl/model.h"
@@ -39,6 +40,9 @@ class LbBackend {
     // while a web server failed).
     virtual std::optional<std::vector<IpAddress>> website_ips() const { return std::nullopt; }
     virtual std::optional<std::vector<IpAddress>> destinations() const { return std::nullopt; }
+    // The LB's whole IPVS table with counters, as plan() read it; std::nullopt (the default)
+    // when the backend cannot show it (status).
+    virtual std::optional<std::vector<ServiceInfo>> table() const { return std::nullopt; }
     // Converges the LB; false when something failed (each failure in `report`).
     virtual bool apply(const LbDesiredState& desired, HostReport& report) = 0;
 };
