@@ -222,7 +222,8 @@ Cluster read_in(pqxx::transaction_base& tx, std::int64_t id) {
     const auto rows = tx.exec_params(
         "select name, backend, scheduler, fwmark, protocol, ports::text, forwarding, "
         "persistence,"
-        " check_send, check_expect, check_timeout, check_reentry, load_monitor"
+        " check_send, check_expect, check_timeout, check_reentry, load_monitor,"
+        " check_interval, check_port, check_use_regex, check_program, quiesce_server, load_scale"
         " from h2e_clusters where cluster_id = $1",
         id);
     if (rows.empty()) {
@@ -247,6 +248,14 @@ Cluster read_in(pqxx::transaction_base& tx, std::int64_t id) {
     c.check_timeout = r[10].as<std::int64_t>();
     c.check_reentry = r[11].as<std::int64_t>();
     c.load_monitor = optional_text(r[12]);
+    c.check_interval = r[13].as<std::int64_t>();
+    if (!r[14].is_null()) {
+        c.check_port = r[14].as<std::int64_t>();
+    }
+    c.check_use_regex = r[15].as<bool>();
+    c.check_program = optional_text(r[16]);
+    c.quiesce_server = r[17].as<bool>();
+    c.load_scale = r[18].as<std::int64_t>();
 
     for (const auto& lb :
          tx.exec_params("select role, mgmt_address, ssh_port, vip_interface"
@@ -477,14 +486,17 @@ namespace {
 constexpr const char* kUpsertCluster = R"sql(
     insert into h2e_clusters (cluster_id, name, scheduler, fwmark, protocol, ports, forwarding,
                               persistence, check_send, check_expect, check_timeout, check_reentry,
-                              load_monitor)
-    values ($1, $2, $3, $4, $5, $6::integer[], $7, $8, $9, $10, $11, $12, $13)
+                              load_monitor, check_interval, check_use_regex, check_program,
+                              quiesce_server)
+    values ($1, $2, $3, $4, $5, $6::integer[], $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
     on conflict (cluster_id) do update set
         name = excluded.name, scheduler = excluded.scheduler, fwmark = excluded.fwmark,
         protocol = excluded.protocol, ports = excluded.ports, forwarding = excluded.forwarding,
         persistence = excluded.persistence, check_send = excluded.check_send,
         check_expect = excluded.check_expect, check_timeout = excluded.check_timeout,
-        check_reentry = excluded.check_reentry, load_monitor = excluded.load_monitor
+        check_reentry = excluded.check_reentry, load_monitor = excluded.load_monitor,
+        check_interval = excluded.check_interval, check_use_regex = excluded.check_use_regex,
+        check_program = excluded.check_program, quiesce_server = excluded.quiesce_server
 )sql";
 
 constexpr const char* kUpsertLoadBalancer = R"sql(
@@ -529,7 +541,8 @@ void import_settings(pqxx::work& tx, std::int64_t id, const Cluster& f,
     }
     tx.exec_params(kUpsertCluster, id, f.name, f.scheduler, f.fwmark, f.protocol, port_list,
                    std::string(to_string(f.forwarding)), f.persistence, f.check_send,
-                   f.check_expect, f.check_timeout, f.check_reentry, f.load_monitor);
+                   f.check_expect, f.check_timeout, f.check_reentry, f.load_monitor,
+                   f.check_interval, f.check_use_regex, f.check_program, f.quiesce_server);
     done.push_back(fmt::format("h2e_clusters cluster_id={}: settings from lvs.cf", id));
 }
 

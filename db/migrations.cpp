@@ -63,11 +63,26 @@ create table lvsctl_runs (
 );
 )SQL";
 
+// The LB monitor's settings (docs/monitor.md; lvs.cf's keys in brackets).
+constexpr std::string_view kV2 = R"SQL(
+alter table h2e_clusters
+    add column check_interval  integer not null default 10
+        check (check_interval between 1 and 86400),        -- [timeout]
+    add column check_port      integer
+        check (check_port between 1 and 65535),            -- null: the first of ports
+    add column check_use_regex boolean not null default false,  -- [use_regex]
+    add column check_program   text,                       -- [send_program]
+    add column quiesce_server  boolean not null default false,  -- [quiesce_server]
+    add column load_scale      integer not null default 10
+        check (load_scale between 1 and 1000);
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
     static const std::vector<Migration> all = {
         {1, "the platform's cluster tables and the run log", kV1},
+        {2, "the LB monitor's settings", kV2},
     };
     return all;
 }

@@ -39,8 +39,7 @@ const std::set<std::string_view> kIgnoredGlobal = {"primary_private",
                                                    "hard_shutdown",
                                                    "rsh_command",
                                                    "reservation_conflict_action"};
-const std::set<std::string_view> kIgnoredVirtual = {"vip_nmask", "sorry_server", "pmask",
-                                                    "use_regex", "send_program", "quiesce_server"};
+const std::set<std::string_view> kIgnoredVirtual = {"vip_nmask", "sorry_server", "pmask"};
 const std::set<std::string_view> kIgnoredServer = {"port"};
 
 struct RawServer {
@@ -296,8 +295,9 @@ class Parser {
             fail(fmt::format("{} is given twice in virtual {}", key, v.name));
         }
         static const std::set<std::string_view> modelled = {
-            "fwmark", "port",   "protocol", "scheduler", "persistent",
-            "send",   "expect", "timeout",  "reentry",   "load_monitor"};
+            "fwmark",    "port",         "protocol",      "scheduler", "persistent",
+            "send",      "expect",       "timeout",       "reentry",   "load_monitor",
+            "use_regex", "send_program", "quiesce_server"};
         if (key == "active") {
             // lvsctl keeps every service it owns active; an inactive one becomes active.
             if (!flag(key, value)) {
@@ -319,6 +319,8 @@ class Parser {
                 integer(key, value, 0, 0x7fffffff);
             } else if (key == "timeout" || key == "reentry") {
                 integer(key, value, 0, 86400);
+            } else if (key == "use_regex" || key == "quiesce_server") {
+                flag(key, value);
             }
         } else if (kIgnoredVirtual.contains(key)) {
             v.values[key] = {line_, {}};
@@ -532,6 +534,8 @@ class Parser {
             c.persistence = *v;
         }
         if (auto v = number("timeout")) {
+            // nanny's -t: how often it checks, and how long a check may take.
+            c.check_interval = *v;
             c.check_timeout = *v;
         }
         if (auto v = number("reentry")) {
@@ -540,6 +544,9 @@ class Parser {
         c.check_send = text("send");
         c.check_expect = text("expect");
         c.load_monitor = text("load_monitor");
+        c.check_program = text("send_program");
+        c.check_use_regex = number("use_regex").value_or(0) == 1;
+        c.quiesce_server = number("quiesce_server").value_or(0) == 1;
     }
 
     std::string_view text_;

@@ -51,9 +51,19 @@ struct Cluster {
     std::int64_t persistence = 0;  // seconds, 0 = none
     std::optional<std::string> check_send = std::string("GET / HTTP/1.0\r\n\r\n");
     std::optional<std::string> check_expect = std::string("HTTP");
-    std::int64_t check_timeout = 10;
+    std::int64_t check_timeout = 10;  // connect and read, seconds
     std::int64_t check_reentry = 10;
     std::optional<std::string> load_monitor;
+    // The monitor's (docs/monitor.md): how often a check runs, on which port (std::nullopt: the
+    // first of `ports`), whether check_expect is a regular expression, a program instead of
+    // connect and send (%h: the server's address), weight 0 instead of removal for a server
+    // that fails, and the load rule's ceiling (times the configured weight).
+    std::int64_t check_interval = 10;
+    std::optional<std::int64_t> check_port;
+    bool check_use_regex = false;
+    std::optional<std::string> check_program;
+    bool quiesce_server = false;
+    std::int64_t load_scale = 10;
 
     std::vector<LoadBalancer> load_balancers;
     std::vector<Server> servers;

@@ -1,6 +1,7 @@
 #include "lvsctl/validate.h"
 
 #include <fmt/format.h>
+#include <regex.h>
 
 #include <algorithm>
 #include <map>
@@ -129,6 +130,27 @@ class Checker {
             add(obj, "load_monitor",
                 fmt::format("{:?} is not an absolute program path of letters, digits and _ . / + -",
                             *c_.load_monitor));
+        }
+        if (c_.check_program && !is_valid_command_line(*c_.check_program)) {
+            add(obj, "check_program",
+                fmt::format("{:?} is not an absolute program path and arguments of letters, "
+                            "digits and _ . / + - : = , @ % separated by single spaces",
+                            *c_.check_program));
+        }
+        if (c_.check_interval < 1 || c_.check_interval > 86400) {
+            add(obj, "check_interval",
+                fmt::format("{} is not 1..86400 seconds", c_.check_interval));
+        }
+        if (c_.check_port && (*c_.check_port < 1 || *c_.check_port > 65535)) {
+            add(obj, "check_port", fmt::format("{} is not a port (1..65535)", *c_.check_port));
+        }
+        if (c_.load_scale < 1 || c_.load_scale > 1000) {
+            add(obj, "load_scale", fmt::format("{} is not 1..1000", c_.load_scale));
+        }
+        if (c_.check_use_regex && c_.check_expect) {
+            if (auto why = regex_problem(*c_.check_expect); !why.empty()) {
+                add(obj, "check_expect", why);
+            }
         }
     }
 
@@ -313,6 +335,47 @@ bool is_valid_command_path(std::string_view path) {
         }
     }
     return true;
+}
+
+bool is_valid_command_line(std::string_view line) {
+    const auto space = line.find(' ');
+    if (!is_valid_command_path(line.substr(0, space))) {
+        return false;
+    }
+    if (space == std::string_view::npos) {
+        return true;
+    }
+    std::string_view rest = line.substr(space + 1);
+    for (;;) {
+        const auto next = rest.find(' ');
+        const auto word = rest.substr(0, next);
+        if (word.empty() || word.size() > 4096) {
+            return false;
+        }
+        for (char c : word) {
+            if (!is_name_char(c) && c != '/' && c != '+' && c != ':' && c != '=' && c != ',' &&
+                c != '@' && c != '%') {
+                return false;
+            }
+        }
+        if (next == std::string_view::npos) {
+            return true;
+        }
+        rest = rest.substr(next + 1);
+    }
+}
+
+std::string regex_problem(const std::string& expect) {
+    regex_t compiled;
+    const int rc = regcomp(&compiled, expect.c_str(), REG_EXTENDED | REG_NOSUB);
+    if (rc == 0) {
+        regfree(&compiled);
+        return {};
+    }
+    char why[256];
+    regerror(rc, &compiled, why, sizeof why);
+    return fmt::format("{:?} is not a POSIX extended regular expression (check_use_regex): {}",
+                       expect, why);
 }
 
 }  // namespace lvsctl

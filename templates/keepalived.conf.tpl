@@ -2,14 +2,16 @@
   keepalived.conf's virtual servers, rendered by lvsctl (ctemplate syntax; whitespace is kept).
   The variables of lvs.cf.tpl, and in VIRTUAL: LVS_METHOD (DR|NAT|TUN), PROTOCOL_UPPER (keepalived
   ignores a protocol on fwmark services: the marks select it); in
-  SERVER: sections HTTP_GET {PATH, STATUS} or TCP_CHECK, chosen from the cluster's send/expect.
-  delay_loop is the cluster's check_reentry, connect_timeout its check_timeout.
+  SERVER: sections HTTP_GET {PATH, STATUS}, TCP_CHECK or MISC_CHECK {COMMAND} (check_program,
+  %h replaced by the server's address), chosen from the cluster's check settings; INHIBIT
+  (quiesce_server: weight 0 instead of removal). delay_loop is the cluster's check_interval,
+  connect_timeout its check_timeout, connect_port its check port.
 }}# keepalived.conf for cluster {{NAME}}, serial {{SERIAL}}, rendered by lvsctl.
 # primary {{PRIMARY}}{{#BACKUP}}, backup {{ADDRESS}}{{/BACKUP}}{{#VIRTUAL}}
 
 virtual_server fwmark {{FWMARK}} {
 {{#IPV6}}    ip_family inet6
-{{/IPV6}}    delay_loop {{REENTRY}}
+{{/IPV6}}    delay_loop {{INTERVAL}}
     lvs_sched {{SCHEDULER}}
     lvs_method {{LVS_METHOD}}
 {{#PERSISTENT}}    persistence_timeout {{SECONDS}}
@@ -17,17 +19,22 @@ virtual_server fwmark {{FWMARK}} {
     # node {{NODE_ID}}, managed at {{NAME}}
     real_server {{ADDRESS}} {
         weight {{EFFECTIVE_WEIGHT}}
-{{#HTTP_GET}}        HTTP_GET {
+{{#INHIBIT}}        inhibit_on_failure
+{{/INHIBIT}}{{#HTTP_GET}}        HTTP_GET {
             url {
                 path {{PATH}}
                 status_code {{STATUS}}
             }
-            connect_port {{PORT}}
+            connect_port {{CHECK_PORT}}
             connect_timeout {{TIMEOUT}}
         }
 {{/HTTP_GET}}{{#TCP_CHECK}}        TCP_CHECK {
-            connect_port {{PORT}}
+            connect_port {{CHECK_PORT}}
             connect_timeout {{TIMEOUT}}
         }
-{{/TCP_CHECK}}    }
+{{/TCP_CHECK}}{{#MISC_CHECK}}        MISC_CHECK {
+            misc_path "{{COMMAND}}"
+            misc_timeout {{TIMEOUT}}
+        }
+{{/MISC_CHECK}}    }
 {{/SERVER}}}{{/VIRTUAL}}

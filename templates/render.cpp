@@ -11,6 +11,7 @@
 
 #include "lvsctl/error.h"
 #include "lvsctl/lvscf.h"
+#include "lvsctl/validate.h"
 
 namespace lvsctl::templates {
 
@@ -56,7 +57,10 @@ void fill_common(TemplateDictionary& dict, const Cluster& c) {
     set(&dict, "PROTOCOL", c.protocol);
     set(&dict, "SCHEDULER", c.scheduler);
     set(&dict, "TIMEOUT", c.check_timeout);
+    set(&dict, "INTERVAL", c.check_interval);
     set(&dict, "REENTRY", c.check_reentry);
+    set(&dict, "CHECK_PORT", c.check_port.value_or(c.ports.front()));
+    set(&dict, "LOAD_SCALE", c.load_scale);
     if (const auto* primary = c.primary()) {
         set(&dict, "PRIMARY", primary->mgmt_address.str());
     }
@@ -65,8 +69,9 @@ void fill_common(TemplateDictionary& dict, const Cluster& c) {
     }
 }
 
-TemplateDictionary* add_virtual(TemplateDictionary& dict, const Cluster& c, Family family,
-                                const std::function<void(TemplateDictionary*)>& per_server = {}) {
+TemplateDictionary* add_virtual(
+    TemplateDictionary& dict, const Cluster& c, Family family,
+    const std::function<void(TemplateDictionary*, const IpAddress&)>& per_server = {}) {
     auto* v = dict.AddSectionDictionary("VIRTUAL");
     const bool v4 = family == Family::inet;
     set(v, "VIRTUAL_NAME", c.name + (v4 ? "-v4" : "-v6"));
@@ -88,6 +93,15 @@ TemplateDictionary* add_virtual(TemplateDictionary& dict, const Cluster& c, Fami
     if (c.check_expect) {
         set(v->AddSectionDictionary("EXPECT"), "TEXT", escape_check_string(*c.check_expect));
     }
+    if (c.check_use_regex) {
+        v->ShowSection("USE_REGEX");
+    }
+    if (c.check_program) {
+        set(v->AddSectionDictionary("SEND_PROGRAM"), "COMMAND", *c.check_program);
+    }
+    if (c.quiesce_server) {
+        v->ShowSection("QUIESCE_SERVER");
+    }
     for (const auto& s : c.servers) {
         const auto* addr = v4 ? &s.address : s.address_v6 ? &*s.address_v6 : nullptr;
         if (addr == nullptr) {
@@ -101,7 +115,7 @@ TemplateDictionary* add_virtual(TemplateDictionary& dict, const Cluster& c, Fami
         set(srv, "WEIGHT", s.weight);
         set(srv, "EFFECTIVE_WEIGHT", s.active ? s.weight : 0);
         if (per_server) {
-            per_server(srv);
+            per_server(srv, *addr);
         }
     }
     return v;
@@ -141,7 +155,27 @@ std::string request_path(const Cluster& c, std::string_view send) {
     return std::string(path);
 }
 
-void add_check(TemplateDictionary* server, const Cluster& c) {
+void add_check(TemplateDictionary* server, const Cluster& c, const IpAddress& address) {
+    if (c.quiesce_server) {
+        server->ShowSection("INHIBIT");
+    }
+    if (c.check_program) {
+        // Validated as a program and words of a safe alphabet (no quote, brace or newline):
+        // nothing in it can leave the quoted misc_path.
+        if (!is_valid_command_line(*c.check_program)) {
+            throw Error(ExitCode::data,
+                        fmt::format("h2e_clusters cluster_id={}: column check_program: {:?} "
+                                    "cannot be written in keepalived.conf",
+                                    c.id, *c.check_program));
+        }
+        std::string command = *c.check_program;
+        for (auto at = command.find("%h"); at != std::string::npos;
+             at = command.find("%h", at + 1)) {
+            command.replace(at, 2, address.str());
+        }
+        set(server->AddSectionDictionary("MISC_CHECK"), "COMMAND", command);
+        return;
+    }
     const std::string prefix = "GET ";
     if (c.check_send && c.check_send->rfind(prefix, 0) == 0) {
         const auto path = request_path(c, std::string_view(*c.check_send).substr(prefix.size()));
@@ -189,7 +223,9 @@ std::string Renderer::keepalived(const Cluster& c) const {
             break;
         }
         auto* v = add_virtual(dict, c, family,
-                              [&c](TemplateDictionary* server) { add_check(server, c); });
+                              [&c](TemplateDictionary* server, const IpAddress& address) {
+                                  add_check(server, c, address);
+                              });
         set(v, "LVS_METHOD", forwarding_word(c.forwarding, true));
         set(v, "PROTOCOL_UPPER",
             c.protocol == "tcp"   ? "TCP"

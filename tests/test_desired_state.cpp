@@ -57,7 +57,45 @@ TEST_CASE("the JSON document has the shape of docs/agent-protocol.md") {
     CHECK(doc["services"][1]["family"] == "inet6");
     CHECK(doc["services"][0]["destinations"][1] ==
           json{{"address", "10.39.84.44"}, {"port", 0}, {"forwarding", "route"}, {"weight", 32}});
-    CHECK(doc.size() == 7);
+    CHECK(doc.size() == 8);
+    // The monitor's settings: every destination's address with its server's management address.
+    const auto& checks = doc["checks"];
+    CHECK(checks["interval"] == 10);
+    CHECK(checks["port"] == 80);
+    CHECK(checks["send"] == "GET / HTTP/1.0\r\n\r\n");
+    CHECK(checks["expect"] == "HTTP");
+    CHECK(checks["use_regex"] == false);
+    CHECK(checks["quiesce"] == false);
+    CHECK(checks["load_scale"] == 10);
+    CHECK_FALSE(checks.contains("program"));
+    REQUIRE(checks["servers"].size() == 4);
+    CHECK(checks["servers"][2] ==
+          json{{"address", "2001:db8:84::43"}, {"mgmt_address", "10.39.94.43"}});
+}
+
+TEST_CASE("the checks follow the cluster's columns, and read back the same") {
+    auto c = lvsctl::testing::dual_stack_cluster();
+    c.check_interval = 2;
+    c.check_port = 8080;
+    c.check_send.reset();
+    c.check_expect = "HTTP/1\\.[01] 200";
+    c.check_use_regex = true;
+    c.check_program = "/usr/lib/lvsctl/check --host %h";
+    c.quiesce_server = true;
+    c.load_monitor = "/usr/sbin/h2e_get_cluster_load.sh";
+    c.load_scale = 4;
+    const auto s = desired_state(c, c.load_balancers[0], 30);
+    REQUIRE(s.checks);
+    CHECK(s.checks->interval == 2);
+    CHECK(s.checks->port == 8080);
+    CHECK(s.checks->send.empty());  // connect only
+    CHECK(s.checks->use_regex);
+    CHECK(s.checks->program == "/usr/lib/lvsctl/check --host %h");
+    CHECK(s.checks->quiesce);
+    CHECK(s.checks->load_scale == 4);
+    const auto back = parse_desired_state(to_json(s));
+    REQUIRE(back.checks);
+    CHECK(*back.checks == *s.checks);
 }
 
 namespace {
@@ -147,6 +185,52 @@ TEST_CASE("bad documents are refused, naming the key") {
     CHECK(refusal(spec_example("{\"family\": \"inet6\", \"fwmark\": 77",
                                "{\"family\": \"inet6\", \"fwmark\": 78")) ==
           "desired state: services[1].fwmark: 78 is not marks.fwmark (77)");
+}
+
+TEST_CASE("bad checks are refused, naming the key; documents without checks have none") {
+    CHECK_FALSE(parse_desired_state(spec_example()).checks);
+    const std::string checks = R"(,
+  "checks": {"interval": 10, "timeout": 10, "reentry": 10, "port": 80, "send": "GET /",
+             "expect": "HTTP", "use_regex": false, "quiesce": false, "load_scale": 10,
+             "servers": [{"address": "10.39.84.43", "mgmt_address": "10.39.94.43"},
+                         {"address": "2001:db8:84::43", "mgmt_address": "10.39.94.43"}]}
+})";
+    const auto with = [&](const std::string& from = "", const std::string& to = "") {
+        auto doc = spec_example("\n}", checks);
+        if (!from.empty()) {
+            const auto at = doc.find(from);
+            REQUIRE(at != std::string::npos);
+            doc.replace(at, from.size(), to);
+        }
+        return doc;
+    };
+    const auto s = parse_desired_state(with());
+    REQUIRE(s.checks);
+    CHECK(s.checks->servers.size() == 2);
+    CHECK(refusal(with("\"interval\": 10", "\"interval\": 0")) ==
+          "desired state: checks.interval: 0 is outside 1..86400");
+    CHECK(refusal(with("\"use_regex\": false", "\"use_regex\": true, \"x\": 1")) ==
+          "desired state: checks.x: unknown key");
+    CHECK(refusal(with("\"expect\": \"HTTP\", \"use_regex\": false",
+                       "\"expect\": \"HTTP(\", \"use_regex\": true"))
+              .starts_with("desired state: checks.expect: \"HTTP(\" is not a POSIX extended"));
+    CHECK(
+        refusal(with("\"load_scale\": 10", "\"load_scale\": 10, \"program\": \"check; reboot\"")) ==
+        "desired state: checks.program: \"check; reboot\" is not a program path and arguments "
+        "without a shell's characters");
+    CHECK(refusal(with("\"load_scale\": 10",
+                       "\"load_scale\": 10, \"load_monitor\": \"/bin/load %h\"")) ==
+          "desired state: checks.load_monitor: \"/bin/load %h\" is not an absolute program path "
+          "of letters, digits and _ . / + -");
+    CHECK(refusal(with("{\"address\": \"2001:db8:84::43\", \"mgmt_address\": \"10.39.94.43\"}",
+                       "{\"address\": \"2001:db8:84::44\", \"mgmt_address\": \"10.39.94.43\"}")) ==
+          "desired state: checks.servers[1].address: 2001:db8:84::44 is not a destination");
+    CHECK(refusal(with(",\n                         {\"address\": \"2001:db8:84::43\", "
+                       "\"mgmt_address\": \"10.39.94.43\"}",
+                       "")) ==
+          "desired state: checks.servers: destination 2001:db8:84::43 is not listed");
+    CHECK(refusal(with("\"use_regex\": false", "\"use_regex\": 0")) ==
+          "desired state: checks.use_regex: expected true or false");
 }
 
 TEST_CASE("a number too large for any type is bad input, not a crash (found by the fuzzer)") {

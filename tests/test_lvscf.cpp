@@ -100,6 +100,29 @@ TEST_CASE("render, parse, render again gives the same text") {
         c.scheduler = "wrr";
         check_round_trip(c);
     }
+    SUBCASE(
+        "the monitor's keys: send_program, use_regex, quiesce_server; timeout is the interval") {
+        auto c = lvsctl::testing::seed_cluster();
+        c.check_program = "/usr/lib/lvsctl/check-http --host %h";
+        c.check_use_regex = true;
+        c.check_expect = "HTTP/1.[01] 200";
+        c.quiesce_server = true;
+        c.check_interval = 6;
+        c.check_timeout = 6;
+        const auto text = renderer.lvs_cf(c);
+        CHECK(text.find("    send_program = \"/usr/lib/lvsctl/check-http --host %h\"\n") !=
+              std::string::npos);
+        CHECK(text.find("    use_regex = 1\n") != std::string::npos);
+        CHECK(text.find("    quiesce_server = 1\n") != std::string::npos);
+        CHECK(text.find("    timeout = 6\n") != std::string::npos);
+        const auto parsed = parse_lvs_cf(text).cluster;
+        CHECK(parsed.check_program == c.check_program);
+        CHECK(parsed.check_use_regex);
+        CHECK(parsed.quiesce_server);
+        CHECK(parsed.check_interval == 6);
+        CHECK(parsed.check_timeout == 6);
+        check_round_trip(c);
+    }
 }
 
 TEST_CASE("syntax errors name the line") {

@@ -73,6 +73,25 @@ TEST_CASE("keepalived's health check follows send and expect") {
         CHECK(text.find("HTTP_GET") == std::string::npos);
         CHECK(text.find("TCP_CHECK {\n            connect_port 80\n") != std::string::npos);
     }
+    SUBCASE("check_program: a MISC_CHECK with the server's address; quiesce: inhibit") {
+        c.check_program = "/usr/lib/lvsctl/check-http --host %h";
+        c.quiesce_server = true;
+        c.check_port = 8080;
+        c.check_interval = 3;
+        const auto text = kRenderer.keepalived(c);
+        CHECK(text.find("misc_path \"/usr/lib/lvsctl/check-http --host 10.39.84.43\"\n") !=
+              std::string::npos);
+        CHECK(text.find("misc_path \"/usr/lib/lvsctl/check-http --host 10.39.84.44\"\n") !=
+              std::string::npos);
+        CHECK(text.find("HTTP_GET") == std::string::npos);
+        CHECK(text.find("inhibit_on_failure\n") != std::string::npos);
+        CHECK(text.find("delay_loop 3\n") != std::string::npos);
+        c.check_program.reset();
+        CHECK(kRenderer.keepalived(c).find("connect_port 8080\n") != std::string::npos);
+        // A program line that validation would refuse never reaches keepalived.conf.
+        c.check_program = "/bin/true\n}\nMISC_CHECK {";
+        CHECK_THROWS_AS(kRenderer.keepalived(c), Error);
+    }
     SUBCASE("forwarding methods") {
         c.forwarding = Forwarding::tunnel;
         CHECK(kRenderer.keepalived(c).find("lvs_method TUN\n") != std::string::npos);

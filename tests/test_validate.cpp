@@ -56,6 +56,31 @@ TEST_CASE("each bad value is named by table, key and column") {
               "apache_h2e_nodes node_id=43: column node_id: two servers have "
               "this node_id");
     }
+    SUBCASE("the monitor's columns") {
+        c.check_interval = 0;
+        CHECK(only_problem(c) ==
+              "h2e_clusters cluster_id=1: column check_interval: 0 is not 1..86400 seconds");
+        c.check_interval = 10;
+        c.check_port = 70000;
+        CHECK(only_problem(c) ==
+              "h2e_clusters cluster_id=1: column check_port: 70000 is not a port (1..65535)");
+        c.check_port.reset();
+        c.load_scale = 0;
+        CHECK(only_problem(c) == "h2e_clusters cluster_id=1: column load_scale: 0 is not 1..1000");
+        c.load_scale = 10;
+        c.check_program = "/usr/bin/check %h; rm -rf /";
+        CHECK(only_problem(c).starts_with(
+            "h2e_clusters cluster_id=1: column check_program: \"/usr/bin/check %h; rm -rf /\" is "
+            "not an absolute program path and arguments"));
+        c.check_program = "/usr/bin/check --host %h";
+        c.check_use_regex = true;
+        c.check_expect = "HTTP(";
+        CHECK(
+            only_problem(c).starts_with("h2e_clusters cluster_id=1: column check_expect: "
+                                        "\"HTTP(\" is not a POSIX extended regular expression"));
+        c.check_expect = "HTTP/1[.][01]";  // lvs.cf cannot quote a backslash
+        CHECK(validate(c).empty());
+    }
     SUBCASE("weight out of range") {
         c.servers[0].weight = 65536;
         CHECK(only_problem(c) ==

@@ -7,49 +7,22 @@
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
+#include <memory>
 
 #include "lvsctl/error.h"
+#include "lvsctl/validate.h"
 
 namespace lvsctl {
 
-std::string expand_send(std::string_view send) {
-    std::string out;
-    out.reserve(send.size());
-    for (std::size_t i = 0; i < send.size(); ++i) {
-        if (send[i] != '\\' || i + 1 == send.size()) {
-            out += send[i];
-            continue;
-        }
-        switch (send[i + 1]) {
-            case 'r':
-                out += '\r';
-                break;
-            case 'n':
-                out += '\n';
-                break;
-            case 't':
-                out += '\t';
-                break;
-            case '\\':
-                out += '\\';
-                break;
-            case '\'':
-                out += '\'';
-                break;
-            case '"':
-                out += '"';
-                break;
-            default:
-                out += '\\';
-                continue;  // kept, and the next character read as itself
-        }
-        ++i;
-    }
-    return out;
-}
-
+// A compiled regex_t, freed with it.
 struct ReplyMatcher::Regex {
     regex_t compiled{};
+    explicit Regex(const std::string& expression) {
+        regcomp(&compiled, expression.c_str(), REG_EXTENDED | REG_NOSUB);
+    }
+    Regex(const Regex&) = delete;
+    Regex& operator=(const Regex&) = delete;
+    ~Regex() { regfree(&compiled); }
 };
 
 ReplyMatcher::ReplyMatcher(std::string expect, bool use_regex)
@@ -57,25 +30,13 @@ ReplyMatcher::ReplyMatcher(std::string expect, bool use_regex)
     if (!use_regex_) {
         return;
     }
-    regex_ = new Regex;
-    const int rc = regcomp(&regex_->compiled, expect_.c_str(), REG_EXTENDED | REG_NOSUB);
-    if (rc != 0) {
-        char why[256];
-        regerror(rc, &regex_->compiled, why, sizeof why);
-        delete regex_;
-        regex_ = nullptr;
-        throw Error(ExitCode::data,
-                    fmt::format("checks.expect {:?}: not a POSIX extended regular expression: {}",
-                                expect_, why));
+    if (auto why = regex_problem(expect_); !why.empty()) {
+        throw Error(ExitCode::data, fmt::format("checks.expect: {}", why));
     }
+    regex_ = std::make_unique<Regex>(expect_);  // compiles: regex_problem() said so
 }
 
-ReplyMatcher::~ReplyMatcher() {
-    if (regex_ != nullptr) {
-        regfree(&regex_->compiled);
-        delete regex_;
-    }
-}
+ReplyMatcher::~ReplyMatcher() = default;
 
 bool ReplyMatcher::matches(std::string_view reply) const {
     if (expect_.empty() || expect_ == "*") {

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,9 +16,6 @@ namespace lvsctl {
 
 using MonitorClock = std::chrono::steady_clock;
 using MonitorTime = MonitorClock::time_point;
-
-// nanny's escapes in `send`: \r \n \t \\ \' \" (any other backslash is kept as it is).
-std::string expand_send(std::string_view send);
 
 // Whether a check's reply passes: `expect` "*" (or empty) takes anything; otherwise the reply
 // must start with `expect`, or, with `use_regex`, match it as a POSIX extended regular
@@ -35,7 +33,7 @@ class ReplyMatcher {
     std::string expect_;
     bool use_regex_;
     struct Regex;
-    Regex* regex_ = nullptr;
+    std::unique_ptr<Regex> regex_;
 };
 
 // The load a load command printed: the first number after "load" and a ':' (uptime's "load

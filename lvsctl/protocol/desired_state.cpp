@@ -51,6 +51,30 @@ LbDesiredState desired_state(const Cluster& cluster, const LoadBalancer& lb,
     if (cluster.has_v6_website_ips()) {
         s.services.push_back(service(Family::inet6));
     }
+
+    MonitorChecks checks;
+    checks.interval = static_cast<std::uint32_t>(cluster.check_interval);
+    checks.timeout = static_cast<std::uint32_t>(cluster.check_timeout);
+    checks.reentry = static_cast<std::uint32_t>(cluster.check_reentry);
+    checks.port = static_cast<std::uint16_t>(cluster.check_port.value_or(cluster.ports.front()));
+    checks.send = cluster.check_send.value_or("");
+    checks.expect = cluster.check_expect.value_or("");
+    checks.use_regex = cluster.check_use_regex;
+    checks.program = cluster.check_program.value_or("");
+    checks.quiesce = cluster.quiesce_server;
+    checks.load_monitor = cluster.load_monitor.value_or("");
+    checks.load_scale = static_cast<std::uint32_t>(cluster.load_scale);
+    for (const auto& svc : s.services) {
+        for (const auto& server : cluster.servers) {
+            const auto* addr = svc.family == Family::inet ? &server.address
+                               : server.address_v6        ? &*server.address_v6
+                                                          : nullptr;
+            if (addr != nullptr) {
+                checks.servers.push_back({*addr, server.mgmt_address});
+            }
+        }
+    }
+    s.checks = std::move(checks);
     return s;
 }
 
@@ -75,7 +99,7 @@ std::string to_json(const LbDesiredState& state) {
                             {"persistence", svc.persistence},
                             {"destinations", std::move(dests)}});
     }
-    const ordered_json doc = {
+    ordered_json doc = {
         {"version", state.version},
         {"cluster",
          {{"id", state.cluster_id}, {"name", state.cluster_name}, {"serial", state.serial}}},
@@ -85,6 +109,27 @@ std::string to_json(const LbDesiredState& state) {
         {"services", std::move(services)},
         {"drain_timeout", state.drain_timeout},
     };
+    if (state.checks) {
+        const auto& c = *state.checks;
+        ordered_json servers = ordered_json::array();
+        for (const auto& server : c.servers) {
+            servers.push_back(
+                {{"address", server.address.str()}, {"mgmt_address", server.mgmt_address.str()}});
+        }
+        ordered_json checks = {
+            {"interval", c.interval},   {"timeout", c.timeout}, {"reentry", c.reentry},
+            {"port", c.port},           {"send", c.send},       {"expect", c.expect},
+            {"use_regex", c.use_regex}, {"quiesce", c.quiesce}, {"load_scale", c.load_scale},
+        };
+        if (!c.program.empty()) {
+            checks["program"] = c.program;
+        }
+        if (!c.load_monitor.empty()) {
+            checks["load_monitor"] = c.load_monitor;
+        }
+        checks["servers"] = std::move(servers);
+        doc["checks"] = std::move(checks);
+    }
     return doc.dump(2) + "\n";
 }
 
@@ -283,6 +328,86 @@ Service parse_service(const json& j, const std::string& where, std::uint32_t fwm
     return svc;
 }
 
+bool boolean(const json& j, const std::string& where) {
+    if (!j.is_boolean()) {
+        refuse(where, "expected true or false");
+    }
+    return j.get<bool>();
+}
+
+std::string command_path(const json& j, const std::string& where) {
+    auto path = text(j, where);
+    if (!is_valid_command_path(path)) {
+        refuse(where, fmt::format("{:?} is not an absolute program path of letters, digits and "
+                                  "_ . / + -",
+                                  path));
+    }
+    return path;
+}
+
+// After the services: every checked server is one of their destinations, and each destination
+// is checked.
+void parse_checks(const json& j, LbDesiredState& s) {
+    expect_keys(j, "checks",
+                {"interval", "timeout", "reentry", "port", "send", "expect", "use_regex", "quiesce",
+                 "load_scale", "servers"},
+                {"program", "load_monitor"});
+    MonitorChecks c;
+    c.interval = static_cast<std::uint32_t>(integer(j["interval"], "checks.interval", 1, 86400));
+    c.timeout = static_cast<std::uint32_t>(integer(j["timeout"], "checks.timeout", 1, 86400));
+    c.reentry = static_cast<std::uint32_t>(integer(j["reentry"], "checks.reentry", 0, 86400));
+    c.port = static_cast<std::uint16_t>(integer(j["port"], "checks.port", 1, 65535));
+    c.send = text(j["send"], "checks.send");
+    c.expect = text(j["expect"], "checks.expect");
+    c.use_regex = boolean(j["use_regex"], "checks.use_regex");
+    if (c.use_regex) {
+        if (auto why = regex_problem(c.expect); !why.empty()) {
+            refuse("checks.expect", why);
+        }
+    }
+    c.quiesce = boolean(j["quiesce"], "checks.quiesce");
+    c.load_scale =
+        static_cast<std::uint32_t>(integer(j["load_scale"], "checks.load_scale", 1, 1000));
+    if (j.contains("program")) {
+        c.program = text(j["program"], "checks.program");
+        if (!is_valid_command_line(c.program)) {
+            refuse("checks.program", fmt::format("{:?} is not a program path and arguments "
+                                                 "without a shell's characters",
+                                                 c.program));
+        }
+    }
+    if (j.contains("load_monitor")) {
+        c.load_monitor = command_path(j["load_monitor"], "checks.load_monitor");
+    }
+    std::set<IpAddress> destinations;
+    for (const auto& svc : s.services) {
+        for (const auto& d : svc.destinations) {
+            destinations.insert(d.address);
+        }
+    }
+    std::set<IpAddress> seen;
+    const auto& servers = array(j["servers"], "checks.servers");
+    for (std::size_t i = 0; i < servers.size(); ++i) {
+        const auto where = fmt::format("checks.servers[{}]", i);
+        expect_keys(servers[i], where, {"address", "mgmt_address"});
+        const auto addr = address(servers[i]["address"], at(where, "address"), std::nullopt);
+        if (!destinations.contains(addr)) {
+            refuse(at(where, "address"), fmt::format("{} is not a destination", addr.str()));
+        }
+        if (!seen.insert(addr).second) {
+            refuse(at(where, "address"), fmt::format("{} is listed twice", addr.str()));
+        }
+        c.servers.push_back(
+            {addr, address(servers[i]["mgmt_address"], at(where, "mgmt_address"), std::nullopt)});
+    }
+    for (const auto& d : destinations) {
+        if (!seen.contains(d)) {
+            refuse("checks.servers", fmt::format("destination {} is not listed", d.str()));
+        }
+    }
+    s.checks = std::move(c);
+}
+
 void parse_services(const json& j, LbDesiredState& s) {
     const auto& services = array(j, "services");
     std::set<std::pair<Family, std::uint32_t>> seen;
@@ -303,7 +428,7 @@ LbDesiredState parse_desired_state(std::string_view input) {
     }
     LbDesiredState s;
     expect_keys(doc, "", {"version", "cluster", "interface", "website_ips", "marks", "services"},
-                {"drain_timeout"});
+                {"drain_timeout", "checks"});
     s.version = static_cast<int>(integer(doc["version"], "version", 1, 1));
     parse_cluster(doc["cluster"], s);
     parse_interface(doc["interface"], s);
@@ -313,6 +438,9 @@ LbDesiredState parse_desired_state(std::string_view input) {
     if (doc.contains("drain_timeout")) {
         s.drain_timeout =
             static_cast<std::uint32_t>(integer(doc["drain_timeout"], "drain_timeout", 0, 86400));
+    }
+    if (doc.contains("checks")) {
+        parse_checks(doc["checks"], s);
     }
     return s;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,32 @@ struct Service {
     std::vector<Destination> destinations;
 };
 
+// A real server the monitor checks: a destination's address, and the management address its
+// load command is given.
+struct CheckedServer {
+    IpAddress address;
+    IpAddress mgmt_address;
+    bool operator==(const CheckedServer&) const = default;
+};
+
+// The cluster's check and load settings, for the LB monitor (docs/monitor.md).
+struct MonitorChecks {
+    std::uint32_t interval = 10;  // seconds between checks of a server
+    std::uint32_t timeout = 10;   // connect and read
+    std::uint32_t reentry = 10;   // seconds of passing checks before a server comes back
+    std::uint16_t port = 80;
+    std::string send;    // the bytes to send ("" = connect only)
+    std::string expect;  // "" or "*" = any reply
+    bool use_regex = false;
+    std::string program;       // replaces connect and send ("" = none); %h = the server's address
+    bool quiesce = false;      // a failed server gets weight 0 instead of leaving the services
+    std::string load_monitor;  // "" = none
+    std::uint32_t load_scale = 10;
+    std::vector<CheckedServer> servers;  // every destination's address, once
+
+    bool operator==(const MonitorChecks&) const = default;
+};
+
 struct LbDesiredState {
     int version = 1;
     std::int64_t cluster_id = 0;
@@ -37,6 +64,8 @@ struct LbDesiredState {
     std::vector<std::uint16_t> ports;
     std::vector<Service> services;
     std::uint32_t drain_timeout = 30;
+    // Absent from documents of versions before the monitor: then nothing is checked.
+    std::optional<MonitorChecks> checks;
 };
 
 // The state one LB must reach for a validated cluster: an IPv4 fwmark service, an IPv6 one when

@@ -80,10 +80,10 @@ TEST_CASE("db migrate creates the schema of docs/database.md, and a re-run chang
     ScratchDb db;
     auto r = lvsctl_cmd({"--db", db.conninfo, "db", "migrate"});
     CHECK(r.status == 0);
-    CHECK(r.out == "applied 1 migration(s); schema version 1\n");
+    CHECK(r.out == "applied 2 migration(s); schema version 2\n");
     r = lvsctl_cmd({"--db", db.conninfo, "db", "migrate"});
     CHECK(r.status == 0);
-    CHECK(r.out == "schema is up to date (version 1)\n");
+    CHECK(r.out == "schema is up to date (version 2)\n");
 
     const auto columns = db.sql(
         "select table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable || ' ' "
@@ -116,6 +116,12 @@ TEST_CASE("db migrate creates the schema of docs/database.md, and a re-run chang
           "h2e_clusters.check_timeout integer NO 10\n"
           "h2e_clusters.check_reentry integer NO 10\n"
           "h2e_clusters.load_monitor text YES -\n"
+          "h2e_clusters.check_interval integer NO 10\n"
+          "h2e_clusters.check_port integer YES -\n"
+          "h2e_clusters.check_use_regex boolean NO false\n"
+          "h2e_clusters.check_program text YES -\n"
+          "h2e_clusters.quiesce_server boolean NO false\n"
+          "h2e_clusters.load_scale integer NO 10\n"
           "h2e_load_balancers.lb_id integer NO nextval('h2e_load_balancers_lb_id_seq'::regclass)\n"
           "h2e_load_balancers.cluster_id integer NO -\n"
           "h2e_load_balancers.role text NO -\n"
@@ -148,6 +154,35 @@ TEST_CASE("the schema's constraints hold") {
     db.sql("delete from h2e_clusters where cluster_id = 1");
     CHECK(db.sql("select count(*) from apache_h2e_nodes") == "0\n");
     CHECK(db.sql("select count(*) from h2e_load_balancers") == "0\n");
+}
+
+TEST_CASE("the monitor's columns (migration 2) are read, checked and reach the desired state") {
+    auto db = migrated_with_seed();
+    CHECK(db.try_sql("update h2e_clusters set check_port = 0").status != 0);
+    CHECK(db.try_sql("update h2e_clusters set check_interval = 0").status != 0);
+    db.sql(
+        "update h2e_clusters set check_interval = 2, check_port = 8080, check_use_regex = true,"
+        " check_expect = 'HTTP/1[.][01] 200', check_program = '/usr/lib/check --host %h',"
+        " quiesce_server = true, load_scale = 4 where cluster_id = 1");
+    const auto c = db::Database(db.conninfo).read_cluster(1);
+    CHECK(c.check_interval == 2);
+    CHECK(c.check_port == 8080);
+    CHECK(c.check_use_regex);
+    CHECK(c.check_program == "/usr/lib/check --host %h");
+    CHECK(c.quiesce_server);
+    CHECK(c.load_scale == 4);
+    CHECK(validate(c).empty());
+    const auto r = lvsctl_cmd({"--db", db.conninfo, "render", "--cluster-id=1", "--format=json"});
+    REQUIRE(r.status == 0);
+    CHECK(r.out.find("\"port\": 8080") != std::string::npos);
+    CHECK(r.out.find("\"program\": \"/usr/lib/check --host %h\"") != std::string::npos);
+    CHECK(r.out.find("\"quiesce\": true") != std::string::npos);
+
+    // A value the database takes but lvsctl cannot use is named, and nothing runs.
+    db.sql("update h2e_clusters set check_program = '/usr/lib/check; reboot' where cluster_id = 1");
+    const auto bad = lvsctl_cmd({"--db", db.conninfo, "render", "--cluster-id=1"});
+    CHECK(bad.status == 65);
+    CHECK(bad.err.find("h2e_clusters cluster_id=1: column check_program") != std::string::npos);
 }
 
 TEST_CASE("the seed cluster reads back as the article's cluster, and renders its lvs.cf") {
