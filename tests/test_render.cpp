@@ -55,6 +55,16 @@ TEST_CASE("golden files") {
     check_golden("dual-stack-lvs.cf", kRenderer.lvs_cf(dual));
     check_golden("seed-keepalived.conf", kRenderer.keepalived(seed));
     check_golden("dual-stack-keepalived.conf", kRenderer.keepalived(dual));
+    // The monitor's settings (docs/monitor.md), checked by keepalived's own parser too.
+    auto checked = lvsctl::testing::seed_cluster();
+    checked.serial = 3;
+    checked.check_interval = 2;
+    checked.check_port = 8080;
+    checked.check_program = "/usr/lib/lvsctl/check-http --host %h";
+    checked.check_use_regex = true;
+    checked.quiesce_server = true;
+    check_golden("checks-lvs.cf", kRenderer.lvs_cf(checked));
+    check_golden("checks-keepalived.conf", kRenderer.keepalived(checked));
 }
 
 TEST_CASE("keepalived's health check follows send and expect") {
