@@ -12,6 +12,7 @@
 #include "fixtures.h"
 #include "lvsctl/error.h"
 #include "lvsctl/lb/agent.h"
+#include "lvsctl/lb/health_record.h"
 
 using namespace lvsctl;
 using lvsctl::testing::FakeAddresses;
@@ -293,4 +294,88 @@ TEST_CASE("agent: placed() shows one cluster's record, or every record") {
     CHECK(all.marks == std::vector<std::uint32_t>{100, 200});
     CHECK(all.interface == "eth1");
     CHECK(warnings.empty());
+}
+
+namespace {
+
+// What a running monitor would have left: 10.39.84.43 down, 10.39.84.44 up at a load-raised 40.
+HealthRecord monitor_record(std::int64_t updated) {
+    HealthRecord r;
+    r.cluster_id = 1;
+    r.updated = updated;
+    r.servers[ip("10.39.84.43")] = {Health::down, false, 32, 0, updated, false, "refused", 0, 1};
+    r.servers[ip("10.39.84.44")] = {Health::up, true, 32, 40, updated, true, "", 2, 0};
+    return r;
+}
+
+std::optional<std::uint32_t> weight_of(Lb& lb, const char* address) {
+    const auto& dests = lb.ipvs.table.begin()->second.dests;
+    const auto it = std::find_if(dests.begin(), dests.end(),
+                                 [&](const DestInfo& d) { return d.key.address == ip(address); });
+    return it == dests.end() ? std::nullopt : std::optional(it->settings.weight);
+}
+
+}  // namespace
+
+TEST_CASE("agent: the monitor's verdicts hold: a server it took out stays out, its weights stay") {
+    Lb lb;
+    lb.records.files[health_record_name(1)] = to_json(monitor_record(990));
+    const auto result = lb.apply(seed());
+    CHECK(result.code() == ExitCode::ok);
+    CHECK(result.warnings.empty());
+    CHECK_FALSE(weight_of(lb, "10.39.84.43"));
+    CHECK(weight_of(lb, "10.39.84.44") == 40u);
+    // The document as received is left for the monitor, weights as the database has them.
+    const auto left = parse_desired_state(lb.records.files.at(desired_record_name(1)));
+    CHECK(left.services.at(0).destinations.size() == 2);
+    CHECK(left.services.at(0).destinations.at(0).weight == 32);
+}
+
+TEST_CASE("agent: a record no monitor writes any more is ignored, with a warning") {
+    Lb lb;
+    lb.records.files[health_record_name(1)] = to_json(monitor_record(100));  // 900 s before
+    const auto result = lb.apply(seed());
+    CHECK(result.code() == ExitCode::ok);
+    REQUIRE(result.warnings.size() == 1);
+    CHECK(result.warnings[0].find("not written by a monitor since 100") != std::string::npos);
+    CHECK(weight_of(lb, "10.39.84.43") == 32u);
+    CHECK(weight_of(lb, "10.39.84.44") == 32u);
+
+    lb.records.files[health_record_name(1)] = "{ not json";
+    const auto corrupt = lb.apply(seed());
+    CHECK(corrupt.code() == ExitCode::ok);
+    REQUIRE(corrupt.warnings.size() == 1);
+    CHECK(corrupt.warnings[0].find("not a health record") != std::string::npos);
+}
+
+TEST_CASE("health records: read back as written; a new server is not trusted; quiesce keeps it") {
+    auto record = monitor_record(1000);
+    CHECK(parse_health_record(to_json(record), "health") == record);
+    CHECK_THROWS_AS(parse_health_record(R"({"version": 2})", "health"), Error);
+    CHECK(is_current(record, 1000 + 3 * 20 + 60));
+    CHECK_FALSE(is_current(record, 1000 + 3 * 20 + 61));
+
+    auto cluster = lvsctl::testing::seed_cluster();
+    Server added = cluster.servers[1];
+    added.node_id = 45;
+    added.mgmt_address = ip("10.39.94.45");
+    added.address = ip("10.39.84.45");
+    cluster.servers.push_back(added);
+    auto desired = desired_state(cluster, cluster.load_balancers[0], 0);
+    auto dests = with_health(desired, record).services.at(0).destinations;
+    REQUIRE(dests.size() == 1);  // .43 down, .45 not checked yet
+    CHECK(dests[0].address == ip("10.39.84.44"));
+    CHECK(dests[0].weight == 40);
+
+    desired.checks->quiesce = true;
+    dests = with_health(desired, record).services.at(0).destinations;
+    REQUIRE(dests.size() == 3);
+    CHECK(dests[0].weight == 0);
+    CHECK(dests[2].weight == 0);
+    // An inactive server is 0 whatever the monitor says.
+    cluster.servers[1].active = false;
+    desired = desired_state(cluster, cluster.load_balancers[0], 0);
+    dests = with_health(desired, record).services.at(0).destinations;
+    REQUIRE(dests.size() == 1);
+    CHECK(dests[0].weight == 0);
 }

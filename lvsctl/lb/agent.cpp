@@ -8,6 +8,7 @@
 
 #include "lvsctl/error.h"
 #include "lvsctl/lb/alias_step.h"
+#include "lvsctl/lb/health_record.h"
 
 namespace lvsctl {
 
@@ -168,10 +169,37 @@ void Agent::check(const LbDesiredState& desired, const AgentSettings& settings) 
         .check({desired.fwmark, desired.protocol, desired.ports, desired.website_ips});
 }
 
+std::string desired_record_name(std::int64_t cluster_id) {
+    return fmt::format("desired-cluster-{}.json", cluster_id);
+}
+
 AgentResult Agent::apply(const LbDesiredState& desired_state, const AgentSettings& settings) {
     check(desired_state, settings);
     const auto ifindex = addresses_.interface_index(desired_state.interface);
-    const auto desired = ipvs_services(desired_state);
+    // The monitor's verdicts (health_record.h), read under the lock it writes them under: a
+    // server it took out stays out, and it keeps the weights it gave.
+    std::vector<std::string> health_warnings;
+    std::optional<LbDesiredState> with_monitor;
+    if (desired_state.checks) {
+        const auto name = health_record_name(desired_state.cluster_id);
+        if (const auto text = records_.read(name)) {
+            try {
+                const auto health = parse_health_record(*text, records_.path(name));
+                if (is_current(health, settings.now)) {
+                    with_monitor = with_health(desired_state, health);
+                } else {
+                    health_warnings.push_back(fmt::format(
+                        "{}: not written by a monitor since {} (Unix time): the configured "
+                        "weights apply",
+                        records_.path(name), health.updated));
+                }
+            } catch (const Error& e) {
+                health_warnings.push_back(
+                    fmt::format("{}: the configured weights apply", e.what()));
+            }
+        }
+    }
+    const auto desired = ipvs_services(with_monitor ? *with_monitor : desired_state);
     const auto via = this->via(settings);
     Marks& marks = marks_for(via);
     const MarkSpec spec{desired_state.fwmark, desired_state.protocol, desired_state.ports,
@@ -182,6 +210,7 @@ AgentResult Agent::apply(const LbDesiredState& desired_state, const AgentSetting
     const auto record = agent_record_name(desired_state.cluster_id);
     AgentResult result;
     result.warnings = ownership.warnings;
+    result.warnings.insert(result.warnings.end(), health_warnings.begin(), health_warnings.end());
 
     // What another cluster's record owns is never retired here, whatever this record says.
     std::set<ServiceKey> others_services;
@@ -239,6 +268,8 @@ AgentResult Agent::apply(const LbDesiredState& desired_state, const AgentSetting
 
     auto finish = [&](std::vector<std::string> done, std::vector<std::string> errors) {
         records_.write(record, to_json(owned));
+        // For the monitor: the document as the management node sent it.
+        records_.write(desired_record_name(desired_state.cluster_id), to_json(desired_state));
         result.answer.changed = report.changed() || !done.empty();
         result.answer.done = std::move(report.done);
         result.answer.done.insert(result.answer.done.end(), done.begin(), done.end());

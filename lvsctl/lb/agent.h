@@ -64,6 +64,10 @@ struct AgentResult {
     ExitCode code() const;
 };
 
+// The desired state `agent apply` last received for a cluster, left in the state directory for
+// the monitor: "desired-cluster-7.json".
+std::string desired_record_name(std::int64_t cluster_id);
+
 class Agent {
   public:
     Agent(IpvsKernel& ipvs, AddressKernel& addresses, MarkTools marks, Clock& clock,

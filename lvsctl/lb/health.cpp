@@ -113,6 +113,15 @@ ServerHealth::ServerHealth(std::uint32_t configured, std::optional<std::uint32_t
     }
 }
 
+ServerHealth ServerHealth::restore(Health state, std::uint32_t configured, std::uint32_t weight,
+                                   bool in_service) {
+    ServerHealth h(configured);
+    h.state_ = state;
+    h.weight_ = weight;
+    h.kept_ = state == Health::unchecked && in_service;
+    return h;
+}
+
 Transition ServerHealth::check(bool ok, MonitorTime now, const HealthSettings& settings) {
     if (!ok) {
         const bool was_in = in_service();

@@ -68,6 +68,10 @@ class ServerHealth {
     explicit ServerHealth(std::uint32_t configured,
                           std::optional<std::uint32_t> in_service_at = std::nullopt);
 
+    // As a health record left it (health_record.h), for effective_weight().
+    static ServerHealth restore(Health state, std::uint32_t configured, std::uint32_t weight,
+                                bool in_service);
+
     Health state() const { return state_; }
     std::uint32_t configured() const { return configured_; }
     std::uint32_t weight() const { return weight_; }  // while in service

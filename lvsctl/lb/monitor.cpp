@@ -51,11 +51,11 @@ void Monitor::load(const LbDesiredState& desired) {
             continue;
         }
         const auto kernel = in_kernel.find(s.address);
-        next.emplace(s.address, Server{target,
-                                       ServerHealth(weight, kernel == in_kernel.end()
-                                                                ? std::nullopt
-                                                                : std::optional(kernel->second)),
-                                       true});
+        Server server{target, ServerHealth(weight, kernel == in_kernel.end()
+                                                       ? std::nullopt
+                                                       : std::optional(kernel->second))};
+        server.dirty = true;
+        next.emplace(s.address, std::move(server));
     }
     servers_ = std::move(next);
     desired_ = desired;
@@ -80,15 +80,49 @@ void Monitor::note(Server& server, Transition transition, std::string line) {
         return;
     }
     server.dirty = true;
+    if (transition != Transition::weight_changed) {
+        ++server.transitions;
+    }
     pending_log_.push_back(std::move(line));
 }
 
-void Monitor::checked(const IpAddress& address, bool ok, MonitorTime now) {
+HealthRecord Monitor::record(MonitorTime now, std::int64_t unix_now) const {
+    HealthRecord r;
+    r.cluster_id = desired_.cluster_id;
+    r.updated = unix_now;
+    r.interval = checks_.interval;
+    r.timeout = checks_.timeout;
+    for (const auto& [address, server] : servers_) {
+        ServerHealthRecord s;
+        s.state = server.health.state();
+        s.in_service = server.health.in_service();
+        s.configured = server.health.configured();
+        s.weight = server.health.weight();
+        if (server.last_check) {
+            s.last_check =
+                unix_now -
+                std::chrono::duration_cast<std::chrono::seconds>(now - *server.last_check).count();
+        }
+        s.last_ok = server.last_ok;
+        s.why = server.why;
+        s.latency_ms = static_cast<std::uint32_t>(server.latency.count());
+        s.transitions = server.transitions;
+        r.servers[address] = std::move(s);
+    }
+    return r;
+}
+
+void Monitor::checked(const IpAddress& address, bool ok, MonitorTime now, std::string why,
+                      std::chrono::milliseconds latency) {
     const auto it = servers_.find(address);
     if (it == servers_.end()) {
         return;
     }
     auto& server = it->second;
+    server.last_check = now;
+    server.last_ok = ok;
+    server.why = ok ? std::string() : std::move(why);
+    server.latency = latency;
     const auto transition = server.health.check(ok, now, settings());
     const auto where = server.target.where();
     note(server, transition,

@@ -4,12 +4,14 @@
 // it is tested with a fake kernel and a numeric clock.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "lvsctl/lb/health.h"
+#include "lvsctl/lb/health_record.h"
 #include "lvsctl/lb/ipvs_plan.h"
 #include "lvsctl/protocol/desired_state.h"
 
@@ -39,9 +41,10 @@ class Monitor {
     std::vector<CheckTarget> targets() const;
     const ServerHealth* health(const IpAddress& server) const;
 
-    // A check's result (`why`: what failed, for the log). Unknown servers are ignored: a check
-    // started before a reload may end after it.
-    void checked(const IpAddress& server, bool ok, MonitorTime now);
+    // A check's result (`why`: what failed; `latency`: how long it took). Unknown servers are
+    // ignored: a check started before a reload may end after it.
+    void checked(const IpAddress& server, bool ok, MonitorTime now, std::string why = {},
+                 std::chrono::milliseconds latency = {});
     // Slow start and the load rule; `loads` has a load for the servers whose command answered.
     void step(MonitorTime now, const std::map<IpAddress, double>& loads);
 
@@ -50,11 +53,21 @@ class Monitor {
     // change the kernel refused).
     std::vector<std::string> flush();
 
+    // What the agent and `status` read (health_record.h), as of `now` (`unix_now` the same
+    // instant in Unix seconds).
+    HealthRecord record(MonitorTime now, std::int64_t unix_now) const;
+
   private:
     struct Server {
+        Server(CheckTarget t, ServerHealth h) : target(std::move(t)), health(h) {}
         CheckTarget target;
         ServerHealth health;
         bool dirty = false;
+        std::optional<MonitorTime> last_check;
+        bool last_ok = false;
+        std::string why;
+        std::chrono::milliseconds latency{0};
+        std::uint64_t transitions = 0;
     };
     void note(Server& server, Transition transition, std::string line);
 
