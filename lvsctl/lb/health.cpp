@@ -168,15 +168,16 @@ Transition ServerHealth::tick(MonitorTime now, std::optional<double> load,
     if (state_ != Health::up || now - last_step_ < settings.step) {
         return Transition::none;
     }
-    last_step_ = now;
     if (slow_start_) {
+        last_step_ = now;
         weight_ = std::min(configured_, std::max<std::uint32_t>(1, weight_ * 2));
         slow_start_ = weight_ < configured_;
         return Transition::weight_changed;
     }
     if (!load) {
-        return Transition::none;
+        return Transition::none;  // the load rule waits for a load
     }
+    last_step_ = now;
     if (const auto w = load_rule(weight_, configured_, *load, settings.load_scale)) {
         weight_ = *w;
         return Transition::weight_changed;

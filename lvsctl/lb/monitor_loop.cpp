@@ -1,0 +1,191 @@
+#include "lvsctl/lb/monitor_loop.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "lvsctl/error.h"
+#include "lvsctl/fanout.h"
+#include "lvsctl/lb/health_record.h"
+
+namespace lvsctl {
+
+namespace {
+
+// A program line's words (validated: single spaces, no shell), "%h" replaced by `address`.
+std::vector<std::string> program_argv(const std::string& line, const IpAddress& address) {
+    std::vector<std::string> argv;
+    std::size_t start = 0;
+    for (;;) {
+        const auto space = line.find(' ', start);
+        auto word =
+            line.substr(start, space == std::string::npos ? std::string::npos : space - start);
+        for (auto at = word.find("%h"); at != std::string::npos; at = word.find("%h", at + 1)) {
+            word.replace(at, 2, address.str());
+        }
+        argv.push_back(std::move(word));
+        if (space == std::string::npos) {
+            return argv;
+        }
+        start = space + 1;
+    }
+}
+
+// At most `limit` characters of `text`, control characters escaped, for a log line.
+std::string excerpt(const std::string& text, std::size_t limit = 40) {
+    std::string out;
+    for (char c : text.substr(0, limit)) {
+        const auto u = static_cast<unsigned char>(c);
+        out += u < 0x20 || u == 0x7f ? fmt::format("\\x{:02x}", u) : std::string(1, c);
+    }
+    return text.size() > limit ? out + "..." : out;
+}
+
+}  // namespace
+
+bool MonitorLoop::reload(const MonitorLoopSettings& settings, bool first) {
+    const auto name = desired_record_name(settings.cluster_id);
+    const auto text = records_.read(name);
+    if (!text) {
+        if (first) {
+            throw Error(ExitCode::data,
+                        fmt::format("{}: no desired state: `agent apply` has not run for cluster "
+                                    "{} on this LB (run lvsctl update)",
+                                    records_.path(name), settings.cluster_id));
+        }
+        return false;
+    }
+    if (loaded_ && *loaded_ == *text) {
+        return false;
+    }
+    try {
+        const auto desired = parse_desired_state(*text);
+        monitor_.load(desired);
+        env_.log(fmt::format("cluster {} (serial {}): checking {} real servers every {} s",
+                             desired.cluster_id, desired.serial, monitor_.targets().size(),
+                             monitor_.checks().interval));
+    } catch (const Error& e) {
+        if (first) {
+            throw Error(e.code(), fmt::format("{}: {}", records_.path(name), e.what()));
+        }
+        env_.log(fmt::format("{}: {}; the last good one is kept", records_.path(name), e.what()));
+    }
+    loaded_ = *text;  // a bad one is reported once, not every round
+    return true;
+}
+
+std::vector<CheckResult> MonitorLoop::run_programs(const std::vector<CheckTarget>& targets) {
+    const auto& c = monitor_.checks();
+    const ReplyMatcher matcher(c.expect, c.use_regex);
+    std::vector<CheckResult> results(targets.size());
+    fan_out(targets.size(), 16, [&](std::size_t i) {
+        auto& r = results[i];
+        r.address = targets[i].address;
+        const auto start = MonitorClock::now();
+        try {
+            const auto out = programs_.run(program_argv(c.program, targets[i].address));
+            r.ok = c.expect.empty() ? out.status == 0 : matcher.matches(out.out);
+            if (!r.ok) {
+                r.why = c.expect.empty() ? fmt::format("{} exited {}", c.program, out.status)
+                                         : fmt::format("{} printed \"{}\", not \"{}\"", c.program,
+                                                       excerpt(out.out), excerpt(c.expect));
+            }
+        } catch (const Error& e) {
+            r.why = e.what();
+        }
+        r.latency =
+            std::chrono::duration_cast<std::chrono::milliseconds>(MonitorClock::now() - start);
+    });
+    return results;
+}
+
+std::map<IpAddress, double> MonitorLoop::loads(const MonitorLoopSettings& settings) {
+    const auto& command = monitor_.checks().load_monitor;
+    std::map<IpAddress, double> out;
+    if (command.empty()) {
+        return out;
+    }
+    // One run per server: its IPv4 and IPv6 addresses share the management address.
+    std::map<IpAddress, std::vector<IpAddress>> by_mgmt;
+    for (const auto& t : monitor_.targets()) {
+        by_mgmt[t.mgmt_address].push_back(t.address);
+    }
+    std::vector<std::pair<IpAddress, std::vector<IpAddress>>> servers(by_mgmt.begin(),
+                                                                      by_mgmt.end());
+    std::vector<std::optional<double>> load(servers.size());
+    std::vector<std::string> why(servers.size());
+    fan_out(servers.size(), settings.load_parallel, [&](std::size_t i) {
+        try {
+            const auto r = programs_.run({command, servers[i].first.str()});
+            load[i] = r.status == 0 ? parse_load(r.out) : std::nullopt;
+            if (!load[i]) {
+                why[i] = r.status != 0 ? fmt::format("exit status {}", r.status)
+                                       : fmt::format("no load in \"{}\"", excerpt(r.out));
+            }
+        } catch (const Error& e) {
+            why[i] = e.what();
+        }
+    });
+    for (std::size_t i = 0; i < servers.size(); ++i) {
+        const auto& mgmt = servers[i].first;
+        if (load[i]) {
+            for (const auto& address : servers[i].second) {
+                out[address] = *load[i];
+            }
+            load_failing_.erase(mgmt);
+        } else if (load_failing_.insert(mgmt).second) {
+            env_.log(fmt::format("running command \"{}\" \"{}\": {}; its weight is kept", command,
+                                 mgmt.str(), why[i]));
+        }
+    }
+    return out;
+}
+
+void MonitorLoop::round(const MonitorLoopSettings& settings) {
+    if (env_.reload_requested()) {
+        loaded_.reset();
+    }
+    reload(settings, false);
+    const auto& c = monitor_.checks();
+    const auto targets = monitor_.targets();
+    // Starts spread over half the interval: checks end before the next round begins.
+    const auto spread = std::chrono::milliseconds(std::int64_t{c.interval} * 500);
+    const auto results = c.program.empty() ? checks_.run(targets, c, spread, settings.concurrency)
+                                           : run_programs(targets);
+    const auto now = env_.now();
+    for (const auto& r : results) {
+        monitor_.checked(r.address, r.ok, now, r.why, r.latency);
+    }
+    std::map<IpAddress, double> loaded;
+    if (!last_step_ || now - *last_step_ >= settings.step) {
+        last_step_ = now;
+        loaded = loads(settings);
+    }
+    monitor_.step(now, loaded);
+    env_.locked([&] {
+        records_.write(health_record_name(settings.cluster_id),
+                       to_json(monitor_.record(now, env_.unix_now())));
+        for (const auto& line : monitor_.flush()) {
+            env_.log(line);
+        }
+    });
+}
+
+void MonitorLoop::run(const MonitorLoopSettings& settings) {
+    reload(settings, true);
+    std::size_t done = 0;
+    while (!env_.stopping()) {
+        const auto start = env_.now();
+        try {
+            round(settings);
+        } catch (const Error& e) {
+            env_.log(fmt::format("{}; trying again next round", e.what()));
+        }
+        if (settings.rounds && ++done >= *settings.rounds) {
+            return;
+        }
+        env_.sleep_until(start + std::chrono::seconds(monitor_.checks().interval));
+    }
+}
+
+}  // namespace lvsctl

@@ -1,0 +1,76 @@
+// `lvsctl monitor`'s loop (docs/monitor.md), over injected seams: the desired state the agent
+// left, a round of checks every interval, the load commands every step, and each round's verdicts
+// written and applied under the LB's lock. cmd_monitor.cpp builds the real seams.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "lvsctl/lb/agent.h"
+#include "lvsctl/lb/check_runner.h"
+#include "lvsctl/lb/monitor.h"
+#include "lvsctl/process.h"
+
+namespace lvsctl {
+
+// What the loop does to the world besides checks and the kernel.
+class MonitorEnvironment {
+  public:
+    virtual ~MonitorEnvironment() = default;
+    virtual MonitorTime now() = 0;
+    virtual std::int64_t unix_now() = 0;
+    // Sleeps until `until`, or less when asked to stop or reload.
+    virtual void sleep_until(MonitorTime until) = 0;
+    virtual bool stopping() = 0;          // SIGTERM, SIGINT
+    virtual bool reload_requested() = 0;  // SIGHUP; clears the request
+    virtual void log(const std::string& line) = 0;
+    // Runs `fn` holding the LB's lock (agent.lock), which `agent apply` holds while it runs.
+    virtual void locked(const std::function<void()>& fn) = 0;
+};
+
+struct MonitorLoopSettings {
+    std::int64_t cluster_id = 0;
+    std::size_t concurrency = 256;      // checks in flight at once
+    std::size_t load_parallel = 16;     // load commands at once
+    std::chrono::seconds step{20};      // slow start and load rule (nanny's 20 s)
+    std::optional<std::size_t> rounds;  // stop after this many rounds (tests); none: until told
+};
+
+class MonitorLoop {
+  public:
+    // `programs` runs check programs and load commands, each under its own deadline.
+    MonitorLoop(Monitor& monitor, CheckRunner& checks, ProcessRunner& programs,
+                RecordStore& records, MonitorEnvironment& env)
+        : monitor_(monitor), checks_(checks), programs_(programs), records_(records), env_(env) {}
+
+    // Until stopping() (or settings.rounds). Throws Error(ExitCode::data) when there is no
+    // usable desired state to start from (no `agent apply` has run for the cluster, or it has
+    // no checks); a desired state that goes bad later is logged and the last good one kept.
+    void run(const MonitorLoopSettings& settings);
+
+    // One round, at env.now(): reload the desired state if the agent left a new one, check every
+    // server, run the load commands when a step is due, then write the health record and apply
+    // the verdicts under the lock.
+    void round(const MonitorLoopSettings& settings);
+
+  private:
+    bool reload(const MonitorLoopSettings& settings, bool first);
+    std::vector<CheckResult> run_programs(const std::vector<CheckTarget>& targets);
+    std::map<IpAddress, double> loads(const MonitorLoopSettings& settings);
+
+    Monitor& monitor_;
+    CheckRunner& checks_;
+    ProcessRunner& programs_;
+    RecordStore& records_;
+    MonitorEnvironment& env_;
+    std::optional<std::string> loaded_;  // the desired state's text, as last loaded
+    std::optional<MonitorTime> last_step_;
+    std::set<IpAddress> load_failing_;  // whose load command failed last time (logged once)
+};
+
+}  // namespace lvsctl
