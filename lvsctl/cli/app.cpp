@@ -60,6 +60,7 @@ int run(int argc, char** argv, std::ostream& out, std::ostream& err) {
     setup_ip(app, registry);
     setup_import(app, registry);
     setup_agent(app, registry);
+    setup_monitor(app, registry);
     setup_db(app, registry);
 
     try {

@@ -47,6 +47,7 @@ class Registry {
 // Each file cmd_*.cpp defines one of these: it adds its command to `parent`, with an options
 // struct of its own, and registers the function that runs it.
 void setup_agent(CLI::App& parent, Registry& registry);
+void setup_monitor(CLI::App& parent, Registry& registry);
 void setup_db(CLI::App& parent, Registry& registry);
 void setup_import(CLI::App& parent, Registry& registry);
 void setup_ip(CLI::App& parent, Registry& registry);

@@ -19,6 +19,7 @@
 #include "ipvs/kernel.h"
 #include "lvsctl/cli/app.h"
 #include "lvsctl/cli/files.h"
+#include "lvsctl/cli/lb_seams.h"
 #include "lvsctl/cli/process.h"
 #include "lvsctl/error.h"
 #include "lvsctl/lb/agent.h"
@@ -43,54 +44,6 @@ struct AgentOptions {
 };
 
 namespace fs = std::filesystem;
-
-class SteadyClock : public Clock {
-  public:
-    std::chrono::steady_clock::time_point now() override {
-        return std::chrono::steady_clock::now();
-    }
-    void sleep(std::chrono::milliseconds duration) override {
-        std::this_thread::sleep_for(duration);
-    }
-};
-
-// The ownership records as files in the state directory, each replaced atomically.
-class DirectoryRecords : public RecordStore {
-  public:
-    explicit DirectoryRecords(fs::path dir) : dir_(std::move(dir)) {}
-    std::vector<std::string> names() override {
-        std::vector<std::string> out;
-        std::error_code ec;
-        for (fs::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec)) {
-            out.push_back(it->path().filename().string());
-        }
-        if (ec && ec != std::errc::no_such_file_or_directory) {
-            throw failed(dir_, "list", ec);
-        }
-        return out;
-    }
-    std::optional<std::string> read(const std::string& name) override {
-        return read_file_if_exists(dir_ / name);
-    }
-    void write(const std::string& name, const std::string& text) override {
-        write_file_atomic(dir_ / name, text, 0600);
-    }
-    void rename(const std::string& from, const std::string& to) override {
-        std::error_code ec;
-        fs::rename(dir_ / from, dir_ / to, ec);
-        if (ec) {
-            throw failed(dir_ / from, fmt::format("rename to {}", (dir_ / to).string()), ec);
-        }
-    }
-    std::string path(const std::string& name) const override { return (dir_ / name).string(); }
-
-  private:
-    static Error failed(const fs::path& what, const std::string& doing, std::error_code ec) {
-        return Error(ec == std::errc::permission_denied ? ExitCode::permission : ExitCode::internal,
-                     fmt::format("{}: {}: {}", what.string(), doing, ec.message()));
-    }
-    fs::path dir_;
-};
 
 // Whether this process may change the network configuration: CAP_NET_ADMIN in its effective set
 // (root has it, unless a container took it away). Asked first, so that a run without it changes
