@@ -26,11 +26,13 @@ core=(lvsctl/*.h lvsctl/*.cpp)
 protocol=(lvsctl/protocol/*.h lvsctl/protocol/*.cpp)
 lb=(lvsctl/lb/*.h lvsctl/lb/*.cpp)
 manage=(lvsctl/manage/*.h lvsctl/manage/*.cpp)
+checks=(checks/*.h checks/*.cpp)
 
-forbid "the core includes no role of its own" 'lvsctl/(protocol|lb|manage|cli)/.*|(ipvs|db|propagation|templates)/.*' "${core[@]}"
-forbid "protocol/ is documents only" 'lvsctl/(lb|manage|cli)/.*|(ipvs|db|propagation|templates)/.*' "${protocol[@]}"
-forbid "lb/ never includes the management side" 'lvsctl/(manage|cli)/.*|(ipvs|db|propagation|templates)/.*' "${lb[@]}"
-forbid "manage/ works over interfaces, not the libraries' modules" 'lvsctl/cli/.*|(ipvs|db|propagation|templates)/.*' "${manage[@]}"
+forbid "the core includes no role of its own" 'lvsctl/(protocol|lb|manage|cli)/.*|(ipvs|checks|db|propagation|templates)/.*' "${core[@]}"
+forbid "protocol/ is documents only" 'lvsctl/(lb|manage|cli)/.*|(ipvs|checks|db|propagation|templates)/.*' "${protocol[@]}"
+forbid "lb/ never includes the management side" 'lvsctl/(manage|cli)/.*|(ipvs|checks|db|propagation|templates)/.*' "${lb[@]}"
+forbid "checks/ runs on the LB: never the management side" 'lvsctl/(manage|cli)/.*|(ipvs|db|propagation|templates)/.*' "${checks[@]}"
+forbid "manage/ works over interfaces, not the libraries' modules" 'lvsctl/cli/.*|(ipvs|checks|db|propagation|templates)/.*' "${manage[@]}"
 
 # Each third-party library in one module only.
 mapfile -t sources < <(git ls-files '*.cpp' '*.h' | grep -vE '^(tests|bench)/')
@@ -41,6 +43,7 @@ only() { # WHAT PATTERN FOLDER: only files under FOLDER include headers matching
     done < <(includes "${sources[@]}" | grep -E ": ($pattern)$")
 }
 only "libnl" 'netlink/.*' ipvs/
+only "Asio" 'asio.hpp|asio/.*' checks/
 only "libpqxx" 'pqxx/.*' db/
 only "libssh" 'libssh/.*' propagation/
 only "ctemplate" 'ctemplate/.*' templates/
