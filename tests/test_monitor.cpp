@@ -96,7 +96,7 @@ TEST_CASE("monitor: a failed server leaves every service at once, and comes back
     CHECK(kernel_weight(kernel, "10.39.84.43") == 1u);  // 32 >> 5
 
     // Slow start, logged; the other server stays out.
-    monitor.step(at(35), {});
+    monitor.step(at(35), {{ip("10.39.84.43"), 0.1}});  // a load, but slow start comes first
     CHECK(monitor.flush() ==
           std::vector<std::string>{"weight of 10.39.84.43:80 from 1 to 2 (slow start)"});
     CHECK(kernel_weight(kernel, "10.39.84.43") == 2u);

@@ -75,6 +75,7 @@ class ServerHealth {
     Health state() const { return state_; }
     std::uint32_t configured() const { return configured_; }
     std::uint32_t weight() const { return weight_; }  // while in service
+    bool in_slow_start() const { return slow_start_; }
     // Up, or not checked yet but in service when the monitor started.
     bool in_service() const {
         return state_ == Health::up || (state_ == Health::unchecked && kept_);

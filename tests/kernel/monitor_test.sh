@@ -35,18 +35,19 @@ for web in web1 web2; do
     in_ns "$web" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
 done
 listening() { in_ns "$1" bash -c "exec 3<>/dev/tcp/127.0.0.1/80" 2>/dev/null; }
-serve() {  # serve WEB http|silent|ssh: what answers on the server's port 80
+serve() {  # serve WEB http|silent|ssh: what answers on the server's port 80 ($! is the server:
+    # ip netns exec execs it)
     local web=$1 id=${addr[$1]##*.}
     stop "$web"
     case $2 in
-        http) in_ns "$web" python3 "$here/web_server.py" "$id" & ;;
-        silent) in_ns "$web" python3 -c '
+        http) ip netns exec "$web" python3 "$here/web_server.py" "$id" & ;;
+        silent) ip netns exec "$web" python3 -c '
 import socket, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("0.0.0.0", 80)); s.listen(16); held = []
 while True:
     c, _ = s.accept(); held.append(c)' & ;;
-        ssh) in_ns "$web" python3 -c '
+        ssh) ip netns exec "$web" python3 -c '
 import socket
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("0.0.0.0", 80)); s.listen(16)
@@ -100,7 +101,8 @@ weight_is() { [ "$(weight "$1")" = "$2" ]; }
 logged() { grep -qF "$1" "$state/monitor.log"; }
 get() { in_ns client curl -s -m 5 -D - -o /dev/null "http://$vip/" | tr -d '\r' | awk -F': ' '$1 == "X-SERVER" {print $2}'; }
 start_monitor() {
-    in_ns lb "$lvsctl" monitor --cluster-id 1 --state-dir "$state" >>"$state/monitor.log" 2>&1 &
+    # Not through in_ns: $! must be the monitor itself (ip netns exec execs it), not a subshell.
+    ip netns exec lb "$lvsctl" monitor --cluster-id 1 --state-dir "$state" >>"$state/monitor.log" 2>&1 &
     monitor_pid=$!
 }
 
@@ -165,6 +167,9 @@ stop web1
 wait_for 10 weight_is 10.39.84.43 0
 check "quiesce: web1 failed, kept at weight 0" weight_is 10.39.84.43 0
 serve web1 http
+back() { [ "$(weight 10.39.84.43)" -ge 1 ] 2>/dev/null; }
+wait_for 15 back
+check "quiesce: web1 back once it answers" back
 
 # --- load-driven weights: load 0.1 raises web1, 3.0 leaves web2 at its floor -----------------
 kill -TERM "$monitor_pid"; wait "$monitor_pid" 2>/dev/null
