@@ -56,7 +56,8 @@ class ProcessEnvironment : public MonitorEnvironment {
                 return;
             }
             const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
-            wait(timespec{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)});
+            wait(timespec{static_cast<time_t>(ns / 1'000'000'000),
+                          static_cast<long>(ns % 1'000'000'000)});
         }
     }
     bool stopping() override {
@@ -127,7 +128,8 @@ void setup_monitor(CLI::App& parent, Registry& registry) {
     monitor->add_option("--concurrency", opts->concurrency, "Checks in flight at once")
         ->check(CLI::Range(1, 4096))
         ->default_str(std::to_string(opts->concurrency));
-    monitor->add_option("--rounds", opts->rounds, "Stop after this many rounds (0: run until SIGTERM)")
+    monitor
+        ->add_option("--rounds", opts->rounds, "Stop after this many rounds (0: run until SIGTERM)")
         ->check(CLI::NonNegativeNumber);
     registry.add(monitor, opts, run_monitor);
 }

@@ -139,10 +139,11 @@ void Monitor::step(MonitorTime now, const std::map<IpAddress, double>& loads) {
         const bool slow_start = server.health.in_slow_start();
         const auto transition = server.health.tick(now, known, settings());
         note(server, transition,
-             known && !slow_start ? fmt::format("weight of {} from {} to {} (load {:.2f})", server.target.where(),
-                                 before, server.health.weight(), *known)
-                   : fmt::format("weight of {} from {} to {} (slow start)", server.target.where(),
-                                 before, server.health.weight()));
+             known && !slow_start
+                 ? fmt::format("weight of {} from {} to {} (load {:.2f})", server.target.where(),
+                               before, server.health.weight(), *known)
+                 : fmt::format("weight of {} from {} to {} (slow start)", server.target.where(),
+                               before, server.health.weight()));
     }
 }
 
