@@ -146,3 +146,19 @@ TEST_CASE("an upload cut mid-file leaves the file as it was") {
     upload_atomically(host, "lb 10.39.94.41", path, content, 0644);
     CHECK(read_file(path) == content);
 }
+
+TEST_CASE("commands start with no signal blocked, whatever the caller blocks") {
+    // As `lvsctl monitor` does: SIGTERM, SIGINT and SIGHUP blocked, taken by sigtimedwait. (Not
+    // through sh: dash clears its mask itself.)
+    sigset_t blocked;
+    sigset_t before;
+    sigemptyset(&blocked);
+    sigaddset(&blocked, SIGTERM);
+    sigaddset(&blocked, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &blocked, &before);
+    cli::SpawnRunner runner(std::chrono::seconds(10));
+    const auto r = runner.run({"grep", "^SigBlk", "/proc/self/status"});
+    pthread_sigmask(SIG_SETMASK, &before, nullptr);
+    CHECK(r.status == 0);
+    CHECK(r.out == "SigBlk:\t0000000000000000\n");
+}

@@ -171,7 +171,14 @@ ProcessResult SpawnRunner::run_until(std::chrono::seconds limit,
     sigemptyset(&defaults);
     sigaddset(&defaults, SIGPIPE);
     posix_spawnattr_setsigdefault(&setup.attributes, &defaults);
-    posix_spawnattr_setflags(&setup.attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF);
+    // No signal blocked there either: `lvsctl monitor` blocks SIGTERM, SIGINT and SIGHUP to take
+    // them synchronously, and a blocked mask is inherited (a load script's own `timeout` could
+    // not stop what it runs).
+    sigset_t none;
+    sigemptyset(&none);
+    posix_spawnattr_setsigmask(&setup.attributes, &none);
+    posix_spawnattr_setflags(
+        &setup.attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
     std::vector<char*> argv;
     std::vector<std::string> copy(args);
     for (auto& a : copy) {
