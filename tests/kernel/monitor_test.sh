@@ -7,33 +7,19 @@ lvsctl=$1
 here=$(dirname "$(readlink -f "$0")")
 state=$(mktemp -d /var/tmp/lvsctl-monitor.XXXXXX)
 source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib.sh"
+# shellcheck source=tests/kernel/dr_network.sh
+source "$here/dr_network.sh"
 declare -A server_pid=()
 monitor_pid=
 cleanup() {
     [ -n "$monitor_pid" ] && kill "$monitor_pid" 2>/dev/null
     kill "${server_pid[@]}" 2>/dev/null
-    for ns in client lb web1 web2; do ip netns del "$ns" 2>/dev/null; done
-    ip link del br0 2>/dev/null
+    dr_network_down
     rm -rf "$state"
 }
 trap cleanup EXIT
-vip=10.39.84.131
-in_ns() { ip netns exec "$@"; }
 
-ip link add br0 type bridge && ip link set br0 up
-declare -A addr=([client]=10.39.1.10 [lb]=10.39.94.41 [web1]=10.39.84.43 [web2]=10.39.84.44)
-for ns in client lb web1 web2; do
-    ip netns add "$ns"
-    ip link add "v-$ns" type veth peer name eth0 netns "$ns"
-    ip link set "v-$ns" master br0 up
-    in_ns "$ns" ip link set lo up
-    in_ns "$ns" ip link set eth0 up
-    in_ns "$ns" ip addr add "${addr[$ns]}/16" dev eth0
-done
-for web in web1 web2; do
-    in_ns "$web" ip addr add "$vip/32" dev lo
-    in_ns "$web" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
-done
+dr_network_up
 listening() { in_ns "$1" bash -c "exec 3<>/dev/tcp/127.0.0.1/80" 2>/dev/null; }
 serve() {  # serve WEB http|silent|ssh: what answers on the server's port 80 ($! is the server:
     # ip netns exec execs it)

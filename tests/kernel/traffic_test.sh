@@ -6,32 +6,18 @@ lvsctl=$1
 here=$(dirname "$(readlink -f "$0")")
 state=$(mktemp -d /var/tmp/lvsctl-traffic.XXXXXX)
 source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib.sh"
+# shellcheck source=tests/kernel/dr_network.sh
+source "$here/dr_network.sh"
 pids=()
 cleanup() {
     kill "${pids[@]}" 2>/dev/null
-    for ns in client lb web1 web2; do ip netns del "$ns" 2>/dev/null; done
-    ip link del br0 2>/dev/null
+    dr_network_down
     rm -rf "$state"
 }
 trap cleanup EXIT
-vip=10.39.84.131
-in_ns() { ip netns exec "$@"; }
 
 # --- the network: one L2 segment, the LB and two web servers with the website IP on lo -----
-ip link add br0 type bridge && ip link set br0 up
-declare -A addr=([client]=10.39.1.10 [lb]=10.39.94.41 [web1]=10.39.84.43 [web2]=10.39.84.44)
-for ns in client lb web1 web2; do
-    ip netns add "$ns"
-    ip link add "v-$ns" type veth peer name eth0 netns "$ns"
-    ip link set "v-$ns" master br0 up
-    in_ns "$ns" ip link set lo up
-    in_ns "$ns" ip link set eth0 up
-    in_ns "$ns" ip addr add "${addr[$ns]}/16" dev eth0
-done
-for web in web1 web2; do
-    in_ns "$web" ip addr add "$vip/32" dev lo
-    in_ns "$web" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
-done
+dr_network_up
 in_ns web1 python3 "$here/web_server.py" 43 & pids+=($!)
 in_ns web2 python3 "$here/web_server.py" 44 & pids+=($!)
 
