@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <map>
+#include <mutex>
 #include <set>
 
 #include "fake_kernel.h"
@@ -37,14 +38,17 @@ struct FakeChecks : CheckRunner {
     }
 };
 
+// The loop runs programs from several threads at once (fan_out), as the real runner is used.
 struct Programs : ProcessRunner {
     std::map<std::string, ProcessResult> answers;  // by the argv joined with spaces
     std::vector<std::string> calls;
+    std::mutex mutex;
     ProcessResult run(const std::vector<std::string>& argv, const std::string&) override {
         std::string key;
         for (const auto& a : argv) {
             key += (key.empty() ? "" : " ") + a;
         }
+        const std::lock_guard lock(mutex);
         calls.push_back(key);
         const auto it = answers.find(key);
         return it == answers.end() ? ProcessResult{127, "", "not found"} : it->second;
