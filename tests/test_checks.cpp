@@ -1,11 +1,14 @@
 // The real CheckRunner (checks/asio_checks.h) against real TCP servers on loopback (127.0.0.1
 // and ::1), each a poll() loop in a thread of the test: what passes, what fails and why, the
-// timeout, the limit on checks in flight and the spread of their starts.
+// timeout, the limit on checks in flight and the spread of their starts. Then the metrics
+// endpoint (checks/metrics_server.h) with real HTTP clients.
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,6 +22,8 @@
 #include <vector>
 
 #include "checks/asio_checks.h"
+#include "checks/metrics_server.h"
+#include "lvsctl/error.h"
 
 using namespace lvsctl;
 using namespace std::chrono_literals;
@@ -407,4 +412,90 @@ TEST_CASE("asio checks: expect \"*\" with nothing to send passes at the connect"
     // With something to send, the send is enough too.
     CHECK(check_one(target("127.0.0.1", silent.port()), make_checks("*", "PING\r\n", 2)).latency <
           500ms);
+}
+
+// --- the metrics endpoint (checks/metrics_server.h) ----------------------------------------------
+
+namespace {
+
+// A blocking HTTP exchange with 127.0.0.1:port: `request` sent, everything read until the server
+// closes (or 5 s pass).
+std::string http(std::uint16_t port, const std::string& request) {
+    Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in in{};
+    in.sin_family = AF_INET;
+    in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    in.sin_port = htons(port);
+    REQUIRE(::connect(fd.get(), reinterpret_cast<sockaddr*>(&in), sizeof in) == 0);
+    const timeval five{5, 0};
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &five, sizeof five);
+    REQUIRE(::send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL) ==
+            static_cast<ssize_t>(request.size()));
+    std::string out;
+    char buffer[4096];
+    for (ssize_t n; (n = ::recv(fd.get(), buffer, sizeof buffer, 0)) > 0;) {
+        out.append(buffer, static_cast<std::size_t>(n));
+    }
+    return out;
+}
+
+ListenAddress loopback_any_port() {
+    return {*IpAddress::parse("127.0.0.1"), 0};
+}
+
+}  // namespace
+
+TEST_CASE("metrics server: 503 until the first round, then the text with its length") {
+    checks::MetricsServer server(loopback_any_port());
+    const auto get = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+    CHECK(http(server.port(), get).starts_with("HTTP/1.1 503 "));
+    server.publish("lvsctl_monitor_rounds_total 1\n");
+    CHECK(http(server.port(), get) ==
+          "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+          "Content-Length: 30\r\nConnection: close\r\n\r\nlvsctl_monitor_rounds_total 1\n");
+    server.publish("lvsctl_monitor_rounds_total 2\n");
+    CHECK(http(server.port(), "GET /metrics?x=1 HTTP/1.0\n\n").ends_with("total 2\n"));
+}
+
+TEST_CASE("metrics server: other paths, methods and garbage get an error, never the text") {
+    checks::MetricsServer server(loopback_any_port());
+    server.publish("secret\n");
+    CHECK(http(server.port(), "GET / HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 404 "));
+    CHECK(http(server.port(), "POST /metrics HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 405 "));
+    CHECK(http(server.port(), "hello\r\n\r\n").starts_with("HTTP/1.1 400 "));
+    CHECK(
+        http(server.port(), "GET /metrics" + std::string(9000, 'x')).starts_with("HTTP/1.1 431 "));
+}
+
+TEST_CASE("metrics server: a client that sends nothing is cut at the timeout and blocks no one") {
+    checks::MetricsServer server(loopback_any_port(), 300ms);
+    server.publish("up 1\n");
+    std::vector<Fd> idle;
+    for (int i = 0; i < 20; ++i) {  // more than it serves at once
+        idle.emplace_back(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        sockaddr_in in{};
+        in.sin_family = AF_INET;
+        in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        in.sin_port = htons(server.port());
+        REQUIRE(::connect(idle.back().get(), reinterpret_cast<sockaddr*>(&in), sizeof in) == 0);
+    }
+    const auto start = SteadyClock::now();
+    CHECK(http(server.port(), "GET /metrics HTTP/1.1\r\n\r\n").ends_with("\r\n\r\nup 1\n"));
+    CHECK(SteadyClock::now() - start < 3s);  // served once the idle ones timed out
+    char byte = 0;
+    CHECK(::recv(idle.front().get(), &byte, 1, 0) == 0);  // closed by the server
+}
+
+TEST_CASE("metrics server: an address it cannot listen on is a config error naming it") {
+    const Fd taken = bound(Family::inet);
+    REQUIRE(taken);
+    try {
+        checks::MetricsServer server({*IpAddress::parse("127.0.0.1"), port_of(taken)});
+        FAIL("listening");
+    } catch (const Error& e) {
+        CHECK(e.code() == ExitCode::config);
+        CHECK(std::string(e.what()) ==
+              fmt::format("metrics: cannot listen on 127.0.0.1:{}: Address already in use",
+                          port_of(taken)));
+    }
 }

@@ -26,9 +26,14 @@ using Journal = std::vector<std::string>;
 struct FakeChecks : CheckRunner {
     std::set<IpAddress> down;
     std::size_t rounds = 0;
+    MonitorTime* clock = nullptr;  // moved on by `takes` each round
+    std::chrono::seconds takes{0};
     std::vector<CheckResult> run(const std::vector<CheckTarget>& targets, const MonitorChecks&,
                                  std::chrono::milliseconds, std::size_t) override {
         ++rounds;
+        if (clock) {
+            *clock += takes;
+        }
         std::vector<CheckResult> out;
         for (const auto& t : targets) {
             const bool ok = !down.contains(t.address);
@@ -102,6 +107,14 @@ struct Env : MonitorEnvironment {
     }
 };
 
+struct Sink : MetricsSink {
+    std::vector<std::string> texts;
+    void publish(std::string text) override { texts.push_back(std::move(text)); }
+    bool has(const std::string& line) const {
+        return !texts.empty() && texts.back().find("\n" + line + "\n") != std::string::npos;
+    }
+};
+
 struct Lb {
     Journal journal;
     JournalKernel kernel{journal};
@@ -110,7 +123,8 @@ struct Lb {
     Records records{journal};
     Env env{journal};
     Monitor monitor{kernel};
-    MonitorLoop loop{monitor, checks, programs, records, env};
+    Sink metrics;
+    MonitorLoop loop{monitor, checks, programs, records, env, &metrics};
 
     // The agent has applied `cluster` (interval 10, reentry 10 unless changed).
     void applied(const Cluster& cluster) {
@@ -238,4 +252,32 @@ TEST_CASE("monitor loop: a check program gets the server's address; its output i
     CHECK_FALSE(lb.weight("10.39.84.44"));
     CHECK(lb.health().servers.at(ip("10.39.84.44")).why ==
           "/usr/lib/check --host %h printed \"FAIL: disk\\x0a\", not \"OK\"");
+}
+
+TEST_CASE(
+    "monitor loop: each round hands the metrics its verdicts, the kernel's counters and "
+    "its own lag") {
+    Lb lb;
+    lb.applied(lvsctl::testing::seed_cluster());
+    lb.kernel.table.begin()->second.dests[1].stats.conns = 7;  // 10.39.84.44
+    lb.rounds(1);
+    REQUIRE(lb.metrics.texts.size() == 1);
+    CHECK(lb.metrics.has("lvsctl_monitor_rounds_total 1"));
+    CHECK(lb.metrics.has("lvsctl_monitor_loop_lag_seconds 0"));
+
+    lb.checks.down.insert(ip("10.39.84.43"));
+    lb.checks.clock = &lb.env.clock;
+    lb.checks.takes = std::chrono::seconds(12);  // longer than the interval (10 s)
+    lb.rounds(2);
+    REQUIRE(lb.metrics.texts.size() == 3);
+    const std::string web1 = R"({fwmark="100",family="inet",address="10.39.84.43"})";
+    const std::string web2 = R"({fwmark="100",family="inet",address="10.39.84.44"})";
+    CHECK(lb.metrics.has(R"(lvsctl_server_up{address="10.39.84.43"} 0)"));
+    CHECK(lb.metrics.has(R"(lvsctl_server_transitions_total{address="10.39.84.43"} 1)"));
+    CHECK(lb.metrics.has("lvsctl_destination_weight" + web1 + " 0"));
+    CHECK(lb.metrics.has("lvsctl_destination_weight" + web2 + " 32"));
+    CHECK(lb.metrics.has("lvsctl_destination_connections_total" + web2 + " 7"));
+    CHECK(lb.metrics.has("lvsctl_monitor_rounds_total 3"));
+    CHECK(lb.metrics.has("lvsctl_monitor_round_duration_seconds 12"));
+    CHECK(lb.metrics.has("lvsctl_monitor_loop_lag_seconds 2"));  // due at 10 s, began at 12 s
 }

@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "checks/asio_checks.h"
+#include "checks/metrics_server.h"
 #include "ipvs/kernel.h"
 #include "lvsctl/cli/app.h"
 #include "lvsctl/cli/files.h"
@@ -24,8 +25,9 @@ namespace lvsctl::cli {
 namespace {
 
 struct MonitorOptions {
-    std::int64_t cluster_id = 0;
+    std::int64_t cluster_id = 0;  // 0: the one the agent left a desired state for
     std::string state_dir = "/var/lib/lvsctl";
+    std::string metrics_listen;  // "": no metrics
     std::size_t concurrency = 256;
     std::size_t rounds = 0;  // 0: until SIGTERM
 };
@@ -103,10 +105,17 @@ int run_monitor(const MonitorOptions& opts, Context& ctx) {
     DirectoryRecords records(dir);
     checks::AsioCheckRunner checks;
     SpawnRunner programs(std::chrono::seconds(10), SpawnRunner::Environment::minimal);
+    // After `env`: its thread starts with the signals blocked.
+    std::unique_ptr<checks::MetricsServer> metrics;
+    if (!opts.metrics_listen.empty()) {
+        metrics = std::make_unique<checks::MetricsServer>(
+            *parse_listen_address(opts.metrics_listen));  // checked by the option
+        env.log(fmt::format("metrics on http://{}/metrics", opts.metrics_listen));
+    }
     Monitor monitor(kernel);
-    MonitorLoop loop(monitor, checks, programs, records, env);
+    MonitorLoop loop(monitor, checks, programs, records, env, metrics.get());
     MonitorLoopSettings settings;
-    settings.cluster_id = opts.cluster_id;
+    settings.cluster_id = opts.cluster_id != 0 ? opts.cluster_id : monitored_cluster(records);
     settings.concurrency = opts.concurrency;
     if (opts.rounds > 0) {
         settings.rounds = opts.rounds;
@@ -122,12 +131,23 @@ void setup_monitor(CLI::App& parent, Registry& registry) {
     auto opts = std::make_shared<MonitorOptions>();
     auto* monitor = parent.add_subcommand(
         "monitor", "On the LB: check the real servers and set their weights (nanny's successor)");
-    add_cluster_id(*monitor, opts->cluster_id)->required();
+    add_cluster_id(*monitor, opts->cluster_id)
+        ->description("Cluster id (default: the one the agent left a desired state for)");
     monitor->add_option("--state-dir", opts->state_dir, "Where the agent left the desired state")
         ->default_str(opts->state_dir);
     monitor->add_option("--concurrency", opts->concurrency, "Checks in flight at once")
         ->check(CLI::Range(1, 4096))
         ->default_str(std::to_string(opts->concurrency));
+    monitor
+        ->add_option("--metrics-listen", opts->metrics_listen,
+                     "Serve Prometheus metrics at http://ADDRESS:PORT/metrics (off by default)")
+        ->check(CLI::Validator(
+            [](const std::string& text) {
+                return parse_listen_address(text)
+                           ? std::string()
+                           : "expected ADDRESS:PORT, e.g. 127.0.0.1:9632 or [::1]:9632";
+            },
+            "ADDRESS:PORT"));
     monitor
         ->add_option("--rounds", opts->rounds, "Stop after this many rounds (0: run until SIGTERM)")
         ->check(CLI::NonNegativeNumber);

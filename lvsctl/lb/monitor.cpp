@@ -112,6 +112,25 @@ HealthRecord Monitor::record(MonitorTime now, std::int64_t unix_now) const {
     return r;
 }
 
+std::vector<std::optional<ServiceInfo>> Monitor::kernel_table() {
+    std::vector<std::optional<ServiceInfo>> out;
+    const auto services = kernel_.services();
+    for (const auto& svc : desired_.services) {
+        const auto key = ServiceKey::fwmark_service(svc.family, svc.fwmark);
+        const auto it = std::find_if(services.begin(), services.end(),
+                                     [&](const ServiceInfo& i) { return i.key == key; });
+        auto dests = it == services.end() ? std::nullopt : kernel_.destinations(key);
+        if (!dests) {
+            out.emplace_back();
+            continue;
+        }
+        ServiceInfo info = *it;
+        info.dests = std::move(*dests);
+        out.emplace_back(std::move(info));
+    }
+    return out;
+}
+
 void Monitor::checked(const IpAddress& address, bool ok, MonitorTime now, std::string why,
                       std::chrono::milliseconds latency) {
     const auto it = servers_.find(address);
@@ -201,6 +220,7 @@ std::vector<std::string> Monitor::flush() {
     for (std::size_t i = 0; i < changes.size() && i < results.size(); ++i) {
         if (results[i] != 0) {
             // Tried again at the next flush.
+            ++kernel_errors_;
             servers_.at(changes[i].dest.address).dirty = true;
             log.push_back(
                 fmt::format("{}: {}", changes[i].describe(), changes[i].error_text(results[i])));

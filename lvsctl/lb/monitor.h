@@ -57,6 +57,12 @@ class Monitor {
     // instant in Unix seconds).
     HealthRecord record(MonitorTime now, std::int64_t unix_now) const;
 
+    // For the metrics (metrics.h): the desired services, and each as the kernel has it now
+    // (std::nullopt: not in the kernel); and how many changes the kernel refused so far.
+    const std::vector<Service>& services() const { return desired_.services; }
+    std::vector<std::optional<ServiceInfo>> kernel_table();
+    std::uint64_t kernel_errors() const { return kernel_errors_; }
+
   private:
     struct Server {
         Server(CheckTarget t, ServerHealth h) : target(std::move(t)), health(h) {}
@@ -76,6 +82,7 @@ class Monitor {
     MonitorChecks checks_;
     std::map<IpAddress, Server> servers_;
     std::vector<std::string> pending_log_;
+    std::uint64_t kernel_errors_ = 0;
 };
 
 }  // namespace lvsctl

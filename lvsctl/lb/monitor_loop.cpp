@@ -1,8 +1,10 @@
 #include "lvsctl/lb/monitor_loop.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
+#include <charconv>
 
 #include "lvsctl/error.h"
 #include "lvsctl/fanout.h"
@@ -141,7 +143,40 @@ std::map<IpAddress, double> MonitorLoop::loads(const MonitorLoopSettings& settin
     return out;
 }
 
+std::int64_t monitored_cluster(RecordStore& records) {
+    std::vector<std::int64_t> ids;
+    for (const auto& name : records.names()) {
+        std::int64_t id = 0;
+        const std::string_view prefix = "desired-cluster-";
+        if (!name.starts_with(prefix) || !name.ends_with(".json")) {
+            continue;
+        }
+        const auto digits = std::string_view(name).substr(
+            prefix.size(), name.size() - prefix.size() - std::string_view(".json").size());
+        const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
+        if (ec == std::errc{} && end == digits.data() + digits.size() && id > 0 &&
+            desired_record_name(id) == name) {
+            ids.push_back(id);
+        }
+    }
+    std::sort(ids.begin(), ids.end());
+    if (ids.empty()) {
+        throw Error(ExitCode::data,
+                    fmt::format("{}: no desired state: `agent apply` has not run on this LB (run "
+                                "`lvsctl update` on the management node)",
+                                records.path("desired-cluster-N.json")));
+    }
+    if (ids.size() > 1) {
+        throw Error(ExitCode::usage,
+                    fmt::format("this LB serves clusters {}: run one monitor per cluster "
+                                "(lvsctl monitor --cluster-id N, or the unit lvsctl-monitor@N)",
+                                fmt::join(ids, ", ")));
+    }
+    return ids.front();
+}
+
 void MonitorLoop::round(const MonitorLoopSettings& settings) {
+    const auto start = env_.now();
     if (env_.reload_requested()) {
         loaded_.reset();
     }
@@ -162,13 +197,37 @@ void MonitorLoop::round(const MonitorLoopSettings& settings) {
         loaded = loads(settings);
     }
     monitor_.step(now, loaded);
+    const auto record = monitor_.record(now, env_.unix_now());
     env_.locked([&] {
-        records_.write(health_record_name(settings.cluster_id),
-                       to_json(monitor_.record(now, env_.unix_now())));
+        records_.write(health_record_name(settings.cluster_id), to_json(record));
         for (const auto& line : monitor_.flush()) {
             env_.log(line);
         }
     });
+    ++rounds_;
+    publish(record, start);
+}
+
+void MonitorLoop::publish(const HealthRecord& record, MonitorTime start) {
+    if (!metrics_) {
+        return;
+    }
+    using Seconds = std::chrono::duration<double>;
+    MetricsSnapshot s;
+    s.desired = monitor_.services();
+    s.health = record;
+    s.rounds = rounds_;
+    s.loop_lag_seconds = Seconds(lag_).count();
+    s.kernel_errors = monitor_.kernel_errors();
+    try {
+        s.kernel = monitor_.kernel_table();
+    } catch (const Error& e) {
+        // The round's work is done; the metrics keep the counters of the last good read.
+        env_.log(fmt::format("metrics: reading the IPVS table: {}", e.what()));
+        return;
+    }
+    s.round_seconds = Seconds(env_.now() - start).count();
+    metrics_->publish(to_prometheus(s));
 }
 
 void MonitorLoop::run(const MonitorLoopSettings& settings) {
@@ -176,6 +235,7 @@ void MonitorLoop::run(const MonitorLoopSettings& settings) {
     std::size_t done = 0;
     while (!env_.stopping()) {
         const auto start = env_.now();
+        lag_ = due_ && start > *due_ ? start - *due_ : MonitorClock::duration::zero();
         try {
             round(settings);
         } catch (const Error& e) {
@@ -184,7 +244,8 @@ void MonitorLoop::run(const MonitorLoopSettings& settings) {
         if (settings.rounds && ++done >= *settings.rounds) {
             return;
         }
-        env_.sleep_until(start + std::chrono::seconds(monitor_.checks().interval));
+        due_ = start + std::chrono::seconds(monitor_.checks().interval);
+        env_.sleep_until(*due_);
     }
 }
 

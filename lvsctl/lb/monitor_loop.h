@@ -13,6 +13,7 @@
 
 #include "lvsctl/lb/agent.h"
 #include "lvsctl/lb/check_runner.h"
+#include "lvsctl/lb/metrics.h"
 #include "lvsctl/lb/monitor.h"
 #include "lvsctl/process.h"
 
@@ -41,12 +42,23 @@ struct MonitorLoopSettings {
     std::optional<std::size_t> rounds;  // stop after this many rounds (tests); none: until told
 };
 
+// The cluster `lvsctl monitor` checks when not told: the one the agent left a desired state for
+// in `records`. Throws Error(ExitCode::data) when there is none, and Error(ExitCode::usage)
+// naming them when there are several (then one monitor per cluster: lvsctl-monitor@N).
+std::int64_t monitored_cluster(RecordStore& records);
+
 class MonitorLoop {
   public:
-    // `programs` runs check programs and load commands, each under its own deadline.
+    // `programs` runs check programs and load commands, each under its own deadline. With
+    // `metrics`, each round ends by handing it the metrics (metrics.h).
     MonitorLoop(Monitor& monitor, CheckRunner& checks, ProcessRunner& programs,
-                RecordStore& records, MonitorEnvironment& env)
-        : monitor_(monitor), checks_(checks), programs_(programs), records_(records), env_(env) {}
+                RecordStore& records, MonitorEnvironment& env, MetricsSink* metrics = nullptr)
+        : monitor_(monitor),
+          checks_(checks),
+          programs_(programs),
+          records_(records),
+          env_(env),
+          metrics_(metrics) {}
 
     // Until stopping() (or settings.rounds). Throws Error(ExitCode::data) when there is no
     // usable desired state to start from (no `agent apply` has run for the cluster, or it has
@@ -62,15 +74,20 @@ class MonitorLoop {
     bool reload(const MonitorLoopSettings& settings, bool first);
     std::vector<CheckResult> run_programs(const std::vector<CheckTarget>& targets);
     std::map<IpAddress, double> loads(const MonitorLoopSettings& settings);
+    void publish(const HealthRecord& record, MonitorTime start);
 
     Monitor& monitor_;
     CheckRunner& checks_;
     ProcessRunner& programs_;
     RecordStore& records_;
     MonitorEnvironment& env_;
+    MetricsSink* metrics_;
     std::optional<std::string> loaded_;  // the desired state's text, as last loaded
     std::optional<MonitorTime> last_step_;
     std::set<IpAddress> load_failing_;  // whose load command failed last time (logged once)
+    std::uint64_t rounds_ = 0;
+    std::optional<MonitorTime> due_;  // when the current round was due (run())
+    MonitorClock::duration lag_{};    // how late it started
 };
 
 }  // namespace lvsctl

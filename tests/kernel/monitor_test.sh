@@ -88,7 +88,9 @@ logged() { grep -qF "$1" "$state/monitor.log"; }
 get() { in_ns client curl -s -m 5 -D - -o /dev/null "http://$vip/" | tr -d '\r' | awk -F': ' '$1 == "X-SERVER" {print $2}'; }
 start_monitor() {
     # Not through in_ns: $! must be the monitor itself (ip netns exec execs it), not a subshell.
-    ip netns exec lb "$lvsctl" monitor --cluster-id 1 --state-dir "$state" >>"$state/monitor.log" 2>&1 &
+    # No --cluster-id: it finds the one cluster the agent left a desired state for.
+    ip netns exec lb "$lvsctl" monitor --state-dir "$state" --metrics-listen 127.0.0.1:9632 \
+        >>"$state/monitor.log" 2>&1 &
     monitor_pid=$!
 }
 
@@ -110,6 +112,18 @@ check "logged as nanny does" logged "[inactive] shutting down 10.39.84.43:80 due
 answers=""
 for _ in $(seq 1 10); do answers+="$(get) "; done
 check "10 requests through the website IP, all answered by web2 ($answers)" test "$(tr ' ' '\n' <<<"$answers" | grep -c '^44$')" = 10
+
+metrics() { in_ns lb curl -s -m 5 http://127.0.0.1:9632/metrics; }
+metric() { metrics | awk -v m="$1" '$1 == m {print $2}'; }
+web1_dest='{fwmark="100",family="inet",address="10.39.84.43"}'
+web2_dest='{fwmark="100",family="inet",address="10.39.84.44"}'
+check "metrics: web1 down" test "$(metric 'lvsctl_server_up{address="10.39.84.43"}')" = 0
+check "metrics: web1's weight 0, its configured weight 32" test "$(metric "lvsctl_destination_weight$web1_dest")/$(metric "lvsctl_destination_configured_weight$web1_dest")" = 0/32
+check "metrics: web2's weight 32" test "$(metric "lvsctl_destination_weight$web2_dest")" = 32
+counted() { [ "$(metric "lvsctl_destination_connections_total$web2_dest")" -ge 10 ] 2>/dev/null; }
+wait_for 5 counted  # the metrics are those of the last round
+check "metrics: web2's connections counted by IPVS (at least the 10 requests)" counted
+check "metrics: only /metrics is served" bash -c "ip netns exec lb curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9632/ | grep -qx 404"
 
 # --- agent apply with a new database weight while web1 is down keeps it out -----------------
 state_doc "10.39.84.43:64 10.39.84.44:32" false | agent
