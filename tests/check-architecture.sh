@@ -33,6 +33,10 @@ forbid "protocol/ is documents only" 'lvsctl/(lb|manage|cli)/.*|(ipvs|checks|db|
 forbid "lb/ never includes the management side" 'lvsctl/(manage|cli)/.*|(ipvs|checks|db|propagation|templates)/.*' "${lb[@]}"
 forbid "checks/ runs on the LB: never the management side" 'lvsctl/(manage|cli)/.*|(ipvs|db|propagation|templates)/.*' "${checks[@]}"
 forbid "manage/ works over interfaces, not the libraries' modules" 'lvsctl/cli/.*|(ipvs|checks|db|propagation|templates)/.*' "${manage[@]}"
+while IFS= read -r line; do
+    [[ $line =~ :\ lvsctl/lb/(ipvs_plan|health|health_record)\.h$ ]] ||
+        breach "$line: manage/ takes from lb/ only its pure predictions (ipvs_plan.h, health.h, health_record.h)"
+done < <(includes "${manage[@]}" | grep -E ': lvsctl/lb/')
 
 # Each third-party library in one module only.
 mapfile -t sources < <(git ls-files '*.cpp' '*.h' | grep -vE '^(tests|bench)/')

@@ -379,3 +379,41 @@ TEST_CASE("health records: read back as written; a new server is not trusted; qu
     REQUIRE(dests.size() == 1);
     CHECK(dests[0].weight == 0);
 }
+
+TEST_CASE("agent show: the monitors' records, each current or not by the LB's clock") {
+    Lb lb;
+    lb.records.files[health_record_name(1)] = to_json(monitor_record(990));
+    auto other = monitor_record(100);
+    other.cluster_id = 2;
+    lb.records.files[health_record_name(2)] = to_json(other);
+    lb.records.files[health_record_name(3)] = "{ not json";
+    std::vector<std::string> warnings;
+
+    const auto one = lb.agent.monitors(1, 1000, warnings);
+    REQUIRE(one.size() == 1);
+    CHECK(one[0].record == monitor_record(990));
+    CHECK(one[0].current);
+    CHECK(one[0].age == 10);
+    CHECK(warnings.empty());
+    CHECK(lb.agent.monitors(4, 1000, warnings).empty());  // no monitor ran for cluster 4
+
+    const auto all = lb.agent.monitors(std::nullopt, 1000, warnings);
+    REQUIRE(all.size() == 2);
+    CHECK(all[1].record.cluster_id == 2);
+    CHECK_FALSE(all[1].current);  // 900 s old
+    CHECK(all[1].age == 900);
+    REQUIRE(warnings.size() == 1);
+    CHECK(warnings[0].find("health-cluster-3.json: not a health record") != std::string::npos);
+
+    // Through the document the management node reads, and back.
+    const auto shown = parse_agent_show(agent_show_document({}, {}, all), "lb");
+    REQUIRE(shown.monitors.size() == 2);
+    CHECK(shown.monitors[0].record == all[0].record);
+    CHECK(shown.monitors[1].current == false);
+    CHECK(shown.monitors[1].age == 900);
+    // An agent from before the monitor shows none.
+    CHECK(parse_agent_show(R"({"version": 1, "interface": "eth1", "website_ips": [],
+                               "marks": {"fwmarks": [], "via": ""}, "services": []})",
+                           "lb")
+              .monitors.empty());
+}

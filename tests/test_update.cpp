@@ -33,7 +33,8 @@ class FakeEnvironment : public UpdateEnvironment {
 
 // What `agent show` prints for an LB that has `ips` and the seed's two servers (or `servers`).
 std::string show(const std::vector<std::string>& ips,
-                 const std::vector<std::string>& servers = {"10.39.84.43", "10.39.84.44"}) {
+                 const std::vector<std::string>& servers = {"10.39.84.43", "10.39.84.44"},
+                 const std::vector<MonitorShown>& monitors = {}) {
     std::vector<ServiceInfo> services;
     if (!servers.empty()) {
         ServiceInfo svc;
@@ -49,7 +50,7 @@ std::string show(const std::vector<std::string>& ips,
     for (const auto& i : ips) {
         placed.website_ips.push_back(ip(i.c_str()));
     }
-    return agent_show_document(services, placed);
+    return agent_show_document(services, placed, monitors);
 }
 
 const char* kApplied =
@@ -435,4 +436,124 @@ TEST_CASE("status: every host read, nothing changed; a host down is named, the o
     CHECK(hosts[2].error->starts_with("web 10.39.94.44: ssh root@10.39.94.44:22: connect"));
     CHECK(lb.commands.size() == 1);     // agent show only
     CHECK(web43.commands.size() == 1);  // the read only
+}
+
+namespace {
+
+// The seed cluster's monitor, `age` seconds after its last round: 10.39.84.43 down (taken out),
+// 10.39.84.44 up.
+MonitorShown monitor_shown(bool current, std::int64_t age) {
+    HealthRecord r;
+    r.cluster_id = 1;
+    r.updated = 5000;
+    r.servers[ip("10.39.84.43")] = {
+        Health::down, false, 32, 0, 4999, false, "connect: Connection refused", 0, 1};
+    r.servers[ip("10.39.84.44")] = {Health::up, true, 32, 32, 4998, true, "", 3, 0};
+    return {r, current, age};
+}
+
+}  // namespace
+
+TEST_CASE(
+    "update with the LB's monitor running: a server it took out is no drift; "
+    "the monitor is reported") {
+    auto cluster = lvsctl::testing::seed_cluster();
+    FakeEnvironment env;
+    auto& lb = env.fakes.hosts[ip("10.39.94.41")];
+    for (const auto* web : {"10.39.94.43", "10.39.94.44"}) {
+        auto& h = env.fakes.hosts[ip(web)];
+        h.lo = {{ip("10.39.84.131"), 32}};
+        h.sysctls = {{"net.ipv4.conf.all.arp_ignore", 1}, {"net.ipv4.conf.all.arp_announce", 2}};
+        h.files[web_record_path(1)] = "10.39.84.131\n";
+    }
+    Updater updater(env, {});
+
+    // 10.39.84.43 is out of the kernel because the monitor took it out.
+    lb.agent_show = show({"10.39.84.131"}, {"10.39.84.44"}, {monitor_shown(true, 2)});
+    auto plan = updater.run(cluster, true);
+    REQUIRE(plan.plan.size() == 3);
+    CHECK(plan.plan[2].changes.empty());
+    CHECK_FALSE(plan.pending());
+    CHECK(plan.plan[2].monitored);
+    REQUIRE(plan.plan[2].monitor);
+    CHECK(monitor_summary(plan.plan[2].monitor) ==
+          "running, last round 2 s ago: 2 real servers, 1 up, 1 down (10.39.84.43)");
+    CHECK_FALSE(plan.plan[0].monitored);  // a web server
+
+    // A monitor that stopped: its verdicts no longer hold, the agent would add the server back.
+    lb.agent_show = show({"10.39.84.131"}, {"10.39.84.44"}, {monitor_shown(false, 600)});
+    plan = updater.run(cluster, true);
+    CHECK(plan.plan[2].changes ==
+          std::vector<std::string>{"add destination 10.39.84.43:0 to FWM 100"});
+    CHECK(monitor_summary(plan.plan[2].monitor) == "NOT running: its last round was 600 s ago");
+    const auto doc =
+        nlohmann::json::parse(update_document(cluster, plan, true, ExitCode::ok, "", ""));
+    CHECK(doc["hosts"][2]["monitor"]["current"] == false);
+    CHECK(doc["hosts"][2]["monitor"]["age"] == 600);
+    CHECK_FALSE(doc["hosts"][0].contains("monitor"));
+
+    // None ever ran.
+    lb.agent_show = show({"10.39.84.131"});
+    plan = updater.run(cluster, true);
+    CHECK(plan.plan[2].monitored);
+    CHECK_FALSE(plan.plan[2].monitor);
+    CHECK(monitor_summary(plan.plan[2].monitor).starts_with("NOT running: no health record"));
+}
+
+TEST_CASE("status: each real server's state, the kernel's and the database's weight, its check") {
+    auto cluster = lvsctl::testing::seed_cluster();
+    const auto desired = desired_state(cluster, cluster.load_balancers[0], 30);
+    ServiceInfo svc;
+    svc.key = ServiceKey::fwmark_service(Family::inet, 100);
+    svc.dests.push_back(
+        DestInfo{{ip("10.39.84.44"), 0}, {IpvsForward::route, 16, 0, 0}, 0, 0, 0, {}});
+    svc.dests.push_back(
+        DestInfo{{ip("10.39.84.50"), 0}, {IpvsForward::route, 0, 0, 0}, 3, 0, 0, {}});
+    ServiceInfo foreign;
+    foreign.key = ServiceKey::fwmark_service(Family::inet, 7);
+    foreign.dests.push_back(
+        DestInfo{{ip("10.1.1.1"), 0}, {IpvsForward::route, 1, 0, 0}, 0, 0, 0, {}});
+
+    const auto servers = real_servers(desired, {svc, foreign}, monitor_shown(true, 2));
+    REQUIRE(servers.size() == 3);  // the foreign service's destination is not the cluster's
+    CHECK(servers[0].address == ip("10.39.84.43"));
+    CHECK(servers[0].state == "down");
+    CHECK_FALSE(servers[0].weight);
+    CHECK(servers[0].configured == 32u);
+    CHECK(servers[0].checked_ago == 3);  // 1 s before the round, which was 2 s ago
+    CHECK(servers[0].health->why == "connect: Connection refused");
+    CHECK(servers[1].state == "up");
+    CHECK(servers[1].weight == 16u);
+    CHECK(servers[2].address == ip("10.39.84.50"));
+    CHECK(servers[2].state == "draining");
+    CHECK_FALSE(servers[2].configured);
+    CHECK(servers[2].weight == 0u);
+
+    // Without a current monitor nothing is claimed about health.
+    for (const auto& m :
+         {std::optional<MonitorShown>(), std::optional(monitor_shown(false, 900))}) {
+        const auto plain = real_servers(desired, {svc}, m);
+        CHECK(plain[0].state == "unmonitored");
+        CHECK(plain[1].state == "unmonitored");
+        CHECK_FALSE(plain[1].health);
+    }
+
+    // Through gather_status and --json.
+    FakeEnvironment env;
+    auto& lb = env.fakes.hosts[ip("10.39.94.41")];
+    lb.agent_show = show({"10.39.84.131"}, {"10.39.84.44"}, {monitor_shown(true, 2)});
+    const auto hosts = gather_status(cluster, env, 4);
+    REQUIRE(hosts[0].real_servers.size() == 2);
+    CHECK(hosts[0].real_servers[0].state == "down");
+    CHECK(hosts[0].drift.empty());
+    const auto doc = nlohmann::json::parse(status_document(cluster, hosts));
+    const auto& rs = doc["hosts"][0]["real_servers"];
+    CHECK(rs[0]["address"] == "10.39.84.43");
+    CHECK(rs[0]["state"] == "down");
+    CHECK(rs[0]["weight"].is_null());
+    CHECK(rs[0]["configured"] == 32);
+    CHECK(rs[0]["why"] == "connect: Connection refused");
+    CHECK(rs[1]["state"] == "up");
+    CHECK(rs[1]["weight"] == 32);
+    CHECK(doc["hosts"][0]["monitor"]["current"] == true);
 }

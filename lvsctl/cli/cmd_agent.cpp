@@ -117,13 +117,18 @@ int run_show(const AgentOptions& opts, Context& ctx) {
     DirectoryRecords records(opts.state_dir);
     Agent agent(kernel, addresses, {nft, iptables, false}, clock, records);
     std::vector<std::string> warnings;
-    const auto placed = agent.placed(
-        opts.cluster_id != 0 ? std::optional<std::int64_t>(opts.cluster_id) : std::nullopt,
-        warnings);
+    const auto cluster =
+        opts.cluster_id != 0 ? std::optional<std::int64_t>(opts.cluster_id) : std::nullopt;
+    const auto placed = agent.placed(cluster, warnings);
+    const auto monitors = agent.monitors(cluster,
+                                         std::chrono::duration_cast<std::chrono::seconds>(
+                                             std::chrono::system_clock::now().time_since_epoch())
+                                             .count(),
+                                         warnings);
     for (const auto& w : warnings) {
         fmt::print(ctx.err, "lvsctl agent: warning: {}\n", w);
     }
-    ctx.out << agent_show_document(kernel.table(), placed);
+    ctx.out << agent_show_document(kernel.table(), placed, monitors);
     return 0;
 }
 

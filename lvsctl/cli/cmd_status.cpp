@@ -48,6 +48,30 @@ void print_ips(std::ostream& out, const HostStatus& h) {
     }
 }
 
+// The monitor's line, then one line per real server: its state, the kernel's and the
+// database's weight, its last check.
+void print_monitor(std::ostream& out, const HostStatus& h) {
+    fmt::print(out, "  monitor: {}\n", monitor_summary(h.monitor));
+    if (h.real_servers.empty()) {
+        return;
+    }
+    fmt::print(out, "  {:<40} {:<12} {:>6} {:>10}  {}\n", "real server", "state", "weight",
+               "configured", "last check");
+    auto number = [](const std::optional<std::uint32_t>& n) {
+        return n ? std::to_string(*n) : std::string("-");
+    };
+    for (const auto& r : h.real_servers) {
+        std::string check = "-";
+        if (r.health && r.checked_ago) {
+            check = r.health->last_ok
+                        ? fmt::format("{} s ago: ok in {} ms", *r.checked_ago, r.health->latency_ms)
+                        : fmt::format("{} s ago: {}", *r.checked_ago, r.health->why);
+        }
+        fmt::print(out, "  {:<40} {:<12} {:>6} {:>10}  {}\n", r.address.str(), r.state,
+                   number(r.weight), number(r.configured), check);
+    }
+}
+
 int run_status(const StatusOptions& o, Context& ctx) {
     db::Database database(ctx.settings.db);
     auto cluster = database.read_cluster(o.cluster_id);
@@ -79,6 +103,9 @@ int run_status(const StatusOptions& o, Context& ctx) {
         fmt::print(ctx.out, "{}:\n", h.host);
         if (h.table) {
             ctx.out << ipvsadm_table(*h.table, layout);
+        }
+        if (h.monitored) {
+            print_monitor(ctx.out, h);
         }
         print_ips(ctx.out, h);
     }

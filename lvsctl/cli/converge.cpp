@@ -13,6 +13,7 @@
 #include "lvsctl/manage/documents.h"
 #include "lvsctl/manage/propagate.h"
 #include "lvsctl/manage/run.h"
+#include "lvsctl/manage/status.h"
 #include "lvsctl/manage/update.h"
 #include "lvsctl/validate.h"
 #include "templates/render.h"
@@ -34,16 +35,19 @@ void print_human(Context& ctx, const Cluster& cluster, const UpdateResult& resul
         const auto& lines = applied ? result.applied[i].done : p.changes;
         if (lines.empty() && (!applied || result.applied[i].errors.empty())) {
             fmt::print(ctx.out, "{}: nothing to do\n", p.host);
-            continue;
-        }
-        fmt::print(ctx.out, "{}:\n", p.host);
-        for (const auto& line : lines) {
-            fmt::print(ctx.out, "  {}{}\n", applied ? "" : "+ ", line);
-        }
-        if (applied) {
-            for (const auto& e : result.applied[i].errors) {
-                fmt::print(ctx.out, "  FAILED: {}\n", e);
+        } else {
+            fmt::print(ctx.out, "{}:\n", p.host);
+            for (const auto& line : lines) {
+                fmt::print(ctx.out, "  {}{}\n", applied ? "" : "+ ", line);
             }
+            if (applied) {
+                for (const auto& e : result.applied[i].errors) {
+                    fmt::print(ctx.out, "  FAILED: {}\n", e);
+                }
+            }
+        }
+        if (p.monitored) {
+            fmt::print(ctx.out, "  monitor: {}\n", monitor_summary(p.monitor));
         }
     }
 }

@@ -337,6 +337,35 @@ AgentResult Agent::apply(const LbDesiredState& desired_state, const AgentSetting
     return finish(std::move(done), aliases.errors);
 }
 
+std::vector<MonitorShown> Agent::monitors(std::optional<std::int64_t> cluster_id, std::int64_t now,
+                                          std::vector<std::string>& warnings) {
+    std::vector<std::string> names;
+    if (cluster_id) {
+        names.push_back(health_record_name(*cluster_id));
+    } else {
+        for (const auto& name : records_.names()) {
+            if (name.starts_with("health-cluster-") && name.ends_with(".json")) {
+                names.push_back(name);
+            }
+        }
+        std::sort(names.begin(), names.end());
+    }
+    std::vector<MonitorShown> out;
+    for (const auto& name : names) {
+        try {
+            if (const auto text = records_.read(name)) {
+                auto record = parse_health_record(*text, records_.path(name));
+                const bool current = is_current(record, now);
+                const auto age = now - record.updated;
+                out.push_back({std::move(record), current, age});
+            }
+        } catch (const Error& e) {
+            warnings.push_back(fmt::format("a record not read: {}", e.what()));
+        }
+    }
+    return out;
+}
+
 PlacedState Agent::placed(std::optional<std::int64_t> cluster_id,
                           std::vector<std::string>& warnings) {
     std::vector<std::string> unreadable;

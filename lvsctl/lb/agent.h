@@ -89,6 +89,11 @@ class Agent {
     // Records that cannot be read are left out, with a warning.
     PlacedState placed(std::optional<std::int64_t> cluster_id, std::vector<std::string>& warnings);
 
+    // The monitors' health records for `cluster_id` (or every cluster), each judged current or
+    // not at `now` (Unix seconds). A record that cannot be read is left out, with a warning.
+    std::vector<MonitorShown> monitors(std::optional<std::int64_t> cluster_id, std::int64_t now,
+                                       std::vector<std::string>& warnings);
+
   private:
     std::string via(const AgentSettings& settings) const;  // "nft" or "iptables"
     Marks& marks_for(const std::string& via) { return via == "nft" ? marks_.nft : marks_.iptables; }

@@ -91,20 +91,6 @@ std::optional<double> parse_load(std::string_view output) {
     return number_at(output, at);
 }
 
-std::string_view to_string(Health health) {
-    switch (health) {
-        case Health::unchecked:
-            return "unchecked";
-        case Health::up:
-            return "up";
-        case Health::down:
-            return "down";
-        case Health::reentering:
-            return "re-entering";
-    }
-    return "unknown";
-}
-
 ServerHealth::ServerHealth(std::uint32_t configured, std::optional<std::uint32_t> in_service_at)
     : configured_(configured) {
     if (in_service_at) {

@@ -12,6 +12,8 @@
 #include <string>
 #include <string_view>
 
+#include "lvsctl/protocol/health_record.h"
+
 namespace lvsctl {
 
 using MonitorClock = std::chrono::steady_clock;
@@ -46,14 +48,6 @@ struct HealthSettings {
     std::chrono::seconds step{20};      // slow start doubles, the load rule runs, this often
     std::uint32_t load_scale = 10;      // the load rule's ceiling: load_scale x configured
 };
-
-enum class Health : std::uint8_t {
-    unchecked,   // not checked yet: not trusted with traffic
-    up,          // in service (slow start, configured or load-adjusted weight)
-    down,        // a check failed: out of service
-    reentering,  // checks pass again, for less than `reentry` so far: still out
-};
-std::string_view to_string(Health health);  // "unchecked", "up", "down", "re-entering"
 
 // What a transition means for the log (nanny's words, see docs/monitor.md).
 enum class Transition : std::uint8_t { none, taken_out, made_available, weight_changed };

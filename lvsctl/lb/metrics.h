@@ -11,8 +11,8 @@
 
 #include "lvsctl/address.h"
 #include "lvsctl/ipvs_types.h"
-#include "lvsctl/lb/health_record.h"
 #include "lvsctl/protocol/desired_state.h"
+#include "lvsctl/protocol/health_record.h"
 
 namespace lvsctl {
 

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "lvsctl/error.h"
+#include "lvsctl/lb/health_record.h"
 #include "lvsctl/lb/ipvs_plan.h"
 #include "lvsctl/manage/lb_step.h"
 #include "lvsctl/vip_plan.h"
@@ -64,10 +65,15 @@ std::vector<std::string> AgentBackend::plan(const LbDesiredState& desired) {
                                 result.status, result.err));
     }
     seen_ = parse_agent_show(result.out, name_);
+    cluster_id_ = desired.cluster_id;
 
     std::vector<std::string> changes;
     // IPVS: the services of the desired state, and the agent's former services of this mark.
-    const auto services = ipvs_services(desired);
+    // While the monitor runs, the agent applies its verdicts (a server it took out stays out),
+    // and so does this prediction: a dead server is not drift.
+    const auto shown = monitor();
+    const auto services =
+        ipvs_services(shown && shown->current ? with_health(desired, shown->record) : desired);
     std::set<ServiceKey> wanted;
     for (const auto& s : services) {
         wanted.insert(s.key);
@@ -135,6 +141,18 @@ std::optional<std::vector<ServiceInfo>> AgentBackend::table() const {
         return std::nullopt;
     }
     return seen_->services;
+}
+
+std::optional<MonitorShown> AgentBackend::monitor() const {
+    if (!seen_) {
+        return std::nullopt;
+    }
+    for (const auto& m : seen_->monitors) {
+        if (m.record.cluster_id == cluster_id_) {
+            return m;
+        }
+    }
+    return std::nullopt;
 }
 
 bool AgentBackend::apply(const LbDesiredState& desired, HostReport& report) {

@@ -22,6 +22,8 @@ class AgentBackend : public LbBackend {
     std::optional<std::vector<IpAddress>> website_ips() const override;
     std::optional<std::vector<IpAddress>> destinations() const override;
     std::optional<std::vector<ServiceInfo>> table() const override;
+    bool has_monitor() const override { return true; }
+    std::optional<MonitorShown> monitor() const override;
     bool apply(const LbDesiredState& desired, HostReport& report) override;
 
   private:
@@ -29,6 +31,7 @@ class AgentBackend : public LbBackend {
     std::string name_;
     std::string agent_;
     std::optional<AgentShow> seen_;
+    std::int64_t cluster_id_ = 0;
 };
 
 // piranha and keepalived: a rendered file replaced on the LB, then the daemon reloaded.

@@ -33,6 +33,41 @@ std::string hook_document(std::string_view what, std::string_view note) {
     return codec::text(doc);
 }
 
+namespace {
+
+// An LB's monitor: {"current", "age", "summary"} ("age" null when it left no record).
+nlohmann::ordered_json monitor_json(const std::optional<MonitorShown>& m) {
+    return {{"current", m && m->current},
+            {"age", m ? nlohmann::ordered_json(m->age) : nlohmann::ordered_json()},
+            {"summary", monitor_summary(m)}};
+}
+
+template <typename T>
+nlohmann::ordered_json or_null(const std::optional<T>& value) {
+    return value ? nlohmann::ordered_json(*value) : nlohmann::ordered_json();
+}
+
+nlohmann::ordered_json real_servers_json(const std::vector<RealServerStatus>& list) {
+    auto out = nlohmann::ordered_json::array();
+    for (const auto& r : list) {
+        nlohmann::ordered_json j = {{"address", r.address.str()},
+                                    {"state", r.state},
+                                    {"configured", or_null(r.configured)},
+                                    {"weight", or_null(r.weight)},
+                                    {"checked_ago", or_null(r.checked_ago)}};
+        if (r.health) {
+            j["last_ok"] = r.health->last_ok;
+            j["why"] = r.health->why;
+            j["latency_ms"] = r.health->latency_ms;
+            j["transitions"] = r.health->transitions;
+        }
+        out.push_back(std::move(j));
+    }
+    return out;
+}
+
+}  // namespace
+
 std::string update_document(const Cluster& cluster, const UpdateResult& result, bool dry_run,
                             ExitCode code, std::string_view lvs_cf_digest, std::string_view note) {
     auto hosts = nlohmann::ordered_json::array();
@@ -51,6 +86,9 @@ std::string update_document(const Cluster& cluster, const UpdateResult& result, 
             }
         }
         h["errors"] = errors;
+        if (p.monitored && !p.error) {
+            h["monitor"] = monitor_json(p.monitor);
+        }
         hosts.push_back(std::move(h));
     }
     nlohmann::ordered_json doc = {
@@ -88,6 +126,10 @@ std::string status_document(const Cluster& cluster, const std::vector<HostStatus
             j["drift"] = h.drift;
             if (h.table) {
                 j["services"] = codec::services(*h.table);
+                j["real_servers"] = real_servers_json(h.real_servers);
+            }
+            if (h.monitored) {
+                j["monitor"] = monitor_json(h.monitor);
             }
         }
         list.push_back(std::move(j));

@@ -171,6 +171,8 @@ class Run {
                 }
                 l.backend = env_.backend(cluster_, *l.lb, l.transport.get(), l.name);
                 l.plan.changes = l.backend->plan(l.desired);
+                l.plan.monitored = l.backend->has_monitor();
+                l.plan.monitor = l.backend->monitor();
             });
         });
     }

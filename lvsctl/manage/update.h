@@ -23,6 +23,7 @@
 #include "lvsctl/manage/transport.h"
 #include "lvsctl/manage/web_step.h"
 #include "lvsctl/model.h"
+#include "lvsctl/protocol/agent_documents.h"
 #include "lvsctl/protocol/desired_state.h"
 
 namespace lvsctl {
@@ -43,6 +44,11 @@ class LbBackend {
     // The LB's whole IPVS table with counters, as plan() read it; std::nullopt (the default)
     // when the backend cannot show it (status).
     virtual std::optional<std::vector<ServiceInfo>> table() const { return std::nullopt; }
+    // Whether the LB runs lvsctl's monitor (docs/monitor.md), and so has one to tell of: the
+    // ipvs backend. Then monitor() is the cluster's monitor as plan() read it, std::nullopt when
+    // it left no health record on the LB (it never ran).
+    virtual bool has_monitor() const { return false; }
+    virtual std::optional<MonitorShown> monitor() const { return std::nullopt; }
     // Converges the LB; false when something failed (each failure in `report`).
     virtual bool apply(const LbDesiredState& desired, HostReport& report) = 0;
 };
@@ -57,6 +63,8 @@ struct HostPlan {
     std::vector<std::string> changes;  // pending; empty when the host is converged
     std::optional<std::string> error;  // the host could not be reached or read
     std::optional<ExitCode> failure;
+    bool monitored = false;               // an LB whose backend has a monitor (has_monitor())
+    std::optional<MonitorShown> monitor;  // then: its record, when it left one
 };
 
 // Why a run stopped between two phases (RunGuard), and the exit code that says so.

@@ -37,11 +37,16 @@ AgentAnswer parse_agent_answer(std::string_view json, std::string_view host) {
     return answer;
 }
 
-std::string agent_show_document(const std::vector<ServiceInfo>& services,
-                                const PlacedState& placed) {
+std::string agent_show_document(const std::vector<ServiceInfo>& services, const PlacedState& placed,
+                                const std::vector<MonitorShown>& monitors) {
     auto ips = nlohmann::ordered_json::array();
     for (const auto& ip : placed.website_ips) {
         ips.push_back(ip.str());
+    }
+    auto shown = nlohmann::ordered_json::array();
+    for (const auto& m : monitors) {
+        shown.push_back(
+            {{"current", m.current}, {"age", m.age}, {"record", codec::health(m.record)}});
     }
     const nlohmann::ordered_json doc = {
         {"version", 1},
@@ -49,6 +54,7 @@ std::string agent_show_document(const std::vector<ServiceInfo>& services,
         {"website_ips", std::move(ips)},
         {"marks", {{"fwmarks", placed.marks}, {"via", placed.marks_via}}},
         {"services", codec::services(services)},
+        {"monitors", std::move(shown)},
     };
     return codec::text(doc);
 }
@@ -90,6 +96,13 @@ AgentShow parse_agent_show(std::string_view json, std::string_view host) {
                 svc.dests.push_back(std::move(dest));
             }
             show.services.push_back(std::move(svc));
+        }
+        if (const auto monitors = doc.find("monitors"); monitors != doc.end()) {
+            for (const auto& m : *monitors) {
+                show.monitors.push_back({codec::parse_health(m.at("record")),
+                                         m.at("current").get<bool>(),
+                                         m.at("age").get<std::int64_t>()});
+            }
         }
     } catch (const std::exception& e) {
         throw Error(ExitCode::partial,

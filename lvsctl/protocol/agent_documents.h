@@ -11,6 +11,7 @@
 
 #include "lvsctl/address.h"
 #include "lvsctl/ipvs_types.h"
+#include "lvsctl/protocol/health_record.h"
 
 namespace lvsctl {
 
@@ -33,16 +34,27 @@ struct PlacedState {
     std::string marks_via;
 };
 
+// A monitor's health record as `agent show` found it on the LB. `current`: the monitor still
+// writes it (is_current() by the LB's own clock, so that the management node's clock does not
+// matter).
+struct MonitorShown {
+    HealthRecord record;
+    bool current = false;
+    std::int64_t age = 0;  // seconds since the monitor wrote it, by the LB's clock
+};
+
 // `agent show`: {"version": 1, "interface", "website_ips", "marks": {"fwmarks", "via"},
 // "services": [{"family", "fwmark" | "protocol"+"address"+"port", "scheduler", "persistence",
 // "stats", "destinations": [{"address", "port", "forwarding", "weight", "active_conns",
-// "inactive_conns", "stats"}]}]}
-std::string agent_show_document(const std::vector<ServiceInfo>& services,
-                                const PlacedState& placed);
+// "inactive_conns", "stats"}]}], "monitors": [{"current", "age", "record"}]}. "monitors" is absent
+// from the documents of agents from before the monitor.
+std::string agent_show_document(const std::vector<ServiceInfo>& services, const PlacedState& placed,
+                                const std::vector<MonitorShown>& monitors = {});
 
 struct AgentShow {
     PlacedState placed;
     std::vector<ServiceInfo> services;
+    std::vector<MonitorShown> monitors;
 };
 // Throws Error(ExitCode::partial) naming `host` when it is not that document.
 AgentShow parse_agent_show(std::string_view json, std::string_view host);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "lvsctl/ipvs_types.h"
+#include "lvsctl/protocol/health_record.h"
 
 namespace lvsctl::codec {
 
@@ -24,6 +25,11 @@ IpvsStats parse_stats(const nlohmann::json& j);  // missing counters are 0
 // A kernel's IPVS services with destinations and counters, as `agent show` and `status --json`
 // list them: the key, "scheduler", "persistence", "stats", "destinations".
 nlohmann::ordered_json services(const std::vector<ServiceInfo>& list);
+
+// The monitor's health record (health_record.h) as an object, on its own and inside `agent
+// show`; parse_health throws what nlohmann throws, or std::invalid_argument.
+nlohmann::ordered_json health(const HealthRecord& record);
+HealthRecord parse_health(const nlohmann::json& j);
 
 // A forwarding method by its JSON name ("route", "masq", ...); throws std::invalid_argument.
 IpvsForward parse_forward(std::string_view name);
