@@ -2,7 +2,8 @@
 # The demo's guest part (tools/demo runs it inside user-mode Linux, under tests/db/with-postgres
 # and tests/ssh/sshd-hosts 4): the seed article's cluster in a throwaway PostgreSQL, an LB and
 # two web servers that are sshd hosts (each web server with an HTTP server answering with
-# X-SERVER: <node_id>), this namespace as the client. Narrates each step.
+# X-SERVER: <node_id>), this namespace as the client. Narrates each step; at the end the LB's
+# monitor takes a dead web server out and puts it back.
 set -uo pipefail
 lvsctl=$(readlink -f "$1")
 here=$(cd "$(dirname "$0")" && pwd)
@@ -69,5 +70,28 @@ show lvsctl status --cluster-id=1
 
 say "A second update changes nothing"
 show lvsctl update --cluster-id=1
+
+say "nanny's successor: lvsctl monitor on the LB checks every web server (every 2 s here, reentry 6 s)"
+psql -q -X -d lvsctl_demo -c "update h2e_clusters set check_interval = 2, check_timeout = 2, check_reentry = 6 where cluster_id = 1"
+show lvsctl update --cluster-id=1
+monitor_log=$LVSCTL_TEST_SSH_DIR/monitor.log
+# On a real LB: systemctl enable --now lvsctl-monitor@1 (README: the monitor).
+"$ctl" exec 1 setsid "$lvsctl" monitor </dev/null >"$monitor_log" 2>&1 &
+sleep 5
+show lvsctl status --cluster-id=1
+
+say "Web server 44's HTTP server dies: the monitor takes it out of IPVS by itself"
+"$ctl" exec 3 pkill -f "web_server.py 44"
+sleep 5
+show lvsctl status --cluster-id=1
+requests 6
+
+say "It answers again: back after 6 s of passing checks, at weight 32 >> 5 = 1 (slow start)"
+"$ctl" exec 3 setsid python3 "$here/../kernel/web_server.py" 44 </dev/null >/dev/null 2>&1 &
+sleep 10
+show lvsctl status --cluster-id=1
+echo "The monitor's log (journald on a real LB):"
+sed 's/^/  /' "$monitor_log"
+"$ctl" exec 1 pkill -f "lvsctl monitor"
 echo
 echo "demo: done; the test bed is removed on the way out."

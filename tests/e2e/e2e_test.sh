@@ -58,6 +58,45 @@ check "a second update: exit 0, nothing to do" bash -c '[ "$1" = 0 ] && [ "$(gre
 run status --cluster-id 1 --stats
 check "status --stats counts the connections" bash -c '[ "$1" = 0 ] && grep -Eq "^FWM  100 +[0-9]" <<<"$2"' _ "$rc" "$out"
 
+# The LB's monitor (docs/monitor.md): update and status say whether it runs; a dead web server
+# leaves IPVS by itself and comes back; update does not fight it.
+run update --cluster-id 1
+check "update: the LB's monitor is not running yet" grep -q "^  monitor: NOT running: no health record" <<<"$out"
+sql "update h2e_clusters set check_interval = 1, check_timeout = 1, check_reentry = 2 where cluster_id = 1"
+run update --cluster-id 1
+check "update with the new check settings: exit 0 ($err)" test "$rc" = 0
+# With no options: it finds the cluster the agent left in host 1's /var/lib/lvsctl.
+"$ctl" exec 1 setsid "$lvsctl" monitor </dev/null >"$LVSCTL_TEST_SSH_DIR/monitor.log" 2>&1 &
+monitor_running() { run status --cluster-id 1; grep -q "^  monitor: running" <<<"$out"; }
+wait_for 20 monitor_running
+check "status: the monitor runs" monitor_running
+"$ctl" exec 3 pkill -f "web_server.py 44"
+gone_44() { [ "$("$ctl" exec 1 ipvsadm -S -n | grep -c 10.200.1.3)" = 0 ]; }
+wait_for 10 gone_44
+check "web server 44's HTTP server stopped: out of IPVS by itself" gone_44
+run status --cluster-id 1
+check "status names it down, with the check's error" bash -c 'grep -Eq "^  10\.200\.1\.3 +down +- +32  [0-9]+ s ago: connect: " <<<"$1" && grep -q "1 up, 1 down (10.200.1.3)" <<<"$1"' _ "$out"
+run status --cluster-id 1 --json
+check "status --json: its state and weights" python3 -c '
+import json, sys
+rs = {r["address"]: r for r in json.loads(sys.argv[1])["hosts"][0]["real_servers"]}
+r = rs["10.200.1.3"]
+sys.exit(not (r["state"] == "down" and r["weight"] is None and r["configured"] == 32))' "$out"
+run update --cluster-id 1
+check "update keeps it out and changes nothing (no fight with the monitor)" bash -c '[ "$1" = 0 ] && grep -q "^lb 10.200.1.1: nothing to do$" <<<"$2"' _ "$rc" "$out"
+check "still out after update" gone_44
+"$ctl" exec 3 setsid python3 "$here/../kernel/web_server.py" 44 </dev/null >/dev/null 2>&1 &
+back_44() { "$ctl" exec 1 ipvsadm -S -n | grep -q '10.200.1.3:0 -g -w 1$'; }
+wait_for 15 back_44
+check "answering again: back after reentry with weight 32 >> 5 = 1" back_44
+"$ctl" exec 1 pkill -f "lvsctl monitor"
+check "the monitor logged both, as nanny does" bash -c 'grep -q "shutting down 10.200.1.3:80 due to connection failure" "$1" && grep -q "making 10.200.1.3:80 available" "$1"' _ "$LVSCTL_TEST_SSH_DIR/monitor.log"
+# Stopped for good: its record would hold for another minute (docs/monitor.md); the rest of this
+# test runs without a monitor.
+"$ctl" exec 1 rm -f /var/lib/lvsctl/health-cluster-1.json
+run update --cluster-id 1
+check "without the monitor update restores the configured weight" bash -c '[ "$1" = 0 ] && "$2" exec 1 ipvsadm -S -n | grep -q "10.200.1.3:0 -g -w 32$"' _ "$rc" "$ctl"
+
 # A web server down during update: exit 3, the new website IP kept off the LB; then converges.
 "$ctl" stop 3 >/dev/null
 sql "insert into h2e_cluster_ips (cluster_id, address) values (1, '10.39.84.132')"
