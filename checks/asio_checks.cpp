@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "lvsctl/error.h"
+
 namespace lvsctl::checks {
 
 namespace {
@@ -21,43 +23,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t max_reply = 255;  // nanny's buffer, less its NUL
-constexpr std::size_t shown = 40;       // bytes of a reply or an expect in a message
-
-// `text` for a message, in double quotes: at most `shown` bytes, printable ASCII as it is, \r \n
-// \t \" \\ and \xNN for the rest, "..." inside the quotes when there was more.
-std::string quoted(std::string_view text) {
-    std::string out = "\"";
-    for (const char c : text.substr(0, shown)) {
-        switch (c) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            default:
-                if (const auto u = static_cast<unsigned char>(c); u >= 0x20 && u < 0x7f) {
-                    out += c;
-                } else {
-                    out += fmt::format("\\x{:02x}", u);
-                }
-        }
-    }
-    if (text.size() > shown) {
-        out += "...";
-    }
-    out += '"';
-    return out;
-}
 
 // Whether a match of `expression` in the first bytes of a reply is also a match in the whole of
 // it: not with `$`, nor with GNU's word and buffer boundaries (\b \B \< \> \` \'), which more

@@ -37,6 +37,11 @@ class Error : public std::runtime_error {
 // `message` as "HOST: message", unless it already starts with "HOST:".
 std::string host_prefixed(std::string_view host, std::string_view message);
 
+// Outside bytes (a server's reply, a program's output) for a message, in double quotes: at most
+// `limit` bytes, printable ASCII as it is, \r \n \t \" \\ and \xNN for the rest, "..." inside the
+// quotes when there was more. Nothing a host prints can break a log line or forge another.
+std::string quoted(std::string_view text, std::size_t limit = 40);
+
 // What one host's work threw, as that host's error.
 struct HostError {
     ExitCode code = ExitCode::internal;

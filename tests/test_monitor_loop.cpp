@@ -251,7 +251,7 @@ TEST_CASE("monitor loop: a check program gets the server's address; its output i
     CHECK(lb.weight("10.39.84.43") == 32u);
     CHECK_FALSE(lb.weight("10.39.84.44"));
     CHECK(lb.health().servers.at(ip("10.39.84.44")).why ==
-          "/usr/lib/check --host %h printed \"FAIL: disk\\x0a\", not \"OK\"");
+          "/usr/lib/check --host %h printed \"FAIL: disk\\n\", not \"OK\"");
 }
 
 TEST_CASE(

@@ -29,6 +29,7 @@ struct MonitorOptions {
     std::string state_dir = "/var/lib/lvsctl";
     std::string metrics_listen;  // "": no metrics
     std::size_t concurrency = 256;
+    std::size_t program_concurrency = 16;
     std::size_t rounds = 0;  // 0: until SIGTERM
 };
 
@@ -117,6 +118,7 @@ int run_monitor(const MonitorOptions& opts, Context& ctx) {
     MonitorLoopSettings settings;
     settings.cluster_id = opts.cluster_id != 0 ? opts.cluster_id : monitored_cluster(records);
     settings.concurrency = opts.concurrency;
+    settings.programs_parallel = opts.program_concurrency;
     if (opts.rounds > 0) {
         settings.rounds = opts.rounds;
     }
@@ -138,6 +140,11 @@ void setup_monitor(CLI::App& parent, Registry& registry) {
     monitor->add_option("--concurrency", opts->concurrency, "Checks in flight at once")
         ->check(CLI::Range(1, 4096))
         ->default_str(std::to_string(opts->concurrency));
+    monitor
+        ->add_option("--program-concurrency", opts->program_concurrency,
+                     "Check programs and load commands running at once")
+        ->check(CLI::Range(1, 256))
+        ->default_str(std::to_string(opts->program_concurrency));
     monitor
         ->add_option("--metrics-listen", opts->metrics_listen,
                      "Serve Prometheus metrics at http://ADDRESS:PORT/metrics (off by default)")

@@ -33,16 +33,6 @@ std::vector<std::string> program_argv(const std::string& line, const IpAddress& 
     }
 }
 
-// At most `limit` characters of `text`, control characters escaped, for a log line.
-std::string excerpt(const std::string& text, std::size_t limit = 40) {
-    std::string out;
-    for (char c : text.substr(0, limit)) {
-        const auto u = static_cast<unsigned char>(c);
-        out += u < 0x20 || u == 0x7f ? fmt::format("\\x{:02x}", u) : std::string(1, c);
-    }
-    return text.size() > limit ? out + "..." : out;
-}
-
 }  // namespace
 
 bool MonitorLoop::reload(const MonitorLoopSettings& settings, bool first) {
@@ -76,11 +66,12 @@ bool MonitorLoop::reload(const MonitorLoopSettings& settings, bool first) {
     return true;
 }
 
-std::vector<CheckResult> MonitorLoop::run_programs(const std::vector<CheckTarget>& targets) {
+std::vector<CheckResult> MonitorLoop::run_programs(const std::vector<CheckTarget>& targets,
+                                                   const MonitorLoopSettings& settings) {
     const auto& c = monitor_.checks();
     const ReplyMatcher matcher(c.expect, c.use_regex);
     std::vector<CheckResult> results(targets.size());
-    fan_out(targets.size(), 16, [&](std::size_t i) {
+    fan_out(targets.size(), settings.programs_parallel, [&](std::size_t i) {
         auto& r = results[i];
         r.address = targets[i].address;
         const auto start = MonitorClock::now();
@@ -89,8 +80,8 @@ std::vector<CheckResult> MonitorLoop::run_programs(const std::vector<CheckTarget
             r.ok = c.expect.empty() ? out.status == 0 : matcher.matches(out.out);
             if (!r.ok) {
                 r.why = c.expect.empty() ? fmt::format("{} exited {}", c.program, out.status)
-                                         : fmt::format("{} printed \"{}\", not \"{}\"", c.program,
-                                                       excerpt(out.out), excerpt(c.expect));
+                                         : fmt::format("{} printed {}, not {}", c.program,
+                                                       quoted(out.out), quoted(c.expect));
             }
         } catch (const Error& e) {
             r.why = e.what();
@@ -116,13 +107,13 @@ std::map<IpAddress, double> MonitorLoop::loads(const MonitorLoopSettings& settin
                                                                       by_mgmt.end());
     std::vector<std::optional<double>> load(servers.size());
     std::vector<std::string> why(servers.size());
-    fan_out(servers.size(), settings.load_parallel, [&](std::size_t i) {
+    fan_out(servers.size(), settings.programs_parallel, [&](std::size_t i) {
         try {
             const auto r = programs_.run({command, servers[i].first.str()});
             load[i] = r.status == 0 ? parse_load(r.out) : std::nullopt;
             if (!load[i]) {
                 why[i] = r.status != 0 ? fmt::format("exit status {}", r.status)
-                                       : fmt::format("no load in \"{}\"", excerpt(r.out));
+                                       : fmt::format("no load in {}", quoted(r.out));
             }
         } catch (const Error& e) {
             why[i] = e.what();
@@ -186,7 +177,7 @@ void MonitorLoop::round(const MonitorLoopSettings& settings) {
     // Starts spread over half the interval: checks end before the next round begins.
     const auto spread = std::chrono::milliseconds(std::int64_t{c.interval} * 500);
     const auto results = c.program.empty() ? checks_.run(targets, c, spread, settings.concurrency)
-                                           : run_programs(targets);
+                                           : run_programs(targets, settings);
     const auto now = env_.now();
     for (const auto& r : results) {
         monitor_.checked(r.address, r.ok, now, r.why, r.latency);

@@ -36,10 +36,10 @@ class MonitorEnvironment {
 
 struct MonitorLoopSettings {
     std::int64_t cluster_id = 0;
-    std::size_t concurrency = 256;      // checks in flight at once
-    std::size_t load_parallel = 16;     // load commands at once
-    std::chrono::seconds step{20};      // slow start and load rule (nanny's 20 s)
-    std::optional<std::size_t> rounds;  // stop after this many rounds (tests); none: until told
+    std::size_t concurrency = 256;       // checks in flight at once
+    std::size_t programs_parallel = 16;  // check programs and load commands at once
+    std::chrono::seconds step{20};       // slow start and load rule (nanny's 20 s)
+    std::optional<std::size_t> rounds;   // stop after this many rounds (tests); none: until told
 };
 
 // The cluster `lvsctl monitor` checks when not told: the one the agent left a desired state for
@@ -72,7 +72,8 @@ class MonitorLoop {
 
   private:
     bool reload(const MonitorLoopSettings& settings, bool first);
-    std::vector<CheckResult> run_programs(const std::vector<CheckTarget>& targets);
+    std::vector<CheckResult> run_programs(const std::vector<CheckTarget>& targets,
+                                          const MonitorLoopSettings& settings);
     std::map<IpAddress, double> loads(const MonitorLoopSettings& settings);
     void publish(const HealthRecord& record, MonitorTime start);
 
