@@ -148,8 +148,10 @@ struct Loop {
 class Round {
   public:
     Round(Loop& loop, std::size_t concurrency, const std::vector<CheckTarget>& targets,
-          const MonitorChecks& checks, std::chrono::milliseconds spread)
-        : io_(loop.io),
+          const MonitorChecks& checks, std::chrono::milliseconds spread,
+          const FailureSink& on_failures)
+        : on_failures_(on_failures),
+          io_(loop.io),
           timer_(loop.timer),
           started_(loop.started),
           targets_(targets),
@@ -184,11 +186,17 @@ class Round {
   private:
     // After each event: fails the checks past their deadline, starts those whose time has come
     // while a slot is idle, and sets the timer for whatever comes next.
+    // Then hands over the failures it found.
     void settle() {
         const auto now = Clock::now();
         expire(now);
         launch_due(now);
         arm();
+        if (!failed_.empty()) {
+            const auto batch = std::move(failed_);
+            failed_.clear();
+            on_failures_(batch);
+        }
     }
 
     // Target i's time: i x spread / n after the start of the round.
@@ -386,8 +394,13 @@ class Round {
         asio::error_code ignored;
         slot.socket.close(ignored);
         idle_.push_back(&slot);
+        if (!ok && on_failures_) {
+            failed_.push_back(result);
+        }
     }
 
+    const FailureSink& on_failures_;
+    std::vector<CheckResult> failed_;  // not handed over yet
     asio::io_context& io_;
     asio::steady_timer& timer_;
     std::vector<Started>& started_;
@@ -418,14 +431,15 @@ AsioCheckRunner::~AsioCheckRunner() = default;
 std::vector<CheckResult> AsioCheckRunner::run(const std::vector<CheckTarget>& targets,
                                               const MonitorChecks& checks,
                                               std::chrono::milliseconds spread,
-                                              std::size_t concurrency) {
+                                              std::size_t concurrency,
+                                              const FailureSink& on_failures) {
     const auto in_flight = std::min(std::max<std::size_t>(concurrency, 1), targets.size());
     try {
         auto& loop = impl_->loop;
         while (loop.slots.size() < in_flight) {
             loop.slots.push_back(std::make_unique<Slot>(loop.io));
         }
-        Round round(loop, in_flight, targets, checks, spread);
+        Round round(loop, in_flight, targets, checks, spread, on_failures);
         return round.run();
     } catch (...) {
         // Whatever escaped a handler (memory) leaves handlers queued that name a round that is

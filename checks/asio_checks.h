@@ -40,7 +40,8 @@ class AsioCheckRunner : public CheckRunner {
     // (Error(ExitCode::data), as ReplyMatcher), or memory. A concurrency of 0 counts as 1.
     std::vector<CheckResult> run(const std::vector<CheckTarget>& targets,
                                  const MonitorChecks& checks, std::chrono::milliseconds spread,
-                                 std::size_t concurrency) override;
+                                 std::size_t concurrency,
+                                 const FailureSink& on_failures = {}) override;
 
   private:
     struct Impl;

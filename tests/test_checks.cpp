@@ -499,3 +499,30 @@ TEST_CASE("metrics server: an address it cannot listen on is a config error nami
                           port_of(taken)));
     }
 }
+
+TEST_CASE("asio checks: a failure is handed over at once, while a silent server's check goes on") {
+    TestServer silent({"", 0ms, false});
+    const Fd closed = bound(Family::inet, false);  // bound, not listening: refused
+    REQUIRE(closed);
+    MonitorChecks c = make_checks("HTTP");
+    c.timeout = 1;
+    checks::AsioCheckRunner runner;
+    const auto start = SteadyClock::now();
+    std::vector<std::pair<std::string, SteadyClock::duration>> handed;
+    const auto results =
+        runner.run({target("127.0.0.1", silent.port()), target("127.0.0.1", port_of(closed))}, c,
+                   0ms, 16, [&](const std::vector<CheckResult>& failed) {
+                       for (const auto& r : failed) {
+                           handed.emplace_back(r.why, SteadyClock::now() - start);
+                       }
+                   });
+    const auto took = SteadyClock::now() - start;
+    REQUIRE(handed.size() == 2);
+    CHECK(handed[0].first == "connect: Connection refused");
+    CHECK(handed[0].second < 500ms);  // not held back by the silent one
+    CHECK(handed[1].first == "no reply within 1 s");
+    CHECK(took >= 1s);
+    REQUIRE(results.size() == 2);
+    CHECK_FALSE(results[0].ok);
+    CHECK_FALSE(results[1].ok);
+}

@@ -23,21 +23,37 @@ namespace {
 
 using Journal = std::vector<std::string>;
 
+// As the real runner: the failures are handed over first (they end early: refused), then the
+// round ends (it journals "checks done"), `takes` later on the clock.
 struct FakeChecks : CheckRunner {
+    Journal* journal = nullptr;
     std::set<IpAddress> down;
     std::size_t rounds = 0;
-    MonitorTime* clock = nullptr;  // moved on by `takes` each round
+    std::chrono::milliseconds spread{-1};  // of the last round
+    MonitorTime* clock = nullptr;          // moved on by `takes` each round
     std::chrono::seconds takes{0};
     std::vector<CheckResult> run(const std::vector<CheckTarget>& targets, const MonitorChecks&,
-                                 std::chrono::milliseconds, std::size_t) override {
+                                 std::chrono::milliseconds round_spread, std::size_t,
+                                 const FailureSink& on_failures) override {
         ++rounds;
-        if (clock) {
-            *clock += takes;
-        }
+        spread = round_spread;
         std::vector<CheckResult> out;
+        std::vector<CheckResult> failed;
         for (const auto& t : targets) {
             const bool ok = !down.contains(t.address);
             out.push_back({t.address, ok, ok ? "" : "connect: Connection refused", {}});
+            if (!ok) {
+                failed.push_back(out.back());
+            }
+        }
+        if (!failed.empty() && on_failures) {
+            on_failures(failed);
+        }
+        if (clock) {
+            *clock += takes;
+        }
+        if (journal) {
+            journal->push_back("checks done");
         }
         return out;
     }
@@ -183,10 +199,13 @@ TEST_CASE("monitor loop: a dead server leaves within one round; the record is wr
     CHECK(lb.health().servers.at(ip("10.39.84.43")).state == Health::up);
 
     lb.checks.down.insert(ip("10.39.84.43"));
+    lb.checks.journal = &lb.journal;
     lb.journal.clear();
     lb.rounds(1);
-    CHECK(lb.journal ==
-          Journal{"lock", "write health-cluster-1.json", "kernel 1 changes", "unlock"});
+    // Out as soon as its check failed, before the round's other checks ended; the round's end
+    // writes the record again and has nothing more for the kernel.
+    CHECK(lb.journal == Journal{"lock", "write health-cluster-1.json", "kernel 1 changes", "unlock",
+                                "checks done", "lock", "write health-cluster-1.json", "unlock"});
     CHECK_FALSE(lb.weight("10.39.84.43"));
     CHECK(lb.weight("10.39.84.44") == 32u);
     CHECK(std::find(lb.env.logs.begin(), lb.env.logs.end(),
@@ -195,7 +214,13 @@ TEST_CASE("monitor loop: a dead server leaves within one round; the record is wr
     const auto record = lb.health().servers.at(ip("10.39.84.43"));
     CHECK(record.state == Health::down);
     CHECK(record.why == "connect: Connection refused");
-    CHECK(record.transitions == 1);
+    CHECK(record.transitions == 1);  // counted once, not again at the round's end
+
+    // Still down: nothing is taken out, so nothing is applied before the round ends.
+    lb.journal.clear();
+    lb.rounds(1);
+    CHECK(lb.journal == Journal{"checks done", "lock", "write health-cluster-1.json", "unlock"});
+    lb.checks.journal = nullptr;
 
     // Back after reentry (10 s = two more rounds of 10 s), at weight 1.
     lb.checks.down.clear();
@@ -280,4 +305,25 @@ TEST_CASE(
     CHECK(lb.metrics.has("lvsctl_monitor_rounds_total 3"));
     CHECK(lb.metrics.has("lvsctl_monitor_round_duration_seconds 12"));
     CHECK(lb.metrics.has("lvsctl_monitor_loop_lag_seconds 2"));  // due at 10 s, began at 12 s
+}
+
+TEST_CASE(
+    "monitor loop: starts are spread so that a check waiting out its timeout is never late "
+    "for the next round") {
+    MonitorChecks c;
+    c.interval = 10;
+    c.timeout = 3;
+    CHECK(round_spread(c) == std::chrono::milliseconds(5000));  // half the interval at most
+    c.timeout = 7;
+    CHECK(round_spread(c) == std::chrono::milliseconds(3000));  // 3 s + 7 s = the interval
+    c.timeout = 10;
+    CHECK(round_spread(c) == std::chrono::milliseconds(0));  // nanny's default: all at once
+    c.interval = 2;
+    c.timeout = 5;
+    CHECK(round_spread(c) == std::chrono::milliseconds(0));
+
+    Lb lb;
+    lb.applied(lvsctl::testing::seed_cluster());  // interval 10, timeout 10
+    lb.rounds(1);
+    CHECK(lb.checks.spread == std::chrono::milliseconds(0));
 }

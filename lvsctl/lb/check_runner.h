@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,9 @@ struct CheckResult {
     std::chrono::milliseconds latency{0};  // from the start of the check to its verdict
 };
 
+// Checks that failed, handed over as soon as they are known.
+using FailureSink = std::function<void(const std::vector<CheckResult>&)>;
+
 class CheckRunner {
   public:
     virtual ~CheckRunner() = default;
@@ -27,11 +31,14 @@ class CheckRunner {
     // (ReplyMatcher); the whole check within checks.timeout. At most `concurrency` checks are in
     // flight at once; their starts are spread evenly over `spread` (jitter: a thousand servers
     // are not all hit in the same millisecond). Never throws for a server's failure: that is its
-    // result.
+    // result. With `on_failures`, failed checks are also handed to it, on the calling thread, as
+    // soon as they are known (a few at once when they end together), while the others go on: a
+    // dead server need not wait for the round's slowest check to leave the kernel. What it
+    // throws ends the round and leaves run() the same way.
     virtual std::vector<CheckResult> run(const std::vector<CheckTarget>& targets,
                                          const MonitorChecks& checks,
-                                         std::chrono::milliseconds spread,
-                                         std::size_t concurrency) = 0;
+                                         std::chrono::milliseconds spread, std::size_t concurrency,
+                                         const FailureSink& on_failures = {}) = 0;
 };
 
 }  // namespace lvsctl

@@ -166,6 +166,23 @@ std::int64_t monitored_cluster(RecordStore& records) {
     return ids.front();
 }
 
+std::chrono::milliseconds round_spread(const MonitorChecks& checks) {
+    const std::int64_t interval = std::int64_t{checks.interval} * 1000;
+    const std::int64_t timeout = std::int64_t{checks.timeout} * 1000;
+    return std::chrono::milliseconds(std::clamp<std::int64_t>(interval - timeout, 0, interval / 2));
+}
+
+HealthRecord MonitorLoop::apply(const MonitorLoopSettings& settings, MonitorTime now) {
+    auto record = monitor_.record(now, env_.unix_now());
+    env_.locked([&] {
+        records_.write(health_record_name(settings.cluster_id), to_json(record));
+        for (const auto& line : monitor_.flush()) {
+            env_.log(line);
+        }
+    });
+    return record;
+}
+
 void MonitorLoop::round(const MonitorLoopSettings& settings) {
     const auto start = env_.now();
     if (env_.reload_requested()) {
@@ -174,13 +191,32 @@ void MonitorLoop::round(const MonitorLoopSettings& settings) {
     reload(settings, false);
     const auto& c = monitor_.checks();
     const auto targets = monitor_.targets();
-    // Starts spread over half the interval: checks end before the next round begins.
-    const auto spread = std::chrono::milliseconds(std::int64_t{c.interval} * 500);
-    const auto results = c.program.empty() ? checks_.run(targets, c, spread, settings.concurrency)
+    // A failure that takes a server out is applied when it is known, not when the round's slowest
+    // check ends (a silent server holds its check for the whole timeout).
+    std::set<IpAddress> reported;
+    const FailureSink on_failures = [&](const std::vector<CheckResult>& failed) {
+        const auto now = env_.now();
+        bool taken_out = false;
+        for (const auto& r : failed) {
+            const auto* before = monitor_.health(r.address);
+            const bool was_in = before && before->in_service();
+            monitor_.checked(r.address, false, now, r.why, r.latency);
+            reported.insert(r.address);
+            const auto* after = monitor_.health(r.address);
+            taken_out = taken_out || (was_in && after && !after->in_service());
+        }
+        if (taken_out) {
+            apply(settings, now);
+        }
+    };
+    const auto results = c.program.empty() ? checks_.run(targets, c, round_spread(c),
+                                                         settings.concurrency, on_failures)
                                            : run_programs(targets, settings);
     const auto now = env_.now();
     for (const auto& r : results) {
-        monitor_.checked(r.address, r.ok, now, r.why, r.latency);
+        if (!reported.contains(r.address)) {
+            monitor_.checked(r.address, r.ok, now, r.why, r.latency);
+        }
     }
     std::map<IpAddress, double> loaded;
     if (!last_step_ || now - *last_step_ >= settings.step) {
@@ -188,13 +224,7 @@ void MonitorLoop::round(const MonitorLoopSettings& settings) {
         loaded = loads(settings);
     }
     monitor_.step(now, loaded);
-    const auto record = monitor_.record(now, env_.unix_now());
-    env_.locked([&] {
-        records_.write(health_record_name(settings.cluster_id), to_json(record));
-        for (const auto& line : monitor_.flush()) {
-            env_.log(line);
-        }
-    });
+    const auto record = apply(settings, now);
     ++rounds_;
     publish(record, start);
 }

@@ -47,6 +47,13 @@ struct MonitorLoopSettings {
 // naming them when there are several (then one monitor per cluster: lvsctl-monitor@N).
 std::int64_t monitored_cluster(RecordStore& records);
 
+// Over how long a round's check starts are spread (jitter): half the interval, but never so long
+// that a check still running at its timeout is late for the next round, so that every server is
+// checked once per interval while any check waits out its timeout: interval - timeout, at most
+// interval / 2, 0 when the timeout is as long as the interval (then the concurrency limit alone
+// paces the starts).
+std::chrono::milliseconds round_spread(const MonitorChecks& checks);
+
 class MonitorLoop {
   public:
     // `programs` runs check programs and load commands, each under its own deadline. With
@@ -67,7 +74,8 @@ class MonitorLoop {
 
     // One round, at env.now(): reload the desired state if the agent left a new one, check every
     // server, run the load commands when a step is due, then write the health record and apply
-    // the verdicts under the lock.
+    // the verdicts under the lock. A check that takes a server out is applied at once, while the
+    // round's other checks go on.
     void round(const MonitorLoopSettings& settings);
 
   private:
@@ -76,6 +84,8 @@ class MonitorLoop {
                                           const MonitorLoopSettings& settings);
     std::map<IpAddress, double> loads(const MonitorLoopSettings& settings);
     void publish(const HealthRecord& record, MonitorTime start);
+    // Writes the health record and sends the kernel the changed weights, under the lock.
+    HealthRecord apply(const MonitorLoopSettings& settings, MonitorTime now);
 
     Monitor& monitor_;
     CheckRunner& checks_;
