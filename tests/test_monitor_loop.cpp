@@ -30,6 +30,7 @@ struct FakeChecks : CheckRunner {
     std::set<IpAddress> down;
     std::size_t rounds = 0;
     std::chrono::milliseconds spread{-1};  // of the last round
+    std::vector<IpAddress> order;          // of the last round's targets
     MonitorTime* clock = nullptr;          // moved on by `takes` each round
     std::chrono::seconds takes{0};
     std::vector<CheckResult> run(const std::vector<CheckTarget>& targets, const MonitorChecks&,
@@ -37,6 +38,10 @@ struct FakeChecks : CheckRunner {
                                  const FailureSink& on_failures) override {
         ++rounds;
         spread = round_spread;
+        order.clear();
+        for (const auto& t : targets) {
+            order.push_back(t.address);
+        }
         std::vector<CheckResult> out;
         std::vector<CheckResult> failed;
         for (const auto& t : targets) {
@@ -326,4 +331,19 @@ TEST_CASE(
     lb.applied(lvsctl::testing::seed_cluster());  // interval 10, timeout 10
     lb.rounds(1);
     CHECK(lb.checks.spread == std::chrono::milliseconds(0));
+}
+
+TEST_CASE("monitor loop: the servers that are down are checked first") {
+    Lb lb;
+    lb.applied(lvsctl::testing::seed_cluster());
+    lb.rounds(1);
+    CHECK(lb.checks.order == std::vector<IpAddress>{ip("10.39.84.43"), ip("10.39.84.44")});
+    lb.checks.down.insert(ip("10.39.84.44"));
+    lb.rounds(1);  // 44 found down
+    lb.rounds(1);
+    CHECK(lb.checks.order == std::vector<IpAddress>{ip("10.39.84.44"), ip("10.39.84.43")});
+    lb.checks.down.clear();
+    lb.rounds(1);  // 44 passes: re-entering, no longer down
+    lb.rounds(1);
+    CHECK(lb.checks.order == std::vector<IpAddress>{ip("10.39.84.43"), ip("10.39.84.44")});
 }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <tuple>
 
 #include "lvsctl/error.h"
 #include "lvsctl/fanout.h"
@@ -166,6 +167,24 @@ std::int64_t monitored_cluster(RecordStore& records) {
     return ids.front();
 }
 
+std::vector<CheckTarget> check_order(const Monitor& monitor) {
+    auto targets = monitor.targets();
+    const auto down = [&](const CheckTarget& t) {
+        const auto* h = monitor.health(t.address);
+        return h && h->state() == Health::down;
+    };
+    std::stable_sort(
+        targets.begin(), targets.end(), [&](const CheckTarget& a, const CheckTarget& b) {
+            const bool da = down(a);
+            const bool db = down(b);
+            if (da != db) {
+                return da;
+            }
+            return std::tie(a.mgmt_address, a.address) < std::tie(b.mgmt_address, b.address);
+        });
+    return targets;
+}
+
 std::chrono::milliseconds round_spread(const MonitorChecks& checks) {
     const std::int64_t interval = std::int64_t{checks.interval} * 1000;
     const std::int64_t timeout = std::int64_t{checks.timeout} * 1000;
@@ -190,7 +209,7 @@ void MonitorLoop::round(const MonitorLoopSettings& settings) {
     }
     reload(settings, false);
     const auto& c = monitor_.checks();
-    const auto targets = monitor_.targets();
+    const auto targets = check_order(monitor_);
     // A failure that takes a server out is applied when it is known, not when the round's slowest
     // check ends (a silent server holds its check for the whole timeout).
     std::set<IpAddress> reported;

@@ -47,6 +47,11 @@ struct MonitorLoopSettings {
 // naming them when there are several (then one monitor per cluster: lvsctl-monitor@N).
 std::int64_t monitored_cluster(RecordStore& records);
 
+// The order of a round's checks: the servers that are down first (a silent one waits out its
+// timeout from the round's start, not from after everyone else's checks, so the round is not
+// made longer by it), then by server, its IPv4 and IPv6 addresses side by side.
+std::vector<CheckTarget> check_order(const Monitor& monitor);
+
 // Over how long a round's check starts are spread (jitter): half the interval, but never so long
 // that a check still running at its timeout is late for the next round, so that every server is
 // checked once per interval while any check waits out its timeout: interval - timeout, at most
