@@ -126,6 +126,15 @@ struct Env : MonitorEnvironment {
         fn();
         journal.push_back("unlock");
     }
+    bool busy = false;  // `agent apply` holds the lock: try_locked() fails
+    bool try_locked(const std::function<void()>& fn) override {
+        if (busy) {
+            journal.push_back("lock busy");
+            return false;
+        }
+        locked(fn);
+        return true;
+    }
 };
 
 struct Sink : MetricsSink {
@@ -346,4 +355,19 @@ TEST_CASE("monitor loop: the servers that are down are checked first") {
     lb.rounds(1);  // 44 passes: re-entering, no longer down
     lb.rounds(1);
     CHECK(lb.checks.order == std::vector<IpAddress>{ip("10.39.84.43"), ip("10.39.84.44")});
+}
+
+TEST_CASE("monitor loop: while the agent holds the lock, a removal waits for the round's end") {
+    Lb lb;
+    lb.applied(lvsctl::testing::seed_cluster());
+    lb.rounds(1);
+    lb.checks.down.insert(ip("10.39.84.43"));
+    lb.checks.journal = &lb.journal;
+    lb.env.busy = true;
+    lb.journal.clear();
+    lb.rounds(1);
+    CHECK(lb.journal == Journal{"lock busy", "checks done", "lock", "write health-cluster-1.json",
+                                "kernel 1 changes", "unlock"});
+    CHECK_FALSE(lb.weight("10.39.84.43"));
+    lb.checks.journal = nullptr;
 }

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 #include "checks/asio_checks.h"
 #include "checks/metrics_server.h"
@@ -80,6 +81,19 @@ class ProcessEnvironment : public MonitorEnvironment {
     void locked(const std::function<void()>& fn) override {
         const FileLock lock(lock_, lock_timeout_);
         fn();
+    }
+    bool try_locked(const std::function<void()>& fn) override {
+        std::optional<FileLock> lock;
+        try {
+            lock.emplace(lock_, std::chrono::milliseconds(0));
+        } catch (const Error& e) {
+            if (e.code() == ExitCode::lock_busy) {
+                return false;
+            }
+            throw;
+        }
+        fn();
+        return true;
     }
 
   private:

@@ -191,14 +191,20 @@ std::chrono::milliseconds round_spread(const MonitorChecks& checks) {
     return std::chrono::milliseconds(std::clamp<std::int64_t>(interval - timeout, 0, interval / 2));
 }
 
-HealthRecord MonitorLoop::apply(const MonitorLoopSettings& settings, MonitorTime now) {
+std::optional<HealthRecord> MonitorLoop::apply(const MonitorLoopSettings& settings, MonitorTime now,
+                                               bool wait) {
     auto record = monitor_.record(now, env_.unix_now());
-    env_.locked([&] {
+    const auto write = [&] {
         records_.write(health_record_name(settings.cluster_id), to_json(record));
         for (const auto& line : monitor_.flush()) {
             env_.log(line);
         }
-    });
+    };
+    if (wait) {
+        env_.locked(write);
+    } else if (!env_.try_locked(write)) {
+        return std::nullopt;
+    }
     return record;
 }
 
@@ -225,7 +231,7 @@ void MonitorLoop::round(const MonitorLoopSettings& settings) {
             taken_out = taken_out || (was_in && after && !after->in_service());
         }
         if (taken_out) {
-            apply(settings, now);
+            apply(settings, now, false);
         }
     };
     const auto results = c.program.empty() ? checks_.run(targets, c, round_spread(c),
@@ -243,7 +249,7 @@ void MonitorLoop::round(const MonitorLoopSettings& settings) {
         loaded = loads(settings);
     }
     monitor_.step(now, loaded);
-    const auto record = apply(settings, now);
+    const auto record = *apply(settings, now, true);
     ++rounds_;
     publish(record, start);
 }

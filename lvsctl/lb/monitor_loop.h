@@ -32,6 +32,8 @@ class MonitorEnvironment {
     virtual void log(const std::string& line) = 0;
     // Runs `fn` holding the LB's lock (agent.lock), which `agent apply` holds while it runs.
     virtual void locked(const std::function<void()>& fn) = 0;
+    // Runs `fn` only if the lock is free now; false when it is held (nothing ran).
+    virtual bool try_locked(const std::function<void()>& fn) = 0;
 };
 
 struct MonitorLoopSettings {
@@ -80,7 +82,8 @@ class MonitorLoop {
     // One round, at env.now(): reload the desired state if the agent left a new one, check every
     // server, run the load commands when a step is due, then write the health record and apply
     // the verdicts under the lock. A check that takes a server out is applied at once, while the
-    // round's other checks go on.
+    // round's other checks go on, unless `agent apply` holds the lock just then (the checks in
+    // flight are not held up waiting for it: the round's end applies it).
     void round(const MonitorLoopSettings& settings);
 
   private:
@@ -89,8 +92,10 @@ class MonitorLoop {
                                           const MonitorLoopSettings& settings);
     std::map<IpAddress, double> loads(const MonitorLoopSettings& settings);
     void publish(const HealthRecord& record, MonitorTime start);
-    // Writes the health record and sends the kernel the changed weights, under the lock.
-    HealthRecord apply(const MonitorLoopSettings& settings, MonitorTime now);
+    // Writes the health record and sends the kernel the changed weights, under the lock (with
+    // `wait` false: only if it is free now; std::nullopt when it was not).
+    std::optional<HealthRecord> apply(const MonitorLoopSettings& settings, MonitorTime now,
+                                      bool wait);
 
     Monitor& monitor_;
     CheckRunner& checks_;
