@@ -103,8 +103,8 @@ struct MetricsServer::Impl {
                 write(reply("503 Service Unavailable", "text/plain", "no round done yet\n"));
             }
         }
-        void write(std::string text) {
-            answer = std::move(text);
+        void write(std::string response) {
+            answer = std::move(response);
             asio::async_write(socket, asio::buffer(answer),
                               [self = shared_from_this()](std::error_code ec, std::size_t) {
                                   if (ec) {
