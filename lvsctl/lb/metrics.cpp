@@ -52,12 +52,25 @@ const DestInfo* find_dest(const std::optional<ServiceInfo>& kernel, const Destin
     return nullptr;
 }
 
+// One of IPVS's counters as a metric: a direction label when it has an `out` half.
+struct IpvsCounter {
+    std::string_view name, help;
+    std::uint64_t IpvsStats::*in;
+    std::uint64_t IpvsStats::*out;  // null: no direction label
+};
+
+void sample(MetricFamily& f, const IpvsCounter& c, const std::string& labels,
+            const IpvsStats& stats) {
+    if (!c.out) {
+        f.sample(labels, stats.*c.in);
+    } else {
+        f.sample(labels + ",direction=\"in\"", stats.*c.in);
+        f.sample(labels + ",direction=\"out\"", stats.*c.out);
+    }
+}
+
 void service_metrics(std::string& out, const MetricsSnapshot& s) {
-    using Counter = std::uint64_t IpvsStats::*;
-    const struct {
-        std::string_view name, help;
-        Counter in, out;  // `out` null: no direction label
-    } counters[] = {
+    const IpvsCounter counters[] = {
         {"lvsctl_service_connections_total", "Connections the service scheduled (IPVS)",
          &IpvsStats::conns, nullptr},
         {"lvsctl_service_packets_total", "Packets through the service (IPVS), by direction",
@@ -71,14 +84,7 @@ void service_metrics(std::string& out, const MetricsSnapshot& s) {
             if (!s.kernel[i]) {
                 continue;
             }
-            const auto labels = service_labels(s.desired[i]);
-            const auto& stats = s.kernel[i]->stats;
-            if (!c.out) {
-                f.sample(labels, stats.*c.in);
-            } else {
-                f.sample(labels + ",direction=\"in\"", stats.*c.in);
-                f.sample(labels + ",direction=\"out\"", stats.*c.out);
-            }
+            sample(f, c, service_labels(s.desired[i]), s.kernel[i]->stats);
         }
     }
 }
@@ -103,11 +109,7 @@ void destination_metrics(std::string& out, const MetricsSnapshot& s) {
             }
         }
     }
-    using Counter = std::uint64_t IpvsStats::*;
-    const struct {
-        std::string_view name, help;
-        Counter in, out;
-    } counters[] = {
+    const IpvsCounter counters[] = {
         {"lvsctl_destination_connections_total", "Connections scheduled to the destination (IPVS)",
          &IpvsStats::conns, nullptr},
         {"lvsctl_destination_packets_total", "Packets to and from the destination (IPVS)",
@@ -119,16 +121,8 @@ void destination_metrics(std::string& out, const MetricsSnapshot& s) {
         MetricFamily f(out, c.name, "counter", c.help);
         for (std::size_t i = 0; i < s.desired.size(); ++i) {
             for (const auto& d : s.desired[i].destinations) {
-                const auto* info = find_dest(s.kernel[i], d);
-                if (!info) {
-                    continue;
-                }
-                const auto labels = dest_labels(s.desired[i], d.address);
-                if (!c.out) {
-                    f.sample(labels, info->stats.*c.in);
-                } else {
-                    f.sample(labels + ",direction=\"in\"", info->stats.*c.in);
-                    f.sample(labels + ",direction=\"out\"", info->stats.*c.out);
+                if (const auto* info = find_dest(s.kernel[i], d)) {
+                    sample(f, c, dest_labels(s.desired[i], d.address), info->stats);
                 }
             }
         }
