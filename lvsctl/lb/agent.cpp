@@ -344,7 +344,7 @@ std::vector<MonitorShown> Agent::monitors(std::optional<std::int64_t> cluster_id
         names.push_back(health_record_name(*cluster_id));
     } else {
         for (const auto& name : records_.names()) {
-            if (name.starts_with("health-cluster-") && name.ends_with(".json")) {
+            if (record_cluster(name, "health-cluster-")) {
                 names.push_back(name);
             }
         }

@@ -113,7 +113,10 @@ std::string agent_record_name(std::int64_t cluster_id) {
 }
 
 std::optional<std::int64_t> agent_record_cluster(std::string_view name) {
-    constexpr std::string_view prefix = "agent-cluster-";
+    return record_cluster(name, "agent-cluster-");
+}
+
+std::optional<std::int64_t> record_cluster(std::string_view name, std::string_view prefix) {
     constexpr std::string_view suffix = ".json";
     if (!name.starts_with(prefix) || !name.ends_with(suffix) ||
         name.size() <= prefix.size() + suffix.size()) {

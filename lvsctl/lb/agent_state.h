@@ -38,6 +38,9 @@ AgentState parse_agent_state(std::string_view json, std::string_view source);
 std::string agent_record_name(std::int64_t cluster_id);
 // The cluster whose record `file_name` is, or std::nullopt when it is not one.
 std::optional<std::int64_t> agent_record_cluster(std::string_view file_name);
+// The same for any per-cluster file named "PREFIXN.json" ("desired-cluster-", "health-cluster-"):
+// N as the names are written (no leading zero), or std::nullopt.
+std::optional<std::int64_t> record_cluster(std::string_view file_name, std::string_view prefix);
 // The one record per LB of agents from before per-cluster records.
 inline constexpr std::string_view kLegacyAgentRecord = "agent-state.json";
 

@@ -4,11 +4,11 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
-#include <charconv>
 #include <tuple>
 
 #include "lvsctl/error.h"
 #include "lvsctl/fanout.h"
+#include "lvsctl/lb/agent_state.h"
 #include "lvsctl/lb/health_record.h"
 
 namespace lvsctl {
@@ -138,17 +138,8 @@ std::map<IpAddress, double> MonitorLoop::loads(const MonitorLoopSettings& settin
 std::int64_t monitored_cluster(RecordStore& records) {
     std::vector<std::int64_t> ids;
     for (const auto& name : records.names()) {
-        std::int64_t id = 0;
-        const std::string_view prefix = "desired-cluster-";
-        if (!name.starts_with(prefix) || !name.ends_with(".json")) {
-            continue;
-        }
-        const auto digits = std::string_view(name).substr(
-            prefix.size(), name.size() - prefix.size() - std::string_view(".json").size());
-        const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
-        if (ec == std::errc{} && end == digits.data() + digits.size() && id > 0 &&
-            desired_record_name(id) == name) {
-            ids.push_back(id);
+        if (const auto id = record_cluster(name, "desired-cluster-"); id && *id > 0) {
+            ids.push_back(*id);
         }
     }
     std::sort(ids.begin(), ids.end());
