@@ -223,7 +223,8 @@ Cluster read_in(pqxx::transaction_base& tx, std::int64_t id) {
         "select name, backend, scheduler, fwmark, protocol, ports::text, forwarding, "
         "persistence,"
         " check_send, check_expect, check_timeout, check_reentry, load_monitor,"
-        " check_interval, check_port, check_use_regex, check_program, quiesce_server, load_scale"
+        " check_interval, check_port, check_use_regex, check_program, quiesce_server, load_scale,"
+        " ha, vrrp_router_id, vrrp_advert_int"
         " from h2e_clusters where cluster_id = $1",
         id);
     if (rows.empty()) {
@@ -256,6 +257,32 @@ Cluster read_in(pqxx::transaction_base& tx, std::int64_t id) {
     c.check_program = optional_text(r[16]);
     c.quiesce_server = r[17].as<bool>();
     c.load_scale = r[18].as<std::int64_t>();
+    const auto ha = parse_ha(r[19].c_str());
+    if (!ha) {
+        bad_row(cluster_obj, "ha",
+                fmt::format("{:?} is not vrrp or external", std::string(r[19].c_str())));
+    }
+    c.ha = *ha;
+    if (!r[20].is_null()) {
+        c.vrrp_router_id = r[20].as<std::int64_t>();
+    }
+    c.vrrp_advert_int = r[21].as<std::int64_t>();
+    // The other clusters whose LBs keepalived pairs (docs/ha.md), for validate().
+    for (const auto& n : tx.exec_params(
+             "select c.cluster_id, coalesce(c.vrrp_router_id, c.cluster_id), l.mgmt_address"
+             " from h2e_clusters c join h2e_load_balancers l using (cluster_id)"
+             " where c.cluster_id <> $1 and c.ha = 'vrrp' and c.backend = 'ipvs'"
+             " and exists (select 1 from h2e_load_balancers b"
+             "             where b.cluster_id = c.cluster_id and b.role = 'backup')"
+             " order by c.cluster_id, l.role",
+             id)) {
+        const auto other = n[0].as<std::int64_t>();
+        if (c.vrrp_neighbours.empty() || c.vrrp_neighbours.back().cluster_id != other) {
+            c.vrrp_neighbours.push_back({other, n[1].as<std::int64_t>(), {}});
+        }
+        c.vrrp_neighbours.back().load_balancers.push_back(
+            address(n[2], fmt::format("h2e_load_balancers cluster_id={}", other), "mgmt_address"));
+    }
 
     for (const auto& lb :
          tx.exec_params("select role, mgmt_address, ssh_port, vip_interface"

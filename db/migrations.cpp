@@ -77,12 +77,26 @@ alter table h2e_clusters
         check (load_scale between 1 and 1000);
 )SQL";
 
+// High availability (docs/ha.md). Clusters that exist keep today's behaviour (`external`: the
+// website IPs on every LB, another tool arbitrates); new ones default to keepalived's VRRP.
+constexpr std::string_view kV3 = R"SQL(
+alter table h2e_clusters
+    add column ha              text    not null default 'external'
+        check (ha in ('vrrp', 'external')),
+    add column vrrp_router_id  integer
+        check (vrrp_router_id between 1 and 255),          -- null: the cluster id
+    add column vrrp_advert_int integer not null default 1
+        check (vrrp_advert_int between 1 and 255);
+alter table h2e_clusters alter column ha set default 'vrrp';
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
     static const std::vector<Migration> all = {
         {1, "the platform's cluster tables and the run log", kV1},
         {2, "the LB monitor's settings", kV2},
+        {3, "high availability: VRRP through keepalived", kV3},
     };
     return all;
 }

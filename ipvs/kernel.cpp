@@ -8,6 +8,7 @@
 #include <netlink/msg.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -305,6 +306,35 @@ std::vector<ServiceInfo> NetlinkKernel::table() {
         svc.dests = destinations(svc.key).value_or(std::vector<DestInfo>{});
     }
     return all;
+}
+
+std::vector<SyncDaemon> NetlinkKernel::sync_daemons() {
+    std::vector<SyncDaemon> out;
+    const int error = socket_.dump(
+        socket_.generic_request(IPVS_CMD_GET_DAEMON, IPVS_GENL_VERSION, NLM_F_DUMP),
+        [&](nlmsghdr& hdr) {
+            const auto top = top_level(hdr);
+            const auto a = nested<IPVS_DAEMON_ATTR_MAX>(top[IPVS_CMD_ATTR_DAEMON], "daemon");
+            SyncDaemon d;
+            const auto state = u32(a[IPVS_DAEMON_ATTR_STATE], "daemon state");
+            d.state = state == IP_VS_STATE_MASTER   ? "master"
+                      : state == IP_VS_STATE_BACKUP ? "backup"
+                                                    : fmt::format("state {}", state);
+            if (a[IPVS_DAEMON_ATTR_MCAST_IFN] != nullptr) {
+                const auto* name =
+                    static_cast<const char*>(nla_data(a[IPVS_DAEMON_ATTR_MCAST_IFN]));
+                d.interface.assign(
+                    name, ::strnlen(name, static_cast<std::size_t>(std::max(
+                                              0, nla_len(a[IPVS_DAEMON_ATTR_MCAST_IFN])))));
+            }
+            d.sync_id = u32(a[IPVS_DAEMON_ATTR_SYNC_ID], "sync id");
+            out.push_back(std::move(d));
+        });
+    if (error != 0) {
+        throw Error(error == EPERM ? ExitCode::permission : ExitCode::kernel,
+                    fmt::format("IPVS: list sync daemons: {}", std::strerror(error)));
+    }
+    return out;
 }
 
 std::vector<int> NetlinkKernel::apply(const std::vector<IpvsChange>& changes) {

@@ -20,6 +20,9 @@ class NetlinkKernel : public IpvsKernel {
     // Every service with its destinations.
     std::vector<ServiceInfo> table();
 
+    // The connection sync daemons running (none, a master, a backup, or both).
+    std::vector<SyncDaemon> sync_daemons();
+
     std::uint64_t messages_sent() const { return socket_.messages_sent(); }
     std::uint64_t sendmsg_calls() const { return socket_.sendmsg_calls(); }
 

@@ -87,6 +87,14 @@ struct ServiceInfo {
     std::vector<DestInfo> dests;
 };
 
+// An IPVS connection sync daemon running in the kernel (ipvsadm -L --daemon).
+struct SyncDaemon {
+    std::string state;      // "master" or "backup"
+    std::string interface;  // its multicast interface
+    std::uint32_t sync_id = 0;
+    bool operator==(const SyncDaemon&) const = default;
+};
+
 enum class IpvsOp { add_service, set_service, delete_service, add_dest, set_dest, delete_dest };
 
 struct IpvsChange {

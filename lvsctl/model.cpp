@@ -57,6 +57,20 @@ std::optional<Role> parse_role(std::string_view text) {
     return std::nullopt;
 }
 
+std::string_view to_string(Ha ha) {
+    return ha == Ha::vrrp ? "vrrp" : "external";
+}
+
+std::optional<Ha> parse_ha(std::string_view text) {
+    if (text == "vrrp") {
+        return Ha::vrrp;
+    }
+    if (text == "external") {
+        return Ha::external;
+    }
+    return std::nullopt;
+}
+
 namespace {
 const LoadBalancer* find_role(const std::vector<LoadBalancer>& lbs, Role role) {
     auto it =
@@ -75,6 +89,15 @@ const LoadBalancer* Cluster::backup() const {
 bool Cluster::has_v6_website_ips() const {
     return std::any_of(website_ips.begin(), website_ips.end(),
                        [](const IpAddress& ip) { return !ip.is_v4(); });
+}
+
+bool Cluster::uses_vrrp() const {
+    const auto spec = parse_backend(backend);
+    return ha == Ha::vrrp && spec && spec->kind == BackendKind::ipvs && backup() != nullptr;
+}
+
+std::int64_t Cluster::router_id() const {
+    return vrrp_router_id.value_or(id);
 }
 
 bool is_known_scheduler(std::string_view name) {

@@ -14,11 +14,16 @@ namespace lvsctl {
 
 enum class Forwarding { route, masq, tunnel };
 enum class Role { primary, backup };
+// How an ipvs cluster with a backup LB moves its website IPs (docs/ha.md): keepalived's VRRP,
+// configured by lvsctl, or another tool (today's pulse, a provider's own).
+enum class Ha { vrrp, external };
 
 std::string_view to_string(Forwarding forwarding);  // "route" / "masq" / "tunnel"
 std::optional<Forwarding> parse_forwarding(std::string_view text);
 std::string_view to_string(Role role);  // "primary" / "backup"
 std::optional<Role> parse_role(std::string_view text);
+std::string_view to_string(Ha ha);  // "vrrp" / "external"
+std::optional<Ha> parse_ha(std::string_view text);
 
 // Wide integer fields hold whatever a source said, so that validate() can name a bad value
 // instead of a reader silently truncating it.
@@ -37,6 +42,14 @@ struct Server {
     std::int64_t ssh_port = 22;
     std::int64_t weight = 32;
     bool active = true;
+};
+
+// Another cluster's VRRP instance (docs/ha.md), read with a cluster so that validate() can refuse
+// a router id or a load balancer two instances would share.
+struct VrrpNeighbour {
+    std::int64_t cluster_id = 0;
+    std::int64_t router_id = 0;
+    std::vector<IpAddress> load_balancers;  // their mgmt_address
 };
 
 struct Cluster {
@@ -64,6 +77,13 @@ struct Cluster {
     std::optional<std::string> check_program;
     bool quiesce_server = false;
     std::int64_t load_scale = 10;
+    // High availability (docs/ha.md): with a backup LB and the ipvs backend, `vrrp` has lvsctl
+    // configure keepalived's VRRP on both LBs (router id: vrrp_router_id, or the cluster id when
+    // null); `external` leaves the website IPs on every LB for another tool to arbitrate.
+    Ha ha = Ha::vrrp;
+    std::optional<std::int64_t> vrrp_router_id;
+    std::int64_t vrrp_advert_int = 1;            // seconds
+    std::vector<VrrpNeighbour> vrrp_neighbours;  // the other clusters that use VRRP
 
     std::vector<LoadBalancer> load_balancers;
     std::vector<Server> servers;
@@ -76,6 +96,9 @@ struct Cluster {
     const LoadBalancer* primary() const;
     const LoadBalancer* backup() const;
     bool has_v6_website_ips() const;
+    // Whether keepalived's VRRP moves the website IPs: backend ipvs, a backup LB, ha = vrrp.
+    bool uses_vrrp() const;
+    std::int64_t router_id() const;  // vrrp_router_id, or the cluster id
 };
 
 // h2e_clusters.backend, read once: how a cluster's LBs are driven (docs/database.md).

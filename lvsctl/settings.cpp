@@ -14,8 +14,8 @@ namespace lvsctl {
 
 const std::vector<std::string_view>& config_keys() {
     static const std::vector<std::string_view> keys = {
-        "db",    "ssh-user", "ssh-identity", "known-hosts",  "templates",
-        "agent", "timeout",  "parallel",     "lock-timeout", "json"};
+        "db",      "ssh-user", "ssh-identity", "known-hosts", "templates",      "agent",
+        "timeout", "parallel", "lock-timeout", "json",        "vrrp-nopreempt", "vrrp-unicast"};
     return keys;
 }
 
@@ -114,13 +114,16 @@ void apply_config_entry(Settings& s, const ConfigEntry& e, std::string_view sour
         s.parallel = positive(source, e, 4096);
     } else if (e.key == "lock-timeout") {
         s.lock_timeout = positive(source, e, 86400);
-    } else if (e.key == "json") {
+    } else if (e.key == "json" || e.key == "vrrp-nopreempt" || e.key == "vrrp-unicast") {
+        bool& flag = e.key == "json"             ? s.json
+                     : e.key == "vrrp-nopreempt" ? s.vrrp_nopreempt
+                                                 : s.vrrp_unicast;
         if (e.value == "true" || e.value == "1") {
-            s.json = true;
+            flag = true;
         } else if (e.value == "false" || e.value == "0") {
-            s.json = false;
+            flag = false;
         } else {
-            fail(source, e.line, fmt::format("json = {:?}: expected true or false", e.value));
+            fail(source, e.line, fmt::format("{} = {:?}: expected true or false", e.key, e.value));
         }
     } else {
         fail(source, e.line, fmt::format("unknown key {:?}", e.key));

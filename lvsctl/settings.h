@@ -20,6 +20,10 @@ struct Settings {
     int parallel = 16;
     int lock_timeout = 60;
     bool json = false;
+    // The VRRP keepalived.conf (docs/ha.md): a primary that comes back does not take over;
+    // adverts go to the peer LB's mgmt_address instead of multicast.
+    bool vrrp_nopreempt = false;
+    bool vrrp_unicast = false;
     int verbosity = 0;  // -v adds one, -q takes one away
 };
 

@@ -57,6 +57,7 @@ class Checker {
     std::vector<Problem> run() {
         check_cluster();
         check_load_balancers();
+        check_ha();
         check_servers();
         check_website_ips();
         return std::move(problems_);
@@ -179,6 +180,47 @@ class Checker {
                     fmt::format("{:?} is not an interface name (1 to 15 of letters, digits, "
                                 "'_', '.', '-')",
                                 lb.vip_interface));
+            }
+        }
+    }
+
+    // docs/ha.md: the columns always; the router id and the LBs against the other clusters that
+    // use VRRP only when this one does.
+    void check_ha() {
+        const auto obj = fmt::format("h2e_clusters cluster_id={}", c_.id);
+        if (c_.vrrp_router_id && (*c_.vrrp_router_id < 1 || *c_.vrrp_router_id > 255)) {
+            add(obj, "vrrp_router_id", fmt::format("{} is not 1..255", *c_.vrrp_router_id));
+        }
+        if (c_.vrrp_advert_int < 1 || c_.vrrp_advert_int > 255) {
+            add(obj, "vrrp_advert_int",
+                fmt::format("{} is not 1..255 seconds", c_.vrrp_advert_int));
+        }
+        if (!c_.uses_vrrp()) {
+            return;
+        }
+        if (!c_.vrrp_router_id && (c_.id < 1 || c_.id > 255)) {
+            add(obj, "vrrp_router_id",
+                fmt::format("null, and the cluster id {} is no VRRP router id (1..255): set one",
+                            c_.id));
+        }
+        for (const auto& other : c_.vrrp_neighbours) {
+            if (other.router_id == c_.router_id()) {
+                add(obj, "vrrp_router_id",
+                    fmt::format("{} is also cluster {}'s (VRRP router ids must differ among the "
+                                "clusters that use VRRP)",
+                                c_.router_id(), other.cluster_id));
+            }
+            for (const auto& lb : c_.load_balancers) {
+                if (std::find(other.load_balancers.begin(), other.load_balancers.end(),
+                              lb.mgmt_address) != other.load_balancers.end()) {
+                    add(fmt::format("h2e_load_balancers cluster_id={} role={}", c_.id,
+                                    to_string(lb.role)),
+                        "mgmt_address",
+                        fmt::format("{} is also a load balancer of cluster {}, which uses VRRP "
+                                    "too: an LB's keepalived.conf is one cluster's (set ha = "
+                                    "'external' on one of them)",
+                                    lb.mgmt_address.str(), other.cluster_id));
+                }
             }
         }
     }

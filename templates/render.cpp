@@ -235,6 +235,43 @@ std::string Renderer::keepalived(const Cluster& c) const {
     return expand(directory_ / "keepalived.conf.tpl", dict);
 }
 
+std::string Renderer::keepalived_vrrp(const Cluster& c, const LoadBalancer& lb,
+                                      const std::vector<IpAddress>& website_ips,
+                                      const VrrpOptions& options) const {
+    TemplateDictionary dict("keepalived-vrrp.conf");
+    set(&dict, "NAME", c.name);
+    set(&dict, "CLUSTER_ID", c.id);
+    set(&dict, "SERIAL", c.serial);
+    set(&dict, "ROLE", std::string(to_string(lb.role)));
+    set(&dict, "INSTANCE_NAME", fmt::format("lvsctl_{}", c.id));
+    set(&dict, "INTERFACE", lb.vip_interface);
+    set(&dict, "ROUTER_ID", c.router_id());
+    set(&dict, "ADVERT_INT", c.vrrp_advert_int);
+    const bool primary = lb.role == Role::primary;
+    // nopreempt works only from BACKUP: then the priorities alone say who starts as MASTER.
+    set(&dict, "STATE", primary && !options.nopreempt ? "MASTER" : "BACKUP");
+    set(&dict, "PRIORITY", primary ? 150 : 100);
+    set(&dict, "SELF", lb.mgmt_address.str());
+    const auto* peer = primary ? c.backup() : c.primary();
+    set(&dict, "PEER", peer != nullptr ? peer->mgmt_address.str() : std::string());
+    set(&dict, "NOTIFY", options.notify);
+    if (options.nopreempt) {
+        dict.ShowSection("NOPREEMPT");
+    }
+    if (options.unicast) {
+        dict.ShowSection("UNICAST");
+    }
+    if (!website_ips.empty()) {
+        auto* instance = dict.AddSectionDictionary("INSTANCE");
+        for (std::size_t i = 0; i < website_ips.size(); ++i) {
+            auto* ip = instance->AddSectionDictionary(i == 0 ? "FIRST_IP" : "WEBSITE_IP");
+            set(ip, "ADDRESS", website_ips[i].str());
+            set(ip, "PREFIX", website_ips[i].host_prefix());
+        }
+    }
+    return expand(directory_ / "keepalived-vrrp.conf.tpl", dict);
+}
+
 std::filesystem::path default_directory(const std::filesystem::path& program) {
     return program.parent_path().parent_path() / "share" / "lvsctl" / "templates";
 }

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "lvsctl/model.h"
 
@@ -17,6 +18,18 @@ class Renderer {
     // Error(ExitCode::config) naming the file.
     std::string lvs_cf(const Cluster& cluster) const;
     std::string keepalived(const Cluster& cluster) const;
+
+    // keepalived-vrrp.conf.tpl for `lb` of a cluster with ha = vrrp (docs/ha.md), naming
+    // `website_ips` (what update lets this LB serve now). `notify`: the command keepalived runs
+    // on a state change, validated by the caller.
+    struct VrrpOptions {
+        bool nopreempt = false;
+        bool unicast = false;
+        std::string notify;
+    };
+    std::string keepalived_vrrp(const Cluster& cluster, const LoadBalancer& lb,
+                                const std::vector<IpAddress>& website_ips,
+                                const VrrpOptions& options) const;
 
   private:
     std::filesystem::path directory_;

@@ -417,3 +417,47 @@ TEST_CASE("agent show: the monitors' records, each current or not by the LB's cl
                            "lb")
               .monitors.empty());
 }
+
+TEST_CASE("agent: with VRRP it marks the website IPs but places none, and lets its own go") {
+    Lb lb;
+    lb.apply(seed({"10.39.84.131"}));  // before the cluster used VRRP: its own alias
+    REQUIRE(lb.addresses.has("eth1", ip("10.39.84.131")));
+    auto vrrp = seed({"10.39.84.131", "10.39.84.132"});
+    vrrp.vrrp = true;
+    const auto result = lb.apply(vrrp);
+    CHECK(result.code() == ExitCode::ok);
+    CHECK(lb.nft.marked.at(100) == std::vector<IpAddress>{ip("10.39.84.131"), ip("10.39.84.132")});
+    CHECK_FALSE(lb.addresses.has("eth1", ip("10.39.84.131")));  // keepalived's from now on
+    CHECK_FALSE(lb.addresses.has("eth1", ip("10.39.84.132")));
+    CHECK(lb.at("remove 10.39.84.131") > lb.first("mark "));
+    // keepalived adds them as MASTER: the agent no longer owns them and leaves them alone.
+    lb.addresses.add(lb.addresses.interface("eth1"), {ip("10.39.84.131"), ip("10.39.84.132")});
+    const auto again = lb.apply(vrrp);
+    CHECK(again.code() == ExitCode::ok);
+    CHECK(lb.addresses.has("eth1", ip("10.39.84.131")));
+    CHECK(lb.addresses.has("eth1", ip("10.39.84.132")));
+    CHECK(std::none_of(lb.journal.begin(), lb.journal.end(),
+                       [](const std::string& e) { return e.starts_with("remove "); }));
+    std::vector<std::string> warnings;
+    CHECK(lb.agent.placed(1, warnings).website_ips.empty());
+}
+
+TEST_CASE("agent show: keepalived's VRRP states, each with its age by the LB's clock") {
+    Lb lb;
+    lb.records.files[vrrp_record_name(7)] =
+        vrrp_state_document({7, "lvsctl_7", "MASTER", 150, 1000, 0});
+    lb.records.files[vrrp_record_name(8)] = "{not json";
+    std::vector<std::string> warnings;
+    const auto all = lb.agent.vrrp_states(std::nullopt, 1030, warnings);
+    REQUIRE(all.size() == 1);
+    CHECK(all[0].state == "MASTER");
+    CHECK(all[0].age == 30);
+    CHECK(warnings.size() == 1);
+    CHECK(lb.agent.vrrp_states(8, 1030, warnings).empty());
+    const auto doc = agent_show_document({}, {}, {}, all, {{"master", "eth1", 7}});
+    const auto shown = parse_agent_show(doc, "lb");
+    REQUIRE(shown.vrrp.size() == 1);
+    CHECK(shown.vrrp[0].priority == 150);
+    CHECK(shown.vrrp[0].age == 30);
+    CHECK(shown.sync_daemons == std::vector<SyncDaemon>{{"master", "eth1", 7}});
+}

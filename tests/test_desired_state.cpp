@@ -57,7 +57,9 @@ TEST_CASE("the JSON document has the shape of docs/agent-protocol.md") {
     CHECK(doc["services"][1]["family"] == "inet6");
     CHECK(doc["services"][0]["destinations"][1] ==
           json{{"address", "10.39.84.44"}, {"port", 0}, {"forwarding", "route"}, {"weight", 32}});
-    CHECK(doc.size() == 8);
+    // A backup LB and ha = vrrp (the default): keepalived places the website IPs.
+    CHECK(doc["ha"] == "vrrp");
+    CHECK(doc.size() == 9);
     // The monitor's settings: every destination's address with its server's management address.
     const auto& checks = doc["checks"];
     CHECK(checks["interval"] == 10);
@@ -238,4 +240,23 @@ TEST_CASE("a number too large for any type is bad input, not a crash (found by t
         parse_desired_state(
             R"({"version": 6666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666666e9999})"),
         doctest::Contains("desired state: not JSON"), Error);
+}
+
+TEST_CASE("\"ha\": \"vrrp\" only with VRRP; it reads back; other values are refused") {
+    auto c = lvsctl::testing::dual_stack_cluster();
+    const auto vrrp = desired_state(c, c.load_balancers[0], 30);
+    CHECK(vrrp.vrrp);
+    CHECK(parse_desired_state(to_json(vrrp)).vrrp);
+    c.ha = Ha::external;
+    const auto external = to_json(desired_state(c, c.load_balancers[0], 30));
+    CHECK_FALSE(json::parse(external).contains("ha"));
+    CHECK_FALSE(parse_desired_state(external).vrrp);
+    auto doc = json::parse(external);
+    doc["ha"] = "external";
+    CHECK_FALSE(parse_desired_state(doc.dump()).vrrp);
+    doc["ha"] = "carp";
+    CHECK_THROWS_WITH(parse_desired_state(doc.dump()),
+                      "desired state: ha: \"carp\" is not vrrp or external");
+    doc["ha"] = 1;
+    CHECK_THROWS_AS(parse_desired_state(doc.dump()), Error);
 }

@@ -65,6 +65,20 @@ TEST_CASE("golden files") {
     checked.quiesce_server = true;
     check_golden("checks-lvs.cf", kRenderer.lvs_cf(checked));
     check_golden("checks-keepalived.conf", kRenderer.keepalived(checked));
+    // ha = vrrp (docs/ha.md): the primary with multicast adverts; the backup with nopreempt and
+    // unicast adverts; a cluster without website IPs, which gets no instance.
+    templates::Renderer::VrrpOptions options{false, false,
+                                             "/usr/bin/lvsctl agent vrrp-notify --cluster-id=1"};
+    check_golden(
+        "vrrp-primary-keepalived.conf",
+        kRenderer.keepalived_vrrp(dual, dual.load_balancers[0], dual.website_ips, options));
+    options.nopreempt = true;
+    options.unicast = true;
+    check_golden(
+        "vrrp-backup-keepalived.conf",
+        kRenderer.keepalived_vrrp(dual, dual.load_balancers[1], dual.website_ips, options));
+    check_golden("vrrp-no-ips-keepalived.conf",
+                 kRenderer.keepalived_vrrp(dual, dual.load_balancers[0], {}, options));
 }
 
 TEST_CASE("keepalived's health check follows send and expect") {

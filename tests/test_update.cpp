@@ -557,3 +557,93 @@ TEST_CASE("status: each real server's state, the kernel's and the database's wei
     CHECK(rs[1]["weight"] == 32);
     CHECK(doc["hosts"][0]["monitor"]["current"] == true);
 }
+
+TEST_CASE("ha = vrrp: marks first, then keepalived.conf checked and reloaded; no alias of ours") {
+    const auto cluster = lvsctl::testing::dual_stack_cluster();  // a backup LB: VRRP
+    REQUIRE(cluster.uses_vrrp());
+    FakeHostState state;
+    state.programs.insert({"service", "keepalived"});
+    // The agent placed the website IP itself before the cluster used VRRP.
+    state.agent_show = show({"10.39.84.131"});
+    state.agent_answer = kApplied;
+    lvsctl::testing::FakeHost host(state);
+    std::vector<std::vector<IpAddress>> rendered;
+    VrrpBackend vrrp(host, "lb 10.39.94.41", "lvsctl", [&](const std::vector<IpAddress>& ips) {
+        rendered.push_back(ips);
+        return std::string("vrrp_instance lvsctl_1 {}\n");
+    });
+    const auto desired = desired_state(cluster, cluster.load_balancers[0], 30);
+    REQUIRE(desired.vrrp);
+    const auto plan = vrrp.plan(desired);
+    auto has = [](const std::vector<std::string>& lines, const std::string& line) {
+        return std::find(lines.begin(), lines.end(), line) != lines.end();
+    };
+    CHECK(has(plan, "remove address 10.39.84.131 from eth1 (keepalived's from now on)"));
+    CHECK(has(plan,
+              "write /etc/keepalived/keepalived.conf, check it (keepalived -t), then "
+              "'service' 'keepalived' 'reload'"));
+    CHECK_FALSE(vrrp.website_ips());  // no keepalived.conf of ours yet
+    HostReport report;
+    CHECK(vrrp.apply(desired, report));
+    CHECK(report.errors.empty());
+    CHECK(parse_desired_state(state.agent_input).vrrp);
+    CHECK(state.files[kKeepalivedConfig] ==
+          vrrp_header(desired.website_ips) + "vrrp_instance lvsctl_1 {}\n");
+    CHECK(rendered.back() == desired.website_ips);
+    std::vector<std::string> order;
+    for (const auto& argv : state.commands) {
+        order.push_back(argv.size() > 2 && argv[1] == "agent" ? "agent " + argv[2] : argv[0]);
+    }
+    const auto at = [&](const std::string& name) {
+        return std::find(order.begin(), order.end(), name) - order.begin();
+    };
+    CHECK(at("agent apply") < at("keepalived"));  // marked before keepalived names it
+    CHECK(at("keepalived") < static_cast<long>(order.size()));
+    CHECK(state.commands.back() == std::vector<std::string>{"service", "keepalived", "reload"});
+
+    // The next run reads what keepalived.conf names; a website IP that goes keeps its mark until
+    // keepalived.conf no longer names it: two agent runs, the second without it.
+    state.agent_show = show({});
+    VrrpBackend again(host, "lb 10.39.94.41", "lvsctl",
+                      [](const std::vector<IpAddress>&) { return std::string("x\n"); });
+    auto without_v6 = cluster;
+    without_v6.website_ips = {ip("10.39.84.131")};
+    const auto fewer = desired_state(without_v6, without_v6.load_balancers[0], 30);
+    const auto plan2 = again.plan(fewer);
+    CHECK(again.website_ips() == desired.website_ips);
+    CHECK(has(plan2, "keepalived lets 2001:db8:84::131 go (VRRP), then its mark goes"));
+    state.commands.clear();
+    HostReport report2;
+    CHECK(again.apply(fewer, report2));
+    CHECK(std::count_if(state.commands.begin(), state.commands.end(), [](const auto& argv) {
+              return argv.size() > 2 && argv[1] == "agent" && argv[2] == "apply";
+          }) == 2);
+    CHECK(parse_desired_state(state.agent_input).website_ips == fewer.website_ips);
+
+    // keepalived -t refuses the file: the previous one is put back, and the run fails.
+    state.programs.erase("keepalived");
+    const auto before = state.files[kKeepalivedConfig];
+    VrrpBackend refused(host, "lb 10.39.94.41", "lvsctl",
+                        [](const std::vector<IpAddress>&) { return std::string("broken {\n"); });
+    refused.plan(fewer);
+    HostReport report3;
+    CHECK_FALSE(refused.apply(fewer, report3));
+    CHECK(state.files[kKeepalivedConfig] == before);
+    REQUIRE_FALSE(report3.errors.empty());
+    CHECK(report3.errors.front().find("keepalived' '--config-test'") != std::string::npos);
+}
+
+TEST_CASE("the VRRP header names the website IPs, in lines of eight, and reads back") {
+    std::vector<IpAddress> ips;
+    for (int i = 1; i <= 20; ++i) {
+        ips.push_back(ip(("10.1.0." + std::to_string(i)).c_str()));
+    }
+    ips.push_back(ip("2001:db8::1"));
+    const auto header = vrrp_header(ips);
+    CHECK(std::count(header.begin(), header.end(), '\n') == 4);
+    CHECK(parse_vrrp_header(header + "global_defs {}\n") == ips);
+    CHECK(parse_vrrp_header(vrrp_header({})) == std::vector<IpAddress>{});
+    CHECK_FALSE(parse_vrrp_header("global_defs {}\n"));                    // not ours
+    CHECK_FALSE(parse_vrrp_header(header.substr(0, header.size() - 30)));  // cut short
+    CHECK_FALSE(parse_vrrp_header("# lvsctl website IPs: 10.1.0.300\n# lvsctl website IPs end\n"));
+}

@@ -201,3 +201,37 @@ TEST_CASE("validate_or_throw reports every problem with exit code 65") {
         CHECK(message.find("column weight") != std::string::npos);
     }
 }
+
+TEST_CASE("VRRP (docs/ha.md): router ids and LBs no two VRRP clusters share, named") {
+    auto c = lvsctl::testing::dual_stack_cluster();  // a backup LB, ha = vrrp
+    REQUIRE(c.uses_vrrp());
+    CHECK(c.router_id() == c.id);
+    c.vrrp_neighbours.push_back({3, 1, {ip("10.39.95.41"), ip("10.39.95.42")}});
+    CHECK(only_problem(c) ==
+          "h2e_clusters cluster_id=1: column vrrp_router_id: 1 is also cluster 3's (VRRP router "
+          "ids must differ among the clusters that use VRRP)");
+    c.vrrp_router_id = 51;
+    CHECK(validate(c).empty());
+    c.vrrp_neighbours.back().load_balancers.push_back(ip("10.39.94.42"));
+    CHECK(only_problem(c) ==
+          "h2e_load_balancers cluster_id=1 role=backup: column mgmt_address: 10.39.94.42 is also "
+          "a load balancer of cluster 3, which uses VRRP too: an LB's keepalived.conf is one "
+          "cluster's (set ha = 'external' on one of them)");
+    c.ha = Ha::external;  // someone else's arbitration: nothing to share
+    CHECK(validate(c).empty());
+    c.vrrp_router_id = 256;
+    CHECK(only_problem(c) == "h2e_clusters cluster_id=1: column vrrp_router_id: 256 is not 1..255");
+    c.vrrp_router_id.reset();
+    c.vrrp_advert_int = 0;
+    CHECK(only_problem(c) ==
+          "h2e_clusters cluster_id=1: column vrrp_advert_int: 0 is not 1..255 seconds");
+    c.vrrp_advert_int = 1;
+    c.ha = Ha::vrrp;
+    c.vrrp_neighbours.clear();
+    c.id = 300;  // no router id of its own, and its id is none
+    CHECK(only_problem(c).find("column vrrp_router_id: null, and the cluster id 300 is no VRRP "
+                               "router id (1..255): set one") != std::string::npos);
+    c.load_balancers.pop_back();  // no backup: no VRRP
+    CHECK_FALSE(c.uses_vrrp());
+    CHECK(validate(c).empty());
+}

@@ -28,6 +28,7 @@
 #include "lvsctl/lb/marks.h"
 #include "lvsctl/protocol/agent_documents.h"
 #include "lvsctl/protocol/desired_state.h"
+#include "lvsctl/validate.h"
 
 namespace lvsctl::cli {
 
@@ -40,7 +41,8 @@ struct AgentOptions {
     // A run trusts the digests of services it left converged, unless the last full run (every
     // service's destinations dumped and compared) is older than this.
     int full_interval = 3600;
-    std::int64_t cluster_id = 0;  // `show --cluster-id`: whose record; 0 = every record
+    std::int64_t cluster_id = 0;        // `show --cluster-id`: whose record; 0 = every record
+    std::vector<std::string> notified;  // vrrp-notify: keepalived's TYPE NAME STATE PRIORITY
 };
 
 namespace fs = std::filesystem;
@@ -125,10 +127,54 @@ int run_show(const AgentOptions& opts, Context& ctx) {
                                              std::chrono::system_clock::now().time_since_epoch())
                                              .count(),
                                          warnings);
+    const auto vrrp = agent.vrrp_states(cluster, unix_now(), warnings);
+    std::vector<SyncDaemon> daemons;
+    try {
+        daemons = kernel.sync_daemons();
+    } catch (const Error& e) {
+        warnings.push_back(e.what());
+    }
     for (const auto& w : warnings) {
         fmt::print(ctx.err, "lvsctl agent: warning: {}\n", w);
     }
-    ctx.out << agent_show_document(kernel.table(), placed, monitors);
+    ctx.out << agent_show_document(kernel.table(), placed, monitors, vrrp, daemons);
+    return 0;
+}
+
+// `vrrp-notify`: keepalived's notify hook for a cluster with ha = vrrp (docs/ha.md). keepalived
+// appends TYPE ("INSTANCE" or "GROUP"), NAME, STATE and PRIORITY; the state is recorded in the
+// state directory, where `agent show` finds it.
+int run_vrrp_notify(const AgentOptions& opts, Context& ctx) {
+    const auto& a = opts.notified;
+    if (a.size() < 3) {
+        throw Error(ExitCode::usage,
+                    "agent vrrp-notify: expected keepalived's TYPE NAME STATE "
+                    "[PRIORITY]");
+    }
+    VrrpState state;
+    state.cluster_id = opts.cluster_id;
+    static const std::set<std::string> kStates = {"MASTER", "BACKUP", "FAULT", "STOP", "DELETED"};
+    if (!kStates.contains(a[2]) || !is_valid_cluster_name(a[1])) {
+        throw Error(ExitCode::usage, fmt::format("agent vrrp-notify: {} {}: not a VRRP instance "
+                                                 "and one of keepalived's states",
+                                                 lvsctl::quoted(a[1]), lvsctl::quoted(a[2])));
+    }
+    state.instance = a[1];
+    state.state = a[2];
+    if (a.size() > 3) {
+        try {
+            state.priority = std::stoll(a[3]);
+        } catch (const std::exception&) {
+            state.priority = 0;
+        }
+    }
+    state.since = unix_now();
+    std::error_code ec;
+    fs::create_directories(opts.state_dir, ec);
+    DirectoryRecords records(opts.state_dir);
+    records.write(vrrp_record_name(opts.cluster_id), vrrp_state_document(state));
+    fmt::print(ctx.err, "lvsctl agent: cluster {}: VRRP instance {} is now {}\n", opts.cluster_id,
+               state.instance, state.state);
     return 0;
 }
 
@@ -160,6 +206,15 @@ void setup_agent(CLI::App& parent, Registry& registry) {
     add_cluster_id(*show, opts->cluster_id)
         ->description("Show what this cluster's agent placed (default: every cluster's)");
     registry.add(show, opts, run_show);
+
+    auto* notify = group->add_subcommand(
+        "vrrp-notify", "keepalived's notify hook: record a cluster's VRRP state (docs/ha.md)");
+    notify->add_option("--state-dir", opts->state_dir, "Where the agent records what it owns")
+        ->default_str(opts->state_dir);
+    add_cluster_id(*notify, opts->cluster_id)->required();
+    notify->add_option("notified", opts->notified, "TYPE NAME STATE PRIORITY, from keepalived")
+        ->required();
+    registry.add(notify, opts, run_vrrp_notify);
 }
 
 }  // namespace lvsctl::cli

@@ -76,7 +76,7 @@ int run_status(const StatusOptions& o, Context& ctx) {
     db::Database database(ctx.settings.db);
     auto cluster = database.read_cluster(o.cluster_id);
     validate_or_throw(cluster);
-    auto env = cli_environment(ctx.settings, "", "");
+    auto env = cli_environment(ctx, "", "");
     const auto layout = o.stats  ? TableLayout::stats
                         : o.rate ? TableLayout::rate
                                  : TableLayout::list;
@@ -103,6 +103,9 @@ int run_status(const StatusOptions& o, Context& ctx) {
         fmt::print(ctx.out, "{}:\n", h.host);
         if (h.table) {
             ctx.out << ipvsadm_table(*h.table, layout);
+        }
+        if (h.ha) {
+            fmt::print(ctx.out, "  vrrp: {}\n", ha_summary(*h.ha));
         }
         if (h.monitored) {
             print_monitor(ctx.out, h);

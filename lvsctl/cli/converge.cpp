@@ -82,7 +82,7 @@ int converge(Context& ctx, db::Database& database, const ConvergeOptions& o) {
         {[&](const Cluster& c) { return renderer.lvs_cf(c); },
          [&](const Cluster& c) { return renderer.keepalived(c); }},
         [&](std::string lvs_cf, std::string keepalived) {
-            return cli_environment(ctx.settings, std::move(lvs_cf), std::move(keepalived));
+            return cli_environment(ctx, std::move(lvs_cf), std::move(keepalived));
         },
         request);
     const auto& cluster = outcome.cluster;
@@ -138,7 +138,7 @@ int hook_done(Context& ctx, db::Database& database, std::int64_t cluster_id, boo
 }
 
 int clean_web_server(Context& ctx, const Server& server, std::int64_t cluster_id) {
-    const auto env = cli_environment(ctx.settings, "", "");
+    const auto env = cli_environment(ctx, "", "");
     const auto reports = deploy_web_servers(
         env->connector(),
         {{web_name(server), server.mgmt_address, static_cast<std::uint16_t>(server.ssh_port)}},

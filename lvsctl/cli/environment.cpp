@@ -10,6 +10,7 @@
 #include "lvsctl/cli/process.h"
 #include "lvsctl/manage/backends.h"
 #include "propagation/ssh.h"
+#include "templates/render.h"
 
 namespace lvsctl::cli {
 
@@ -25,16 +26,31 @@ std::string expand_home(const std::string& path) {
 
 class CliEnvironment : public UpdateEnvironment {
   public:
-    CliEnvironment(const Settings& settings, std::string lvs_cf, std::string keepalived)
-        : ssh_(ssh_options(settings)),
-          runner_(std::chrono::seconds(settings.timeout), SpawnRunner::Environment::minimal),
-          backends_{runner_, settings.agent, std::move(lvs_cf), std::move(keepalived)} {}
+    CliEnvironment(const Context& ctx, std::string lvs_cf, std::string keepalived)
+        : ssh_(ssh_options(ctx.settings)),
+          runner_(std::chrono::seconds(ctx.settings.timeout), SpawnRunner::Environment::minimal),
+          backends_{runner_, ctx.settings.agent, std::move(lvs_cf), std::move(keepalived), {}},
+          renderer_(ctx.settings.templates ? std::filesystem::path(*ctx.settings.templates)
+                                           : templates::default_directory(ctx.program)),
+          settings_(ctx.settings) {}
 
     Connector& connector() override { return ssh_; }
     bool needs_ssh(const Cluster& cluster) const override { return uses_ssh(kind(cluster)); }
-    std::unique_ptr<LbBackend> backend(const Cluster& cluster, const LoadBalancer&, Transport* host,
-                                       const std::string& name) override {
-        return make_backend(spec(cluster), host, name, backends_);
+    std::unique_ptr<LbBackend> backend(const Cluster& cluster, const LoadBalancer& lb,
+                                       Transport* host, const std::string& name) override {
+        if (cluster.uses_vrrp()) {
+            // The LB's keepalived runs `AGENT agent vrrp-notify` on every VRRP state change
+            // (--agent was checked: a program name or an absolute path).
+            const templates::Renderer::VrrpOptions options{
+                settings_.vrrp_nopreempt, settings_.vrrp_unicast,
+                fmt::format("{} agent vrrp-notify --cluster-id={}", settings_.agent, cluster.id)};
+            backends_.keepalived_vrrp = [this, cluster, options](
+                                            const LoadBalancer& which,
+                                            const std::vector<IpAddress>& ips) {
+                return renderer_.keepalived_vrrp(cluster, which, ips, options);
+            };
+        }
+        return make_backend(cluster, lb, host, name, backends_);
     }
 
   private:
@@ -63,13 +79,15 @@ class CliEnvironment : public UpdateEnvironment {
     // exec: programs: --timeout as for SSH commands, and none of our credentials.
     SpawnRunner runner_;
     BackendContext backends_;
+    templates::Renderer renderer_;
+    Settings settings_;
 };
 
 }  // namespace
 
-std::unique_ptr<UpdateEnvironment> cli_environment(const Settings& settings, std::string lvs_cf,
+std::unique_ptr<UpdateEnvironment> cli_environment(const Context& ctx, std::string lvs_cf,
                                                    std::string keepalived) {
-    return std::make_unique<CliEnvironment>(settings, std::move(lvs_cf), std::move(keepalived));
+    return std::make_unique<CliEnvironment>(ctx, std::move(lvs_cf), std::move(keepalived));
 }
 
 }  // namespace lvsctl::cli

@@ -11,8 +11,9 @@
 namespace lvsctl::cli {
 
 // SSH with the global options' user, identity, known_hosts and timeout; the backends of
-// h2e_clusters.backend (the file backends with these rendered files).
-std::unique_ptr<UpdateEnvironment> cli_environment(const Settings& settings, std::string lvs_cf,
+// h2e_clusters.backend (the file backends with these rendered files; the VRRP keepalived.conf
+// rendered per LB from the templates --templates or the program's directory names).
+std::unique_ptr<UpdateEnvironment> cli_environment(const Context& ctx, std::string lvs_cf,
                                                    std::string keepalived);
 
 }  // namespace lvsctl::cli

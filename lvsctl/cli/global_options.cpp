@@ -31,6 +31,10 @@ GlobalOptions::GlobalOptions(CLI::App& app, Settings& s) : app_(app), settings_(
         ->check(CLI::Range(1, 86400))
         ->default_str(std::to_string(s.lock_timeout));
     app.add_flag("--json", s.json, "Machine-readable output on stdout (one JSON document)");
+    app.add_flag("--vrrp-nopreempt", s.vrrp_nopreempt,
+                 "VRRP: a primary LB that comes back does not take over (docs/ha.md)");
+    app.add_flag("--vrrp-unicast", s.vrrp_unicast,
+                 "VRRP: adverts to the peer LB's mgmt_address instead of multicast");
     app.add_flag("-v,--verbose", verbose_, "More logging on stderr");
     app.add_flag("-q,--quiet", quiet_, "Less logging on stderr");
 }

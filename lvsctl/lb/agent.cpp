@@ -304,7 +304,10 @@ AgentResult Agent::apply(const LbDesiredState& desired_state, const AgentSetting
             retired_marks.push_back(m);
         }
     }
-    AliasStep aliases(addresses_, *ifindex, desired_state.interface, desired_state.website_ips,
+    // With VRRP the website IPs are keepalived's on the interface: the agent adds none, and
+    // removes those it added before the cluster switched (docs/ha.md).
+    AliasStep aliases(addresses_, *ifindex, desired_state.interface,
+                      desired_state.vrrp ? std::vector<IpAddress>{} : desired_state.website_ips,
                       {previous.interface, previous.vips, previous.former});
     auto apply_marks = [&](const MarkSpec& s, const std::vector<std::uint32_t>& r) {
         const auto m = marks.apply(s, r);
@@ -337,19 +340,45 @@ AgentResult Agent::apply(const LbDesiredState& desired_state, const AgentSetting
     return finish(std::move(done), aliases.errors);
 }
 
-std::vector<MonitorShown> Agent::monitors(std::optional<std::int64_t> cluster_id, std::int64_t now,
-                                          std::vector<std::string>& warnings) {
+namespace {
+// The per-cluster files named `prefix`N.json: cluster `cluster_id`'s, or every cluster's.
+std::vector<std::string> record_names(RecordStore& records, std::optional<std::int64_t> cluster_id,
+                                      const char* prefix) {
     std::vector<std::string> names;
     if (cluster_id) {
-        names.push_back(health_record_name(*cluster_id));
+        names.push_back(fmt::format("{}{}.json", prefix, *cluster_id));
     } else {
-        for (const auto& name : records_.names()) {
-            if (record_cluster(name, "health-cluster-")) {
+        for (const auto& name : records.names()) {
+            if (record_cluster(name, prefix)) {
                 names.push_back(name);
             }
         }
         std::sort(names.begin(), names.end());
     }
+    return names;
+}
+}  // namespace
+
+std::vector<VrrpState> Agent::vrrp_states(std::optional<std::int64_t> cluster_id, std::int64_t now,
+                                          std::vector<std::string>& warnings) {
+    std::vector<VrrpState> out;
+    for (const auto& name : record_names(records_, cluster_id, "vrrp-cluster-")) {
+        try {
+            if (const auto text = records_.read(name)) {
+                auto state = parse_vrrp_state(*text, records_.path(name));
+                state.age = now - state.since;
+                out.push_back(std::move(state));
+            }
+        } catch (const Error& e) {
+            warnings.push_back(fmt::format("a record not read: {}", e.what()));
+        }
+    }
+    return out;
+}
+
+std::vector<MonitorShown> Agent::monitors(std::optional<std::int64_t> cluster_id, std::int64_t now,
+                                          std::vector<std::string>& warnings) {
+    const auto names = record_names(records_, cluster_id, "health-cluster-");
     std::vector<MonitorShown> out;
     for (const auto& name : names) {
         try {

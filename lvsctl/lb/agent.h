@@ -94,6 +94,12 @@ class Agent {
     std::vector<MonitorShown> monitors(std::optional<std::int64_t> cluster_id, std::int64_t now,
                                        std::vector<std::string>& warnings);
 
+    // keepalived's VRRP states that `agent vrrp-notify` recorded for `cluster_id` (or every
+    // cluster), with their age at `now` (Unix seconds). A record that cannot be read is left
+    // out, with a warning.
+    std::vector<VrrpState> vrrp_states(std::optional<std::int64_t> cluster_id, std::int64_t now,
+                                       std::vector<std::string>& warnings);
+
   private:
     std::string via(const AgentSettings& settings) const;  // "nft" or "iptables"
     Marks& marks_for(const std::string& via) { return via == "nft" ? marks_.nft : marks_.iptables; }

@@ -19,6 +19,15 @@ std::vector<std::string> piranha_reload() {
 std::vector<std::string> keepalived_reload() {
     return {"service", "keepalived", "reload"};
 }
+std::vector<std::string> keepalived_start() {
+    return {"service", "keepalived", "start"};
+}
+std::vector<std::string> keepalived_status() {
+    return {"service", "keepalived", "status"};
+}
+std::vector<std::string> keepalived_check() {
+    return {"keepalived", "--config-test", std::string("--use-file=") + kKeepalivedConfig};
+}
 
 bool uses_ssh(BackendKind kind) {
     return kind != BackendKind::exec;
@@ -48,6 +57,166 @@ std::unique_ptr<LbBackend> make_backend(const BackendSpec& spec, Transport* host
             return std::make_unique<ExecBackend>(context.local, name, spec.program);
     }
     throw Error(ExitCode::internal, "make_backend: an unknown backend kind");
+}
+
+std::unique_ptr<LbBackend> make_backend(const Cluster& cluster, const LoadBalancer& lb,
+                                        Transport* host, const std::string& name,
+                                        BackendContext& context) {
+    const auto spec = parse_backend(cluster.backend);
+    if (!spec) {
+        throw Error(ExitCode::data, fmt::format("h2e_clusters cluster_id={}: column backend: "
+                                                "unknown backend {:?}",
+                                                cluster.id, cluster.backend));
+    }
+    if (cluster.uses_vrrp() && host != nullptr && context.keepalived_vrrp) {
+        return std::make_unique<VrrpBackend>(
+            *host, name, context.agent,
+            [render = context.keepalived_vrrp, lb](const std::vector<IpAddress>& ips) {
+                return render(lb, ips);
+            });
+    }
+    return make_backend(*spec, host, name, context);
+}
+
+namespace {
+constexpr std::string_view kHeaderLine = "# lvsctl website IPs:";
+constexpr std::string_view kHeaderEnd = "# lvsctl website IPs end";
+constexpr std::size_t kPerLine = 8;
+}  // namespace
+
+std::string vrrp_header(const std::vector<IpAddress>& website_ips) {
+    std::string out;
+    for (std::size_t i = 0; i < website_ips.size(); i += kPerLine) {
+        out += kHeaderLine;
+        for (std::size_t j = i; j < website_ips.size() && j < i + kPerLine; ++j) {
+            out += " " + website_ips[j].str();
+        }
+        out += "\n";
+    }
+    out += kHeaderEnd;
+    out += "\n";
+    return out;
+}
+
+std::optional<std::vector<IpAddress>> parse_vrrp_header(std::string_view text) {
+    std::vector<IpAddress> ips;
+    while (!text.empty()) {
+        const auto end = text.find('\n');
+        const auto line = text.substr(0, end);
+        if (line == kHeaderEnd) {
+            return ips;
+        }
+        if (!line.starts_with(kHeaderLine)) {
+            return std::nullopt;
+        }
+        auto rest = line.substr(kHeaderLine.size());
+        while (!rest.empty()) {
+            const auto space = rest.find(' ');
+            const auto word = rest.substr(0, space);
+            if (!word.empty()) {
+                const auto ip = IpAddress::parse(word);
+                if (!ip) {
+                    return std::nullopt;
+                }
+                ips.push_back(*ip);
+            }
+            rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
+        }
+        if (end == std::string_view::npos) {
+            break;
+        }
+        text = text.substr(end + 1);
+    }
+    return std::nullopt;
+}
+
+std::string VrrpBackend::content(const LbDesiredState& desired) const {
+    return vrrp_header(desired.website_ips) + render_(desired.website_ips);
+}
+
+std::vector<std::string> VrrpBackend::plan(const LbDesiredState& desired) {
+    auto changes = agent_.plan(desired);
+    cluster_id_ = desired.cluster_id;
+    const auto file = host_.run({"cat", "--", kKeepalivedConfig});
+    current_ = file.status == 0 ? std::optional<std::string>(file.out) : std::nullopt;
+    named_ = current_ ? parse_vrrp_header(*current_) : std::nullopt;
+    running_ = host_.run(keepalived_status()).status == 0;
+    const std::set<IpAddress> named(named_ ? named_->begin() : desired.website_ips.end(),
+                                    named_ ? named_->end() : desired.website_ips.end());
+    const std::set<IpAddress> want(desired.website_ips.begin(), desired.website_ips.end());
+    for (const auto& ip : want) {
+        if (!named.contains(ip)) {
+            changes.push_back(fmt::format("mark {} {}, then keepalived places it on {} (VRRP)",
+                                          ip.str(), desired.fwmark, desired.interface));
+        }
+    }
+    for (const auto& ip : named) {
+        if (!want.contains(ip)) {
+            changes.push_back(
+                fmt::format("keepalived lets {} go (VRRP), then its mark goes", ip.str()));
+        }
+    }
+    if (current_ != content(desired)) {
+        changes.push_back(
+            fmt::format("write {}, check it (keepalived -t), then {}", kKeepalivedConfig,
+                        shell_command(running_ ? keepalived_reload() : keepalived_start())));
+    } else if (!running_) {
+        changes.push_back(
+            fmt::format("{}: keepalived is not running", shell_command(keepalived_start())));
+    }
+    return changes;
+}
+
+std::optional<HaShown> VrrpBackend::ha() const {
+    const auto& shown = agent_.shown();
+    if (!shown) {
+        return std::nullopt;
+    }
+    HaShown ha;
+    ha.keepalived_running = running_;
+    ha.sync_daemons = shown->sync_daemons;
+    for (const auto& v : shown->vrrp) {
+        if (v.cluster_id == cluster_id_) {
+            ha.vrrp = v;
+        }
+    }
+    return ha;
+}
+
+bool VrrpBackend::apply(const LbDesiredState& desired, HostReport& report) {
+    // 1. IPVS, and the marks of every website IP keepalived.conf names now or will name.
+    auto marked = desired;
+    const auto& named = named_ ? *named_ : std::vector<IpAddress>{};
+    marked.website_ips.insert(marked.website_ips.end(), named.begin(), named.end());
+    std::sort(marked.website_ips.begin(), marked.website_ips.end());
+    marked.website_ips.erase(std::unique(marked.website_ips.begin(), marked.website_ips.end()),
+                             marked.website_ips.end());
+    if (!agent_.apply(marked, report)) {
+        return false;  // keepalived.conf stays: it names nothing unmarked
+    }
+    // 2. keepalived.conf, then keepalived told.
+    const auto text = content(desired);
+    const auto& command = running_ ? keepalived_reload() : keepalived_start();
+    if (current_ != text) {
+        if (!LbStep(host_, name_)
+                 .install(kKeepalivedConfig, text, command, report, keepalived_check())) {
+            return false;
+        }
+    } else if (!running_) {
+        const auto started = host_.run_changing(command);
+        if (started.status != 0) {
+            report.errors.push_back(fmt::format("{}: {}: exit status {}: {}", name_,
+                                                shell_command(command), started.status,
+                                                started.err.empty() ? started.out : started.err));
+            return false;
+        }
+        report.done.push_back(fmt::format("run {}", shell_command(command)));
+    }
+    // 3. The marks of website IPs keepalived.conf no longer names.
+    if (marked.website_ips.size() != desired.website_ips.size()) {
+        return agent_.apply(desired, report);
+    }
+    return true;
 }
 
 std::vector<std::string> AgentBackend::plan(const LbDesiredState& desired) {
@@ -96,7 +265,10 @@ std::vector<std::string> AgentBackend::plan(const LbDesiredState& desired) {
     // Website IPs on the interface: those the agent placed, against the desired ones.
     const std::set<IpAddress> placed(seen_->placed.website_ips.begin(),
                                      seen_->placed.website_ips.end());
-    const std::set<IpAddress> want(desired.website_ips.begin(), desired.website_ips.end());
+    // With VRRP, keepalived places them (VrrpBackend plans that): the agent's must go.
+    const std::set<IpAddress> want =
+        desired.vrrp ? std::set<IpAddress>{}
+                     : std::set<IpAddress>(desired.website_ips.begin(), desired.website_ips.end());
     for (const auto& ip : want) {
         if (!placed.contains(ip) || seen_->placed.interface != desired.interface) {
             changes.push_back(fmt::format("add address {}/{} to {} (and mark it {})", ip.str(),
@@ -105,8 +277,9 @@ std::vector<std::string> AgentBackend::plan(const LbDesiredState& desired) {
     }
     for (const auto& ip : placed) {
         if (!want.contains(ip)) {
-            changes.push_back(fmt::format("remove address {} from {} (and its mark)", ip.str(),
-                                          seen_->placed.interface));
+            changes.push_back(
+                fmt::format("remove address {} from {}{}", ip.str(), seen_->placed.interface,
+                            desired.vrrp ? " (keepalived's from now on)" : " (and its mark)"));
         }
     }
     if (seen_->placed.marks != std::vector<std::uint32_t>{desired.fwmark}) {

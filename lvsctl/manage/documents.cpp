@@ -35,6 +35,22 @@ std::string hook_document(std::string_view what, std::string_view note) {
 
 namespace {
 
+// An LB's high availability (docs/ha.md): {"vrrp": {"state", "priority", "age"} or null,
+// "keepalived_running", "sync_daemons": [{"state", "interface", "sync_id"}], "summary"}.
+nlohmann::ordered_json ha_json(const HaShown& ha) {
+    auto daemons = nlohmann::ordered_json::array();
+    for (const auto& d : ha.sync_daemons) {
+        daemons.push_back({{"state", d.state}, {"interface", d.interface}, {"sync_id", d.sync_id}});
+    }
+    return {{"vrrp", ha.vrrp ? nlohmann::ordered_json{{"state", ha.vrrp->state},
+                                                      {"priority", ha.vrrp->priority},
+                                                      {"age", ha.vrrp->age}}
+                             : nlohmann::ordered_json()},
+            {"keepalived_running", ha.keepalived_running},
+            {"sync_daemons", std::move(daemons)},
+            {"summary", ha_summary(ha)}};
+}
+
 // An LB's monitor: {"current", "age", "summary"} ("age" null when it left no record).
 nlohmann::ordered_json monitor_json(const std::optional<MonitorShown>& m) {
     return {{"current", m && m->current},
@@ -130,6 +146,9 @@ std::string status_document(const Cluster& cluster, const std::vector<HostStatus
             }
             if (h.monitored) {
                 j["monitor"] = monitor_json(h.monitor);
+            }
+            if (h.ha) {
+                j["ha"] = ha_json(*h.ha);
             }
         }
         list.push_back(std::move(j));

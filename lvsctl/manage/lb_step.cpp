@@ -48,7 +48,8 @@ bool LbStep::apply_agent(const std::string& agent, const LbDesiredState& state,
 }
 
 bool LbStep::install(const std::string& path, const std::string& content,
-                     const std::vector<std::string>& reload, HostReport& report) {
+                     const std::vector<std::string>& reload, HostReport& report,
+                     const std::vector<std::string>& check) {
     const auto current = host_.run({"cat", "--", path});
     if (current.status == 0 && current.out == content) {
         return true;
@@ -60,13 +61,17 @@ bool LbStep::install(const std::string& path, const std::string& content,
         return false;
     }
     report.done.push_back(fmt::format("write {}", path));
-    if (reload.empty()) {
-        return true;
-    }
-    const auto reloaded = host_.run_changing(reload);
-    if (reloaded.status != 0) {
+    for (const auto* command : {&check, &reload}) {
+        if (command->empty()) {
+            continue;
+        }
+        const auto ran = host_.run_changing(*command);
+        if (ran.status == 0) {
+            continue;
+        }
+        const auto& said = ran.err.empty() ? ran.out : ran.err;
         report.errors.push_back(fmt::format("{}: {}: exit status {}: {}", name_,
-                                            shell_command(reload), reloaded.status, reloaded.err));
+                                            shell_command(*command), ran.status, said));
         // The old file back, so that the next run sees the difference and reloads again.
         try {
             if (current.status == 0) {
@@ -80,7 +85,9 @@ bool LbStep::install(const std::string& path, const std::string& content,
         }
         return false;
     }
-    report.done.push_back(fmt::format("run {}", shell_command(reload)));
+    if (!reload.empty()) {
+        report.done.push_back(fmt::format("run {}", shell_command(reload)));
+    }
     return true;
 }
 

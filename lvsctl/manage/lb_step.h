@@ -22,10 +22,13 @@ class LbStep {
     // or be a bare program name. Returns false when the agent failed or reported errors.
     bool apply_agent(const std::string& agent, const LbDesiredState& state, HostReport& report);
 
-    // Replaces `path` with `content` when it differs (mode kept, else 0644), then runs `reload`
-    // (argv, when not empty). Returns false when something failed.
+    // Replaces `path` with `content` when it differs (mode kept, else 0644), then runs `check`
+    // (argv, when not empty: the daemon's own test of the new file) and `reload` (argv, when not
+    // empty). When either fails the previous file is put back. Returns false when something
+    // failed.
     bool install(const std::string& path, const std::string& content,
-                 const std::vector<std::string>& reload, HostReport& report);
+                 const std::vector<std::string>& reload, HostReport& report,
+                 const std::vector<std::string>& check = {});
 
   private:
     Transport& host_;

@@ -104,6 +104,27 @@ std::string monitor_summary(const std::optional<MonitorShown>& monitor) {
                        monitor->record.servers.size(), counts);
 }
 
+std::string ha_summary(const HaShown& ha) {
+    std::string vrrp;
+    if (!ha.keepalived_running) {
+        vrrp = ha.vrrp ? fmt::format("keepalived NOT running (last state {}, {} s ago)",
+                                     ha.vrrp->state, ha.vrrp->age)
+                       : "keepalived NOT running";
+    } else if (ha.vrrp) {
+        vrrp = fmt::format("{} for {} s (priority {})", ha.vrrp->state, ha.vrrp->age,
+                           ha.vrrp->priority);
+    } else {
+        vrrp = "keepalived running, no state recorded yet";
+    }
+    std::vector<std::string> daemons;
+    for (const auto& d : ha.sync_daemons) {
+        daemons.push_back(fmt::format("{} on {} (id {})", d.state, d.interface, d.sync_id));
+    }
+    return fmt::format(
+        "{}; sync daemon: {}", vrrp,
+        daemons.empty() ? std::string("none") : fmt::format("{}", fmt::join(daemons, ", ")));
+}
+
 std::vector<HostStatus> gather_status(const Cluster& cluster, UpdateEnvironment& env,
                                       std::size_t parallel) {
     const auto nlb = cluster.load_balancers.size();
@@ -129,6 +150,7 @@ std::vector<HostStatus> gather_status(const Cluster& cluster, UpdateEnvironment&
                 h.table = backend->table();
                 h.monitored = backend->has_monitor();
                 h.monitor = backend->monitor();
+                h.ha = backend->ha();
                 if (h.table) {
                     h.real_servers =
                         real_servers(desired, *h.table, h.monitored ? h.monitor : std::nullopt);

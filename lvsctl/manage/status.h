@@ -39,6 +39,11 @@ std::vector<RealServerStatus> real_servers(const LbDesiredState& desired,
 // running: no health record on the LB".
 std::string monitor_summary(const std::optional<MonitorShown>& monitor);
 
+// One line on an LB's high availability (docs/ha.md), for `status`: "MASTER for 35 s (priority
+// 150); sync daemon: master on eth1 (id 7)", or "keepalived NOT running (last state MASTER, 40 s
+// ago); sync daemon: none".
+std::string ha_summary(const HaShown& ha);
+
 // One host of a cluster as lvsctl found it.
 struct HostStatus {
     std::string host;                               // "lb 10.39.94.41", "web 10.39.94.43"
@@ -48,6 +53,7 @@ struct HostStatus {
     std::optional<std::vector<ServiceInfo>> table;  // an LB's IPVS table, when its agent showed it
     bool monitored = false;                         // an LB whose backend has a monitor
     std::optional<MonitorShown> monitor;            // then: its record, when it left one
+    std::optional<HaShown> ha;                      // an LB with ha = vrrp: VRRP and sync
     std::vector<RealServerStatus> real_servers;     // with the table: each destination
     std::optional<std::string> error;               // the host could not be read
 };

@@ -49,6 +49,9 @@ class LbBackend {
     // it left no health record on the LB (it never ran).
     virtual bool has_monitor() const { return false; }
     virtual std::optional<MonitorShown> monitor() const { return std::nullopt; }
+    // ha = vrrp (docs/ha.md): the LB's VRRP state, keepalived, and the sync daemons as plan()
+    // read them; std::nullopt (the default) for LBs whose website IPs keepalived does not move.
+    virtual std::optional<HaShown> ha() const { return std::nullopt; }
     // Converges the LB; false when something failed (each failure in `report`).
     virtual bool apply(const LbDesiredState& desired, HostReport& report) = 0;
 };

@@ -37,8 +37,47 @@ AgentAnswer parse_agent_answer(std::string_view json, std::string_view host) {
     return answer;
 }
 
+std::string vrrp_record_name(std::int64_t cluster_id) {
+    return fmt::format("vrrp-cluster-{}.json", cluster_id);
+}
+
+namespace {
+nlohmann::ordered_json vrrp_json(const VrrpState& s) {
+    return {{"cluster_id", s.cluster_id},
+            {"instance", s.instance},
+            {"state", s.state},
+            {"priority", s.priority},
+            {"since", s.since}};
+}
+
+VrrpState parse_vrrp_json(const nlohmann::json& j) {
+    VrrpState s;
+    s.cluster_id = j.at("cluster_id").get<std::int64_t>();
+    s.instance = j.at("instance").get<std::string>();
+    s.state = j.at("state").get<std::string>();
+    s.priority = j.at("priority").get<std::int64_t>();
+    s.since = j.at("since").get<std::int64_t>();
+    return s;
+}
+}  // namespace
+
+std::string vrrp_state_document(const VrrpState& state) {
+    return codec::text(vrrp_json(state));
+}
+
+VrrpState parse_vrrp_state(std::string_view json, std::string_view where) {
+    try {
+        return parse_vrrp_json(nlohmann::json::parse(json));
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(ExitCode::data,
+                    fmt::format("{}: not a VRRP state record: {}", where, e.what()));
+    }
+}
+
 std::string agent_show_document(const std::vector<ServiceInfo>& services, const PlacedState& placed,
-                                const std::vector<MonitorShown>& monitors) {
+                                const std::vector<MonitorShown>& monitors,
+                                const std::vector<VrrpState>& vrrp,
+                                const std::vector<SyncDaemon>& sync_daemons) {
     auto ips = nlohmann::ordered_json::array();
     for (const auto& ip : placed.website_ips) {
         ips.push_back(ip.str());
@@ -48,7 +87,7 @@ std::string agent_show_document(const std::vector<ServiceInfo>& services, const 
         shown.push_back(
             {{"current", m.current}, {"age", m.age}, {"record", codec::health(m.record)}});
     }
-    const nlohmann::ordered_json doc = {
+    nlohmann::ordered_json doc = {
         {"version", 1},
         {"interface", placed.interface},
         {"website_ips", std::move(ips)},
@@ -56,6 +95,18 @@ std::string agent_show_document(const std::vector<ServiceInfo>& services, const 
         {"services", codec::services(services)},
         {"monitors", std::move(shown)},
     };
+    auto states = nlohmann::ordered_json::array();
+    for (const auto& v : vrrp) {
+        auto j = vrrp_json(v);
+        j["age"] = v.age;
+        states.push_back(std::move(j));
+    }
+    doc["vrrp"] = std::move(states);
+    auto daemons = nlohmann::ordered_json::array();
+    for (const auto& d : sync_daemons) {
+        daemons.push_back({{"state", d.state}, {"interface", d.interface}, {"sync_id", d.sync_id}});
+    }
+    doc["sync_daemons"] = std::move(daemons);
     return codec::text(doc);
 }
 
@@ -102,6 +153,20 @@ AgentShow parse_agent_show(std::string_view json, std::string_view host) {
                 show.monitors.push_back({codec::parse_health(m.at("record")),
                                          m.at("current").get<bool>(),
                                          m.at("age").get<std::int64_t>()});
+            }
+        }
+        if (const auto vrrp = doc.find("vrrp"); vrrp != doc.end()) {
+            for (const auto& v : *vrrp) {
+                auto state = parse_vrrp_json(v);
+                state.age = v.at("age").get<std::int64_t>();
+                show.vrrp.push_back(std::move(state));
+            }
+        }
+        if (const auto daemons = doc.find("sync_daemons"); daemons != doc.end()) {
+            for (const auto& d : *daemons) {
+                show.sync_daemons.push_back({d.at("state").get<std::string>(),
+                                             d.at("interface").get<std::string>(),
+                                             d.at("sync_id").get<std::uint32_t>()});
             }
         }
     } catch (const std::exception& e) {

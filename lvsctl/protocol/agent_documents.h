@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,18 +44,47 @@ struct MonitorShown {
     std::int64_t age = 0;  // seconds since the monitor wrote it, by the LB's clock
 };
 
+// keepalived's VRRP state for a cluster (docs/ha.md), as its notify hook (`agent vrrp-notify`)
+// last recorded it in the LB's state directory ("vrrp-cluster-7.json"): {"cluster_id",
+// "instance", "state", "priority", "since"}. `age` is not in the record: `agent show` adds it.
+struct VrrpState {
+    std::int64_t cluster_id = 0;
+    std::string instance;
+    std::string state;  // MASTER, BACKUP, FAULT or STOP, as keepalived says it
+    std::int64_t priority = 0;
+    std::int64_t since = 0;  // Unix seconds, by the LB's clock
+    std::int64_t age = 0;    // seconds since, by the LB's clock
+};
+std::string vrrp_record_name(std::int64_t cluster_id);
+std::string vrrp_state_document(const VrrpState& state);
+// Throws Error(ExitCode::data) naming `where` when the text is not such a record.
+VrrpState parse_vrrp_state(std::string_view json, std::string_view where);
+
+// What an LB with ha = vrrp shows of its high availability: keepalived's last recorded state
+// for the cluster, whether keepalived runs, and the kernel's connection sync daemons.
+struct HaShown {
+    std::optional<VrrpState> vrrp;
+    bool keepalived_running = false;
+    std::vector<SyncDaemon> sync_daemons;
+};
+
 // `agent show`: {"version": 1, "interface", "website_ips", "marks": {"fwmarks", "via"},
 // "services": [{"family", "fwmark" | "protocol"+"address"+"port", "scheduler", "persistence",
 // "stats", "destinations": [{"address", "port", "forwarding", "weight", "active_conns",
-// "inactive_conns", "stats"}]}], "monitors": [{"current", "age", "record"}]}. "monitors" is absent
-// from the documents of agents from before the monitor.
+// "inactive_conns", "stats"}]}], "monitors": [{"current", "age", "record"}], "vrrp": [{VRRP
+// record, "age"}], "sync_daemons": [{"state", "interface", "sync_id"}]}. "monitors", "vrrp" and
+// "sync_daemons" are absent from the documents of agents from before the monitor and VRRP.
 std::string agent_show_document(const std::vector<ServiceInfo>& services, const PlacedState& placed,
-                                const std::vector<MonitorShown>& monitors = {});
+                                const std::vector<MonitorShown>& monitors = {},
+                                const std::vector<VrrpState>& vrrp = {},
+                                const std::vector<SyncDaemon>& sync_daemons = {});
 
 struct AgentShow {
     PlacedState placed;
     std::vector<ServiceInfo> services;
     std::vector<MonitorShown> monitors;
+    std::vector<VrrpState> vrrp;
+    std::vector<SyncDaemon> sync_daemons;
 };
 // Throws Error(ExitCode::partial) naming `host` when it is not that document.
 AgentShow parse_agent_show(std::string_view json, std::string_view host);

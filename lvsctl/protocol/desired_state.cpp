@@ -26,6 +26,7 @@ LbDesiredState desired_state(const Cluster& cluster, const LoadBalancer& lb,
         s.ports.push_back(static_cast<std::uint16_t>(port));
     }
     s.drain_timeout = drain_timeout;
+    s.vrrp = cluster.uses_vrrp();
 
     auto service = [&](Family family) {
         Service svc{family,
@@ -109,6 +110,9 @@ std::string to_json(const LbDesiredState& state) {
         {"services", std::move(services)},
         {"drain_timeout", state.drain_timeout},
     };
+    if (state.vrrp) {
+        doc["ha"] = "vrrp";
+    }
     if (state.checks) {
         const auto& c = *state.checks;
         ordered_json servers = ordered_json::array();
@@ -428,7 +432,7 @@ LbDesiredState parse_desired_state(std::string_view input) {
     }
     LbDesiredState s;
     expect_keys(doc, "", {"version", "cluster", "interface", "website_ips", "marks", "services"},
-                {"drain_timeout", "checks"});
+                {"drain_timeout", "checks", "ha"});
     s.version = static_cast<int>(integer(doc["version"], "version", 1, 1));
     parse_cluster(doc["cluster"], s);
     parse_interface(doc["interface"], s);
@@ -441,6 +445,13 @@ LbDesiredState parse_desired_state(std::string_view input) {
     }
     if (doc.contains("checks")) {
         parse_checks(doc["checks"], s);
+    }
+    if (doc.contains("ha")) {
+        const auto ha = text(doc["ha"], "ha");
+        if (ha != "vrrp" && ha != "external") {
+            refuse("ha", fmt::format("{:?} is not vrrp or external", ha));
+        }
+        s.vrrp = ha == "vrrp";
     }
     return s;
 }

@@ -64,6 +64,9 @@ struct LbDesiredState {
     std::vector<std::uint16_t> ports;
     std::vector<Service> services;
     std::uint32_t drain_timeout = 30;
+    // "ha": "vrrp": keepalived's VRRP places the website IPs on the interface (docs/ha.md); the
+    // agent marks them and programs IPVS, but adds no alias (and removes those it added before).
+    bool vrrp = false;
     // Absent from documents of versions before the monitor: then nothing is checked.
     std::optional<MonitorChecks> checks;
 };
