@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """A web server for the test bed: answers every GET with its node id in an X-SERVER header,
-as the platform's Apache servers do. /slow?s=N answers after N seconds, to hold a connection."""
+as the platform's Apache servers do. /slow?s=N answers after N seconds, to hold a connection.
+HTTP/1.1: a client may send several requests on one connection (the failover test does)."""
 import http.server
 import sys
 import time
@@ -9,6 +10,7 @@ import urllib.parse
 
 class Handler(http.server.BaseHTTPRequestHandler):
     node_id = "0"
+    protocol_version = "HTTP/1.1"
 
     def do_GET(self):
         query = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
