@@ -76,14 +76,50 @@ ProcessResult lvsctl_cmd(const std::vector<std::string>& args) {
 
 }  // namespace
 
+TEST_CASE("VRRP (docs/ha.md): the columns read, and the other VRRP clusters with them") {
+    auto db = migrated_with_seed();
+    db.sql(
+        "insert into h2e_load_balancers (cluster_id, role, mgmt_address)"
+        " values (1, 'backup', '10.39.94.42');"
+        "update h2e_clusters set vrrp_advert_int = 2 where cluster_id = 1;"
+        "insert into h2e_clusters (cluster_id, name, vrrp_router_id) values (2, 'Other', 1),"
+        " (3, 'Third', 1), (4, 'External', 1);"
+        "update h2e_clusters set ha = 'external' where cluster_id = 4;"
+        "insert into h2e_load_balancers (cluster_id, role, mgmt_address) values"
+        " (2, 'primary', '10.39.95.41'), (2, 'backup', '10.39.94.42'),"
+        " (3, 'primary', '10.39.96.41'),"  // no backup: no VRRP
+        " (4, 'primary', '10.39.97.41'), (4, 'backup', '10.39.97.42');");
+    db::Database database(db.conninfo);
+    const auto c = database.read_cluster(1);
+    CHECK(c.ha == Ha::vrrp);
+    CHECK_FALSE(c.vrrp_router_id);
+    CHECK(c.router_id() == 1);
+    CHECK(c.vrrp_advert_int == 2);
+    REQUIRE(c.vrrp_neighbours.size() == 1);
+    CHECK(c.vrrp_neighbours[0].cluster_id == 2);
+    CHECK(c.vrrp_neighbours[0].router_id == 1);
+    CHECK(c.vrrp_neighbours[0].load_balancers ==
+          std::vector<IpAddress>{ip("10.39.94.42"), ip("10.39.95.41")});
+    std::vector<std::string> problems;
+    for (const auto& p : validate(c)) {
+        problems.push_back(p.str());
+    }
+    CHECK(problems.size() == 2);  // its router id, and its backup LB, are cluster 2's too
+    CHECK(database.read_cluster(4).ha == Ha::external);
+    // The database refuses what is not VRRP's.
+    CHECK(db.try_sql("update h2e_clusters set vrrp_router_id = 256 where cluster_id = 1").status !=
+          0);
+    CHECK(db.try_sql("update h2e_clusters set ha = 'carp' where cluster_id = 1").status != 0);
+}
+
 TEST_CASE("db migrate creates the schema of docs/database.md, and a re-run changes nothing") {
     ScratchDb db;
     auto r = lvsctl_cmd({"--db", db.conninfo, "db", "migrate"});
     CHECK(r.status == 0);
-    CHECK(r.out == "applied 2 migration(s); schema version 2\n");
+    CHECK(r.out == "applied 3 migration(s); schema version 3\n");
     r = lvsctl_cmd({"--db", db.conninfo, "db", "migrate"});
     CHECK(r.status == 0);
-    CHECK(r.out == "schema is up to date (version 2)\n");
+    CHECK(r.out == "schema is up to date (version 3)\n");
 
     const auto columns = db.sql(
         "select table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable || ' ' "
@@ -122,6 +158,9 @@ TEST_CASE("db migrate creates the schema of docs/database.md, and a re-run chang
           "h2e_clusters.check_program text YES -\n"
           "h2e_clusters.quiesce_server boolean NO false\n"
           "h2e_clusters.load_scale integer NO 10\n"
+          "h2e_clusters.ha text NO 'vrrp'::text\n"
+          "h2e_clusters.vrrp_router_id integer YES -\n"
+          "h2e_clusters.vrrp_advert_int integer NO 1\n"
           "h2e_load_balancers.lb_id integer NO nextval('h2e_load_balancers_lb_id_seq'::regclass)\n"
           "h2e_load_balancers.cluster_id integer NO -\n"
           "h2e_load_balancers.role text NO -\n"
