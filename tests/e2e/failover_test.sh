@@ -40,13 +40,14 @@ vrrp_state() { # I: LB I's state as keepalived's notify hook recorded it
 }
 is_state() { [ "$(vrrp_state "$1")" = "$2" ]; }
 kill_keepalived() { # I: SIGKILL, as if it crashed (no notify, the website IP stays behind)
-    local f pids=()
-    # The VRRP child first: killed after its parent it would get SIGTERM and say goodbye (an
-    # advert with priority 0), and the backup would not have to notice the silence.
-    for f in vrrp keepalived checkers; do
-        [ -s "$dir/host$1/lvsctl/$f.pid" ] && pids+=("$(cat "$dir/host$1/lvsctl/$f.pid")")
-    done
-    kill -KILL "${pids[@]}" 2>/dev/null
+    local h=$dir/host$1/lvsctl
+    # The parent stopped first, so that it cannot respawn its VRRP child; the child killed
+    # before the parent, or it would get SIGTERM and say goodbye (an advert with priority 0),
+    # and the backup would not have to notice the silence.
+    kill -STOP "$(cat "$h/keepalived.pid")"
+    kill -KILL "$(cat "$h/vrrp.pid")"
+    kill -KILL "$(cat "$h/keepalived.pid")"
+    if [ -s "$h/checkers.pid" ]; then kill -KILL "$(cat "$h/checkers.pid")" 2>/dev/null; fi
 }
 
 # Each LB's sshd gets a private /etc (an overlay on a tmpfs) and the service stub.
