@@ -647,3 +647,17 @@ TEST_CASE("the VRRP header names the website IPs, in lines of eight, and reads b
     CHECK_FALSE(parse_vrrp_header(header.substr(0, header.size() - 30)));  // cut short
     CHECK_FALSE(parse_vrrp_header("# lvsctl website IPs: 10.1.0.300\n# lvsctl website IPs end\n"));
 }
+
+TEST_CASE("status: an LB's VRRP state, keepalived and sync daemons in one line") {
+    HaShown ha;
+    ha.keepalived_running = true;
+    CHECK(ha_summary(ha) == "keepalived running, no state recorded yet; sync daemon: none");
+    ha.vrrp = VrrpState{7, "lvsctl_7", "MASTER", 150, 1000, 35};
+    ha.sync_daemons = {{"master", "eth1", 7}};
+    CHECK(ha_summary(ha) == "MASTER for 35 s (priority 150); sync daemon: master on eth1 (id 7)");
+    ha.keepalived_running = false;
+    ha.sync_daemons.push_back({"backup", "eth1", 7});
+    CHECK(ha_summary(ha) ==
+          "keepalived NOT running (last state MASTER, 35 s ago); sync daemon: "
+          "master on eth1 (id 7), backup on eth1 (id 7)");
+}

@@ -1,6 +1,8 @@
 // libFuzzer: what lvsctl reads back from hosts. The first byte picks the reader: 'w' a web
 // server's lo/sysctl/record output, 'a' the agent's (or an exec: program's) JSON answer, 's' the
-// agent's own state file, 'h' `agent show`'s document. Each must accept or refuse without crashing,
+// agent's own state file, 'h' `agent show`'s document, 'k' the lvsctl lines of a VRRP
+// keepalived.conf (which must read back as written), 'v' keepalived's VRRP state record. Each must
+// accept or refuse without crashing,
 // refuse only with the error code its callers expect, and a web server's plan must never remove
 // what lvsctl did not record nor add what is already there.
 #include <cstddef>
@@ -10,6 +12,7 @@
 
 #include "lvsctl/error.h"
 #include "lvsctl/lb/agent_state.h"
+#include "lvsctl/manage/backends.h"
 #include "lvsctl/manage/lb_step.h"
 #include "lvsctl/manage/web_step.h"
 #include "lvsctl/protocol/agent_documents.h"
@@ -67,11 +70,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             case 'h':
                 lvsctl::parse_agent_show(text, "lb fuzz");
                 break;
+            case 'k':
+                if (const auto ips = lvsctl::parse_vrrp_header(text)) {
+                    if (lvsctl::parse_vrrp_header(lvsctl::vrrp_header(*ips)) != ips) {
+                        __builtin_trap();
+                    }
+                }
+                break;
+            case 'v':
+                lvsctl::parse_vrrp_state(text, "vrrp-cluster-1.json");
+                break;
             default:
                 break;
         }
     } catch (const lvsctl::Error& e) {
-        const auto expected = data[0] == 's' ? lvsctl::ExitCode::data : lvsctl::ExitCode::partial;
+        const auto expected =
+            data[0] == 's' || data[0] == 'v' ? lvsctl::ExitCode::data : lvsctl::ExitCode::partial;
         if (e.code() != expected) {
             __builtin_trap();
         }
