@@ -390,6 +390,8 @@ class Parser {
         c.check_send.reset();
         c.check_expect.reset();
         c.scheduler = "wlc";  // piranha's default when a virtual names none
+        // A piranha pair is pulse's to arbitrate: the file says nothing of VRRP (docs/ha.md).
+        c.ha = Ha::external;
         if (primary_) {
             c.load_balancers.push_back({Role::primary, *primary_, 22, "eth1"});
         }

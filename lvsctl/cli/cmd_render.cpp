@@ -9,6 +9,7 @@
 
 #include "db/database.h"
 #include "lvsctl/cli/app.h"
+#include "lvsctl/cli/environment.h"
 #include "lvsctl/error.h"
 #include "lvsctl/lvscf.h"
 #include "lvsctl/manage/documents.h"
@@ -24,6 +25,7 @@ struct RenderOptions {
     std::int64_t cluster_id = 1;
     std::string from_lvscf;
     std::string format = "lvs.cf";
+    std::string role = "primary";  // keepalived-vrrp: whose file
     CLI::Option* cluster_id_flag = nullptr;
     CLI::Option* from_lvscf_flag = nullptr;
 };
@@ -70,6 +72,15 @@ int run_render(const RenderOptions& opts, Context& ctx) {
         content = renderer.lvs_cf(cluster);
     } else if (opts.format == "keepalived") {
         content = renderer.keepalived(cluster);
+    } else if (opts.format == "keepalived-vrrp") {
+        if (!cluster.uses_vrrp()) {
+            throw Error(ExitCode::data,
+                        fmt::format("cluster {}: no VRRP: it needs the ipvs backend, a backup LB "
+                                    "and ha = vrrp (docs/ha.md)",
+                                    cluster.id));
+        }
+        const auto* lb = opts.role == "backup" ? cluster.backup() : cluster.primary();
+        content = vrrp_keepalived_conf(ctx, cluster, *lb, cluster.website_ips);
     } else {
         content = to_json(desired_state(cluster, *cluster.primary(), kDefaultDrainTimeout));
     }
@@ -90,9 +101,13 @@ void setup_render(CLI::App& parent, Registry& registry) {
     opts->from_lvscf_flag =
         cmd->add_option("--from-lvscf", opts->from_lvscf, "Read the cluster from a piranha lvs.cf")
             ->check(CLI::ExistingFile);
-    cmd->add_option("--format", opts->format, "lvs.cf, keepalived or json")
-        ->check(CLI::IsMember({"lvs.cf", "keepalived", "json"}))
+    cmd->add_option("--format", opts->format, "lvs.cf, keepalived, keepalived-vrrp or json")
+        ->check(CLI::IsMember({"lvs.cf", "keepalived", "keepalived-vrrp", "json"}))
         ->default_str("lvs.cf");
+    cmd->add_option("--role", opts->role,
+                    "keepalived-vrrp: the primary's or the backup's file (docs/ha.md)")
+        ->check(CLI::IsMember({"primary", "backup"}))
+        ->default_str("primary");
     registry.add(cmd, opts, run_render);
 }
 

@@ -16,6 +16,19 @@ namespace lvsctl::cli {
 
 namespace {
 
+// The LB's keepalived runs `AGENT agent vrrp-notify` on every VRRP state change (--agent was
+// checked: a program name or an absolute path).
+templates::Renderer::VrrpOptions vrrp_options(const Settings& settings, std::int64_t cluster_id) {
+    return {settings.vrrp_nopreempt, settings.vrrp_unicast,
+            fmt::format("{} agent vrrp-notify --cluster-id={}", settings.agent, cluster_id)};
+}
+
+templates::Renderer renderer_of(const Context& ctx) {
+    return templates::Renderer(ctx.settings.templates
+                                   ? std::filesystem::path(*ctx.settings.templates)
+                                   : templates::default_directory(ctx.program));
+}
+
 std::string expand_home(const std::string& path) {
     const char* home = std::getenv("HOME");
     if (path.rfind("~/", 0) == 0 && home != nullptr) {
@@ -30,8 +43,7 @@ class CliEnvironment : public UpdateEnvironment {
         : ssh_(ssh_options(ctx.settings)),
           runner_(std::chrono::seconds(ctx.settings.timeout), SpawnRunner::Environment::minimal),
           backends_{runner_, ctx.settings.agent, std::move(lvs_cf), std::move(keepalived), {}},
-          renderer_(ctx.settings.templates ? std::filesystem::path(*ctx.settings.templates)
-                                           : templates::default_directory(ctx.program)),
+          renderer_(renderer_of(ctx)),
           settings_(ctx.settings) {}
 
     Connector& connector() override { return ssh_; }
@@ -39,15 +51,10 @@ class CliEnvironment : public UpdateEnvironment {
     std::unique_ptr<LbBackend> backend(const Cluster& cluster, const LoadBalancer& lb,
                                        Transport* host, const std::string& name) override {
         if (cluster.uses_vrrp()) {
-            // The LB's keepalived runs `AGENT agent vrrp-notify` on every VRRP state change
-            // (--agent was checked: a program name or an absolute path).
-            const templates::Renderer::VrrpOptions options{
-                settings_.vrrp_nopreempt, settings_.vrrp_unicast,
-                fmt::format("{} agent vrrp-notify --cluster-id={}", settings_.agent, cluster.id)};
-            backends_.keepalived_vrrp = [this, cluster, options](
-                                            const LoadBalancer& which,
-                                            const std::vector<IpAddress>& ips) {
-                return renderer_.keepalived_vrrp(cluster, which, ips, options);
+            backends_.keepalived_vrrp = [this, cluster](const LoadBalancer& which,
+                                                        const std::vector<IpAddress>& ips) {
+                return renderer_.keepalived_vrrp(cluster, which, ips,
+                                                 vrrp_options(settings_, cluster.id));
             };
         }
         return make_backend(cluster, lb, host, name, backends_);
@@ -84,6 +91,13 @@ class CliEnvironment : public UpdateEnvironment {
 };
 
 }  // namespace
+
+std::string vrrp_keepalived_conf(const Context& ctx, const Cluster& cluster, const LoadBalancer& lb,
+                                 const std::vector<IpAddress>& website_ips) {
+    return vrrp_header(website_ips) +
+           renderer_of(ctx).keepalived_vrrp(cluster, lb, website_ips,
+                                            vrrp_options(ctx.settings, cluster.id));
+}
 
 std::unique_ptr<UpdateEnvironment> cli_environment(const Context& ctx, std::string lvs_cf,
                                                    std::string keepalived) {

@@ -106,6 +106,21 @@ TEST_CASE("VRRP (docs/ha.md): the columns read, and the other VRRP clusters with
     }
     CHECK(problems.size() == 2);  // its router id, and its backup LB, are cluster 2's too
     CHECK(database.read_cluster(4).ha == Ha::external);
+    // render shows the file update writes on each LB.
+    db.sql(
+        "update h2e_clusters set vrrp_router_id = 51 where cluster_id = 1;"
+        "update h2e_clusters set ha = 'external' where cluster_id = 2");
+    auto r = lvsctl_cmd({"--db", db.conninfo, "render", "--cluster-id=1",
+                         "--format=keepalived-vrrp", "--role=backup", "--vrrp-unicast"});
+    CHECK(r.status == 0);
+    CHECK(r.out.starts_with("# lvsctl website IPs: 10.39.84.131\n# lvsctl website IPs end\n"));
+    CHECK(r.out.find("    state BACKUP\n    interface eth1\n    virtual_router_id 51\n") !=
+          std::string::npos);
+    CHECK(r.out.find("unicast_peer {\n        10.39.94.41\n") != std::string::npos);
+    r = lvsctl_cmd({"--db", db.conninfo, "render", "--cluster-id=4", "--format=keepalived-vrrp"});
+    CHECK(r.status == 65);  // ha = external: no VRRP, no such file
+    CHECK(r.err.find("cluster 4: no VRRP") != std::string::npos);
+
     // The database refuses what is not VRRP's.
     CHECK(db.try_sql("update h2e_clusters set vrrp_router_id = 256 where cluster_id = 1").status !=
           0);
