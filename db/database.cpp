@@ -406,6 +406,31 @@ void Database::check_lock() {
     }
 }
 
+bool Database::try_lock_cluster(std::int64_t id) {
+    return guarded([&] {
+        pqxx::nontransaction tx(impl_->connection);
+        const bool taken = tx.exec_params1("select pg_try_advisory_lock($1, $2)", kLockSpace,
+                                           static_cast<int>(id))[0]
+                               .as<bool>();
+        if (taken) {
+            impl_->locked = id;
+        }
+        return taken;
+    });
+}
+
+std::vector<Database::ClusterName> Database::list_clusters() {
+    return guarded([&] {
+        pqxx::read_transaction tx(impl_->connection);
+        std::vector<ClusterName> out;
+        for (const auto& row :
+             tx.exec("select cluster_id, name from h2e_clusters order by cluster_id")) {
+            out.push_back({row[0].as<std::int64_t>(), row[1].c_str()});
+        }
+        return out;
+    });
+}
+
 namespace {
 void require_cluster(pqxx::work& tx, std::int64_t cluster_id) {
     if (tx.exec_params("select 1 from h2e_clusters where cluster_id = $1", cluster_id).empty()) {

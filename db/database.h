@@ -43,6 +43,16 @@ class Database : public RunLog {
     // session's (the connection was lost: the server restarted, or ended the session). Does
     // nothing when no lock was taken.
     void check_lock();
+    // `update --all`: takes cluster `id`'s lock as lock_cluster() does, but only if it is free
+    // now (pg_try_advisory_lock): false, and nothing taken, when another session holds it.
+    bool try_lock_cluster(std::int64_t id);
+
+    // Every cluster's id and name, by id.
+    struct ClusterName {
+        std::int64_t id = 0;
+        std::string name;
+    };
+    std::vector<ClusterName> list_clusters();
 
     // The hooks' writes. Each runs in one transaction that reads the cluster back and validates
     // it before committing: a change that would leave an invalid cluster is refused with

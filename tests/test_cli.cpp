@@ -105,6 +105,11 @@ TEST_CASE("bad flags are usage errors: exit 64") {
              {"render", "--cluster-id=abc"},
              {"render", "--from-lvscf", "/nonexistent/lvs.cf"},
              {"update"},
+             {"update", "--all", "--cluster-id=1"},
+             {"update", "--cluster-id=1", "--clusters-parallel=2"},
+             {"update", "--all", "--clusters-parallel=0"},
+             {"plan"},
+             {"plan", "--all", "--cluster-id=1"},
              {"status", "--cluster-id=1", "--stats", "--rate"},
              {"server"},
              {"server", "add", "--cluster-id=1", "--node-id=5", "--address=10.0.0.5"},
@@ -200,6 +205,15 @@ TEST_CASE("update without a database: exit 69 with libpq's reason") {
         run_lvsctl({"--db", "host=/nonexistent-socket-dir dbname=x", "update", "--cluster-id=1"});
     CHECK(r.code == 69);
     CHECK(r.err.find("/nonexistent-socket-dir") != std::string::npos);
+}
+
+TEST_CASE("update --all without a database: exit 69 before any cluster, one JSON document") {
+    const auto r =
+        run_lvsctl({"--db", "host=/nonexistent-socket-dir dbname=x", "--json", "update", "--all"});
+    CHECK(r.code == 69);
+    CHECK(r.err.find("/nonexistent-socket-dir") != std::string::npos);
+    const auto doc = nlohmann::json::parse(r.out);
+    CHECK(doc["exit_code"] == 69);
 }
 
 TEST_CASE("a password in --db is refused before anything, with where to put it instead") {

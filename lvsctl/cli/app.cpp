@@ -22,6 +22,23 @@ CLI::Option* add_cluster_id(CLI::App& command, std::int64_t& cluster_id) {
         ->check(CLI::Range(std::int64_t{1}, std::int64_t{0x7fffffff}));
 }
 
+void add_which_clusters(CLI::App& command, std::int64_t& cluster_id, bool& all,
+                        std::size_t& clusters_parallel) {
+    auto* which = command.add_option_group("cluster", "Which clusters: exactly one of");
+    add_cluster_id(*which, cluster_id);
+    auto* every = which->add_flag(
+        "--all", all,
+        "Every cluster of the database, each under its own lock; one another lvsctl holds is "
+        "skipped");
+    which->require_option(1);
+    command
+        .add_option("--clusters-parallel", clusters_parallel,
+                    "With --all: clusters run at once (each contacts --parallel hosts at once)")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{256}))
+        ->needs(every)
+        ->capture_default_str();
+}
+
 CLI::Option* add_no_update(CLI::App& command, bool& no_update) {
     return command.add_flag("--no-update", no_update,
                             "Only write the database; run `lvsctl update` later (to batch hooks)");

@@ -76,6 +76,10 @@ class GlobalOptions {
 // Options several commands share.
 CLI::Option* add_cluster_id(CLI::App& command, std::int64_t& cluster_id);
 
+// `update` and `plan`: --cluster-id N or --all (exactly one), and --clusters-parallel (--all only).
+void add_which_clusters(CLI::App& command, std::int64_t& cluster_id, bool& all,
+                        std::size_t& clusters_parallel);
+
 // A hook's --no-update: the database write alone.
 CLI::Option* add_no_update(CLI::App& command, bool& no_update);
 

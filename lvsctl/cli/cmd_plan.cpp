@@ -10,6 +10,8 @@ namespace lvsctl::cli {
 namespace {
 struct PlanOptions {
     std::int64_t cluster_id = 0;
+    bool all = false;
+    std::size_t clusters_parallel = 4;
     bool detailed_exitcode = false;
 };
 }  // namespace
@@ -17,10 +19,17 @@ struct PlanOptions {
 void setup_plan(CLI::App& parent, Registry& registry) {
     auto opts = std::make_shared<PlanOptions>();
     auto* cmd = parent.add_subcommand("plan", "Print what update would change (update --dry-run)");
-    add_cluster_id(*cmd, opts->cluster_id)->required();
+    add_which_clusters(*cmd, opts->cluster_id, opts->all, opts->clusters_parallel);
     cmd->add_flag("--detailed-exitcode", opts->detailed_exitcode,
                   "Exit 2 when changes are pending");
     registry.add(cmd, opts, [](const PlanOptions& o, Context& ctx) -> int {
+        if (o.all) {
+            ConvergeAllOptions a;
+            a.dry_run = true;
+            a.detailed_exitcode = o.detailed_exitcode;
+            a.clusters_parallel = o.clusters_parallel;
+            return converge_all(ctx, a);
+        }
         db::Database database(ctx.settings.db);
         ConvergeOptions c;
         c.cluster_id = o.cluster_id;

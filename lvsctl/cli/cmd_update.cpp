@@ -1,4 +1,5 @@
-// `lvsctl update`: converge the cluster's LBs and web servers to the database.
+// `lvsctl update`: converge the cluster's LBs and web servers to the database; with --all, every
+// cluster, each under its own lock if it is free.
 #include <memory>
 
 #include "db/database.h"
@@ -10,12 +11,22 @@ namespace lvsctl::cli {
 namespace {
 struct UpdateOptions {
     std::int64_t cluster_id = 0;
+    bool all = false;
+    std::size_t clusters_parallel = 4;
     bool dry_run = false;
     bool detailed_exitcode = false;
     int drain_timeout = 30;
 };
 
 int run_update(const UpdateOptions& o, Context& ctx) {
+    if (o.all) {
+        ConvergeAllOptions a;
+        a.dry_run = o.dry_run;
+        a.detailed_exitcode = o.detailed_exitcode;
+        a.drain_timeout = static_cast<std::uint32_t>(o.drain_timeout);
+        a.clusters_parallel = o.clusters_parallel;
+        return converge_all(ctx, a);
+    }
     db::Database database(ctx.settings.db);
     if (!o.dry_run) {
         database.lock_cluster(o.cluster_id, std::chrono::seconds(ctx.settings.lock_timeout));
@@ -32,7 +43,7 @@ int run_update(const UpdateOptions& o, Context& ctx) {
 void setup_update(CLI::App& parent, Registry& registry) {
     auto opts = std::make_shared<UpdateOptions>();
     auto* cmd = parent.add_subcommand("update", "Converge the cluster to what the database says");
-    add_cluster_id(*cmd, opts->cluster_id)->required();
+    add_which_clusters(*cmd, opts->cluster_id, opts->all, opts->clusters_parallel);
     cmd->add_flag("--dry-run", opts->dry_run, "Print the plan, change nothing");
     cmd->add_flag("--detailed-exitcode", opts->detailed_exitcode,
                   "With --dry-run: exit 2 when changes are pending");

@@ -4,11 +4,15 @@
 #include <fmt/ostream.h>
 
 #include <chrono>
+#include <mutex>
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include "lvsctl/cli/environment.h"
 #include "lvsctl/digest.h"
 #include "lvsctl/error.h"
+#include "lvsctl/manage/all_clusters.h"
 #include "lvsctl/manage/backends.h"
 #include "lvsctl/manage/documents.h"
 #include "lvsctl/manage/propagate.h"
@@ -65,10 +69,16 @@ class LockGuard : public RunGuard {
 
 }  // namespace
 
-int converge(Context& ctx, db::Database& database, const ConvergeOptions& o) {
+Converged run_converge(const Context& ctx, db::Database& database, const ConvergeOptions& o) {
     const auto directory = ctx.settings.templates ? std::filesystem::path(*ctx.settings.templates)
                                                   : templates::default_directory(ctx.program);
     const templates::Renderer renderer(directory);
+    // update --all renders several clusters at once: one at a time through the template engine.
+    static std::mutex render_mutex;
+    const auto rendered = [&](auto render) {
+        const std::lock_guard lock(render_mutex);
+        return render();
+    };
     RunRequest request;
     request.cluster_id = o.cluster_id;
     request.dry_run = o.dry_run;
@@ -77,42 +87,129 @@ int converge(Context& ctx, db::Database& database, const ConvergeOptions& o) {
     request.cluster = o.cluster;
     request.note = o.note;
     LockGuard guard(database);
-    const auto outcome = run_cluster(
+    Converged out;
+    out.outcome = run_cluster(
         database, guard,
-        {[&](const Cluster& c) { return renderer.lvs_cf(c); },
-         [&](const Cluster& c) { return renderer.keepalived(c); }},
+        {[&](const Cluster& c) { return rendered([&] { return renderer.lvs_cf(c); }); },
+         [&](const Cluster& c) { return rendered([&] { return renderer.keepalived(c); }); }},
         [&](std::string lvs_cf, std::string keepalived) {
             return cli_environment(ctx, std::move(lvs_cf), std::move(keepalived));
         },
         request);
-    const auto& cluster = outcome.cluster;
-    const auto& result = outcome.result;
-    const auto& doc = outcome.document;
-    const auto& unrecorded = outcome.unrecorded;
-    auto code = outcome.code;
-    if (ctx.settings.json) {
-        ctx.out << doc;
-    } else {
-        if (!o.note.empty()) {
-            fmt::print(ctx.out, "{}\n", o.note);
-        }
-        print_human(ctx, cluster, result, o.dry_run);
-    }
+    const auto& result = out.outcome.result;
     for (const auto& p : result.plan) {
         if (p.error && result.applied.empty()) {
-            fmt::print(ctx.err, "lvsctl: {}\n", *p.error);
+            out.errors.push_back(*p.error);
         }
     }
     for (const auto& r : result.applied) {
         for (const auto& e : r.errors) {
-            fmt::print(ctx.err, "lvsctl: {}\n", e);
+            out.errors.push_back(e);
         }
     }
-    if (unrecorded) {
-        fmt::print(ctx.err, "lvsctl: {}\n", *unrecorded);
+    if (out.outcome.unrecorded) {
+        out.errors.push_back(*out.outcome.unrecorded);
     }
-    if (code == ExitCode::ok && o.dry_run && o.detailed_exitcode && result.pending()) {
-        code = ExitCode::changes_pending;
+    out.code = out.outcome.code;
+    if (out.code == ExitCode::ok && o.dry_run && o.detailed_exitcode && result.pending()) {
+        out.code = ExitCode::changes_pending;
+    }
+    return out;
+}
+
+int converge(Context& ctx, db::Database& database, const ConvergeOptions& o) {
+    const auto converged = run_converge(ctx, database, o);
+    if (ctx.settings.json) {
+        ctx.out << converged.outcome.document;
+    } else {
+        if (!o.note.empty()) {
+            fmt::print(ctx.out, "{}\n", o.note);
+        }
+        print_human(ctx, converged.outcome.cluster, converged.outcome.result, o.dry_run);
+    }
+    for (const auto& e : converged.errors) {
+        fmt::print(ctx.err, "lvsctl: {}\n", e);
+    }
+    return static_cast<int>(converged.code);
+}
+
+namespace {
+
+// One cluster of update --all: a database session of its own (the lock is the session's, and
+// LockGuard checks that session), the lock only if it is free now, then the run, unprinted.
+class DatabaseClusterRunner : public ClusterRunner {
+  public:
+    DatabaseClusterRunner(const Context& ctx, const ConvergeAllOptions& options)
+        : ctx_(ctx), options_(options) {}
+
+    ClusterOutcome run(const ClusterRef& cluster) override {
+        ClusterOutcome out;
+        out.cluster = cluster;
+        db::Database database(ctx_.settings.db);
+        if (!options_.dry_run && !database.try_lock_cluster(cluster.id)) {
+            out.skipped = true;
+            return out;
+        }
+        ConvergeOptions c;
+        c.cluster_id = cluster.id;
+        c.dry_run = options_.dry_run;
+        c.detailed_exitcode = options_.detailed_exitcode;
+        c.drain_timeout = options_.drain_timeout;
+        auto converged = run_converge(ctx_, database, c);
+        const auto& result = converged.outcome.result;
+        out.cluster.name = converged.outcome.cluster.name;
+        out.code = converged.code;
+        out.changed = result.changed();
+        out.pending = result.pending();
+        if (options_.dry_run) {
+            for (const auto& p : result.plan) {
+                out.changes += p.changes.size();
+            }
+        } else {
+            for (const auto& r : result.applied) {
+                out.changes += r.done.size();
+            }
+        }
+        out.errors = std::move(converged.errors);
+        out.document = std::move(converged.outcome.document);
+        return out;
+    }
+
+  private:
+    const Context& ctx_;
+    ConvergeAllOptions options_;
+};
+
+}  // namespace
+
+int converge_all(Context& ctx, const ConvergeAllOptions& o) {
+    std::vector<ClusterRef> clusters;
+    {
+        db::Database database(ctx.settings.db);
+        for (auto& c : database.list_clusters()) {
+            clusters.push_back({c.id, std::move(c.name)});
+        }
+    }
+    DatabaseClusterRunner runner(ctx, o);
+    // Each cluster's line as soon as it and those before it are done (a timer's journal shows
+    // the progress), its errors on stderr named by the cluster.
+    const auto outcomes =
+        AllClusters(runner, o.clusters_parallel)
+            .run(clusters, o.dry_run, [&](const ClusterOutcome& c) {
+                if (!ctx.settings.json) {
+                    fmt::print(ctx.out, "{}\n", summary_line(c));
+                    ctx.out.flush();
+                }
+                for (const auto& e : c.errors) {
+                    fmt::print(ctx.err, "lvsctl: {}\n",
+                               host_prefixed(fmt::format("cluster {}", c.cluster.id), e));
+                }
+            });
+    const auto code = worst_exit_code(outcomes);
+    if (ctx.settings.json) {
+        ctx.out << all_clusters_document(outcomes, o.dry_run, code);
+    } else {
+        fmt::print(ctx.out, "{}\n", totals_line(outcomes));
     }
     return static_cast<int>(code);
 }

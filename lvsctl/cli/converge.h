@@ -3,11 +3,15 @@
 // and record the run in lvsctl_runs. The caller holds the cluster's lock.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "db/database.h"
 #include "lvsctl/cli/app.h"
+#include "lvsctl/manage/run.h"
 #include "lvsctl/manage/update.h"
 #include "lvsctl/model.h"
 
@@ -24,6 +28,28 @@ struct ConvergeOptions {
 };
 
 int converge(Context& ctx, db::Database& database, const ConvergeOptions& options);
+
+// What converge() prints and exits with, unprinted: `update --all` summarises it instead.
+struct Converged {
+    RunOutcome outcome;
+    ExitCode code = ExitCode::ok;     // as `update` exits: 2 for pending changes with
+                                      // detailed_exitcode
+    std::vector<std::string> errors;  // the messages for stderr, without "lvsctl: "
+};
+// Throws what run_cluster() throws (bad rows, a template, the database before the run).
+Converged run_converge(const Context& ctx, db::Database& database, const ConvergeOptions& options);
+
+// `update --all` and `plan --all` (lvsctl/manage/all_clusters.h): every cluster of the database,
+// `clusters_parallel` at once, each with a database session of its own and, unless `dry_run`,
+// the cluster's lock taken without waiting (a cluster another lvsctl holds is skipped). Prints
+// one line per cluster and a total (or, with --json, one document); returns the worst exit code.
+struct ConvergeAllOptions {
+    bool dry_run = false;
+    bool detailed_exitcode = false;
+    std::uint32_t drain_timeout = 30;
+    std::size_t clusters_parallel = 4;
+};
+int converge_all(Context& ctx, const ConvergeAllOptions& options);
 
 // What a hook runs once its database change is committed, under the lock it still holds:
 // `update` of the cluster, printed after `what`; with `no_update`, `what` alone (text, or JSON

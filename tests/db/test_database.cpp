@@ -490,6 +490,32 @@ TEST_CASE(
           before);
 }
 
+TEST_CASE("update --all's lock: taken at once if free, else refused without waiting") {
+    auto db = migrated_with_seed();
+    db.sql("insert into h2e_clusters (cluster_id, name) values (9, 'Nine'), (3, 'Three')");
+    db::Database first(db.conninfo);
+    const auto clusters = first.list_clusters();
+    REQUIRE(clusters.size() == 3);
+    CHECK(clusters[0].id == 1);
+    CHECK(clusters[0].name == "Web-Cluster");
+    CHECK(clusters[1].id == 3);
+    CHECK(clusters[2].name == "Nine");
+
+    CHECK(first.try_lock_cluster(1));
+    CHECK_NOTHROW(first.check_lock());  // as lock_cluster(): the run's guard checks it
+    db::Database second(db.conninfo);
+    const auto start = std::chrono::steady_clock::now();
+    CHECK_FALSE(second.try_lock_cluster(1));
+    // A waiting lock would wait for the first session as long as it lives (or the 60 s
+    // statement limit); the margin is for a loaded machine.
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
+    CHECK_NOTHROW(second.check_lock());  // it holds none, so there is nothing to lose
+    CHECK(second.try_lock_cluster(3));   // another cluster is free
+    // The first session's end frees the lock.
+    { auto gone = std::move(first); }
+    CHECK(second.try_lock_cluster(1));
+}
+
 TEST_CASE("a lost session is never silently replaced: the lock went with it, and that is 69") {
     auto db = migrated_with_seed();
     db::Database database(db.conninfo);
