@@ -7,6 +7,7 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <sstream>
 
 #include "lvsctl/error.h"
@@ -26,6 +27,10 @@ std::string expand(const std::filesystem::path& path, const TemplateDictionary& 
     }
     std::ostringstream content;
     content << in.rdbuf();
+    // update renders for several LBs (and update --all for several clusters) at once: one at a
+    // time through the template engine, whatever its own locking.
+    static std::mutex engine;
+    const std::lock_guard lock(engine);
     // Built from the string, not through ctemplate's global cache, so that every call reads the
     // file as it is now and a syntax error is reported here rather than logged.
     std::unique_ptr<ctemplate::Template> tpl(

@@ -4,7 +4,6 @@
 #include <fmt/ostream.h>
 
 #include <chrono>
-#include <mutex>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -73,12 +72,6 @@ Converged run_converge(const Context& ctx, db::Database& database, const Converg
     const auto directory = ctx.settings.templates ? std::filesystem::path(*ctx.settings.templates)
                                                   : templates::default_directory(ctx.program);
     const templates::Renderer renderer(directory);
-    // update --all renders several clusters at once: one at a time through the template engine.
-    static std::mutex render_mutex;
-    const auto rendered = [&](auto render) {
-        const std::lock_guard lock(render_mutex);
-        return render();
-    };
     RunRequest request;
     request.cluster_id = o.cluster_id;
     request.dry_run = o.dry_run;
@@ -90,8 +83,8 @@ Converged run_converge(const Context& ctx, db::Database& database, const Converg
     Converged out;
     out.outcome = run_cluster(
         database, guard,
-        {[&](const Cluster& c) { return rendered([&] { return renderer.lvs_cf(c); }); },
-         [&](const Cluster& c) { return rendered([&] { return renderer.keepalived(c); }); }},
+        {[&](const Cluster& c) { return renderer.lvs_cf(c); },
+         [&](const Cluster& c) { return renderer.keepalived(c); }},
         [&](std::string lvs_cf, std::string keepalived) {
             return cli_environment(ctx, std::move(lvs_cf), std::move(keepalived));
         },
