@@ -461,3 +461,25 @@ TEST_CASE("agent show: keepalived's VRRP states, each with its age by the LB's c
     CHECK(shown.vrrp[0].age == 30);
     CHECK(shown.sync_daemons == std::vector<SyncDaemon>{{"master", "eth1", 7}});
 }
+
+TEST_CASE(
+    "numbers out of range in what hosts print are refused, never converted (fuzz_host_output)") {
+    CHECK_THROWS_WITH_AS(
+        parse_vrrp_state(R"({"cluster_id": 7, "instance": "lvsctl_7", "state": "MASTER",
+                             "priority": 150, "since": 1.3e90})",
+                         "vrrp-cluster-7.json"),
+        doctest::Contains("since: not an integer in range"), Error);
+    CHECK_THROWS_AS(parse_vrrp_state(R"({"cluster_id": 7, "instance": "i", "state": "MASTER",
+                                         "priority": 150, "since": 1.5})",
+                                     "x"),
+                    Error);
+    const auto doc = agent_show_document({}, {}, {}, {}, {{"master", "eth1", 7}});
+    auto bad = doc;
+    bad.replace(bad.find("\"sync_id\": 7"), 12, "\"sync_id\": 4294967296");
+    CHECK_THROWS_WITH_AS(parse_agent_show(bad, "lb 10.0.0.1"),
+                         doctest::Contains("sync_id: not an integer in range"), Error);
+    CHECK_THROWS_AS(
+        parse_agent_answer(R"({"changed": true, "errors": [], "ipvs": {"changes_sent": -1}})",
+                           "lb 10.0.0.1"),
+        Error);
+}

@@ -77,7 +77,7 @@ AgentState parse_agent_state(std::string_view text, std::string_view source) {
         for (const auto& d : doc.value("digests", nlohmann::json::array())) {
             state.digests[key(d, false)] = d.at("digest").get<std::string>();
         }
-        state.last_full = doc.value("last_full", std::int64_t{0});
+        state.last_full = codec::integer_or<std::int64_t>(doc, "last_full", std::int64_t{0});
         state.interface = doc.value("interface", "");
         state.marks_via = doc.value("marks_via", "");
         auto address = [&](const nlohmann::json& v) {
@@ -100,9 +100,11 @@ AgentState parse_agent_state(std::string_view text, std::string_view source) {
             }
         }
         for (const auto& m : doc.value("marks", nlohmann::json::array())) {
-            state.marks.push_back(m.get<std::uint32_t>());
+            state.marks.push_back(codec::integer<std::uint32_t>(m, "marks"));
         }
     } catch (const nlohmann::json::exception& e) {
+        throw bad(e.what());
+    } catch (const std::invalid_argument& e) {
         throw bad(e.what());
     }
     return state;

@@ -27,9 +27,10 @@ AgentAnswer parse_agent_answer(std::string_view json, std::string_view host) {
         answer.errors = doc.at("errors").get<std::vector<std::string>>();
         answer.done = doc.value("done", std::vector<std::string>{});
         if (const auto ipvs = doc.find("ipvs"); ipvs != doc.end() && ipvs->is_object()) {
-            answer.changes_sent = ipvs->value("changes_sent", std::size_t{0});
+            answer.changes_sent =
+                codec::integer_or<std::size_t>(*ipvs, "changes_sent", std::size_t{0});
         }
-    } catch (const nlohmann::json::exception& e) {
+    } catch (const std::exception& e) {  // nlohmann's errors and codec's
         throw Error(
             ExitCode::partial,
             fmt::format("{}: the agent's answer is not its JSON report: {}", host, e.what()));
@@ -52,11 +53,11 @@ nlohmann::ordered_json vrrp_json(const VrrpState& s) {
 
 VrrpState parse_vrrp_json(const nlohmann::json& j) {
     VrrpState s;
-    s.cluster_id = j.at("cluster_id").get<std::int64_t>();
+    s.cluster_id = codec::integer<std::int64_t>(j.at("cluster_id"), "cluster_id");
     s.instance = j.at("instance").get<std::string>();
     s.state = j.at("state").get<std::string>();
-    s.priority = j.at("priority").get<std::int64_t>();
-    s.since = j.at("since").get<std::int64_t>();
+    s.priority = codec::integer<std::int64_t>(j.at("priority"), "priority");
+    s.since = codec::integer<std::int64_t>(j.at("since"), "since");
     return s;
 }
 }  // namespace
@@ -68,7 +69,7 @@ std::string vrrp_state_document(const VrrpState& state) {
 VrrpState parse_vrrp_state(std::string_view json, std::string_view where) {
     try {
         return parse_vrrp_json(nlohmann::json::parse(json));
-    } catch (const nlohmann::json::exception& e) {
+    } catch (const std::exception& e) {  // nlohmann's errors and codec's
         throw Error(ExitCode::data,
                     fmt::format("{}: not a VRRP state record: {}", where, e.what()));
     }
@@ -131,18 +132,21 @@ AgentShow parse_agent_show(std::string_view json, std::string_view host) {
             ServiceInfo svc;
             svc.key = codec::parse_service_key(s);
             svc.settings.scheduler = s.at("scheduler").get<std::string>();
-            svc.settings.timeout = s.at("persistence").get<std::uint32_t>();
+            svc.settings.timeout =
+                codec::integer<std::uint32_t>(s.at("persistence"), "persistence");
             svc.settings.flags = svc.settings.timeout > 0 ? kSvcPersistent : 0;
             svc.settings.netmask = svc.key.family == Family::inet ? 0xffffffffU : 128U;
             svc.stats = codec::parse_stats(s.value("stats", nlohmann::json::object()));
             for (const auto& d : s.at("destinations")) {
                 DestInfo dest;
                 dest.key.address = address(d.at("address"));
-                dest.key.port = d.at("port").get<std::uint16_t>();
+                dest.key.port = codec::integer<std::uint16_t>(d.at("port"), "port");
                 dest.settings.forward = codec::parse_forward(d.at("forwarding").get<std::string>());
-                dest.settings.weight = d.at("weight").get<std::uint32_t>();
-                dest.active_conns = d.value("active_conns", std::uint32_t{0});
-                dest.inactive_conns = d.value("inactive_conns", std::uint32_t{0});
+                dest.settings.weight = codec::integer<std::uint32_t>(d.at("weight"), "weight");
+                dest.active_conns =
+                    codec::integer_or<std::uint32_t>(d, "active_conns", std::uint32_t{0});
+                dest.inactive_conns =
+                    codec::integer_or<std::uint32_t>(d, "inactive_conns", std::uint32_t{0});
                 dest.stats = codec::parse_stats(d.value("stats", nlohmann::json::object()));
                 svc.dests.push_back(std::move(dest));
             }
@@ -152,21 +156,21 @@ AgentShow parse_agent_show(std::string_view json, std::string_view host) {
             for (const auto& m : *monitors) {
                 show.monitors.push_back({codec::parse_health(m.at("record")),
                                          m.at("current").get<bool>(),
-                                         m.at("age").get<std::int64_t>()});
+                                         codec::integer<std::int64_t>(m.at("age"), "age")});
             }
         }
         if (const auto vrrp = doc.find("vrrp"); vrrp != doc.end()) {
             for (const auto& v : *vrrp) {
                 auto state = parse_vrrp_json(v);
-                state.age = v.at("age").get<std::int64_t>();
+                state.age = codec::integer<std::int64_t>(v.at("age"), "age");
                 show.vrrp.push_back(std::move(state));
             }
         }
         if (const auto daemons = doc.find("sync_daemons"); daemons != doc.end()) {
             for (const auto& d : *daemons) {
-                show.sync_daemons.push_back({d.at("state").get<std::string>(),
-                                             d.at("interface").get<std::string>(),
-                                             d.at("sync_id").get<std::uint32_t>()});
+                show.sync_daemons.push_back(
+                    {d.at("state").get<std::string>(), d.at("interface").get<std::string>(),
+                     codec::integer<std::uint32_t>(d.at("sync_id"), "sync_id")});
             }
         }
     } catch (const std::exception& e) {

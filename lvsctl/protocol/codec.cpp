@@ -21,7 +21,7 @@ ServiceKey parse_service_key(const nlohmann::json& j) {
         throw std::invalid_argument("unknown family " + family_text);
     }
     if (j.contains("fwmark")) {
-        const auto mark = j.at("fwmark").get<std::uint32_t>();
+        const auto mark = integer<std::uint32_t>(j.at("fwmark"), "fwmark");
         if (mark == 0) {
             throw std::invalid_argument("a fwmark service with mark 0");
         }
@@ -29,7 +29,7 @@ ServiceKey parse_service_key(const nlohmann::json& j) {
     }
     ServiceKey key;
     key.family = *family;
-    key.protocol = j.at("protocol").get<std::uint16_t>();
+    key.protocol = integer<std::uint16_t>(j.at("protocol"), "protocol");
     const auto text = j.at("address").get<std::string>();
     const auto address = IpAddress::parse(text);
     if (!address || address->family() != *family) {
@@ -40,7 +40,7 @@ ServiceKey parse_service_key(const nlohmann::json& j) {
                                     " is outside 1..255");
     }
     key.address = *address;
-    key.port = j.at("port").get<std::uint16_t>();
+    key.port = integer<std::uint16_t>(j.at("port"), "port");
     return key;
 }
 
@@ -76,16 +76,16 @@ nlohmann::ordered_json services(const std::vector<ServiceInfo>& list) {
 
 IpvsStats parse_stats(const nlohmann::json& j) {
     IpvsStats s;
-    s.conns = j.value("conns", std::uint64_t{0});
-    s.inpkts = j.value("inpkts", std::uint64_t{0});
-    s.outpkts = j.value("outpkts", std::uint64_t{0});
-    s.inbytes = j.value("inbytes", std::uint64_t{0});
-    s.outbytes = j.value("outbytes", std::uint64_t{0});
-    s.cps = j.value("cps", std::uint64_t{0});
-    s.inpps = j.value("inpps", std::uint64_t{0});
-    s.outpps = j.value("outpps", std::uint64_t{0});
-    s.inbps = j.value("inbps", std::uint64_t{0});
-    s.outbps = j.value("outbps", std::uint64_t{0});
+    s.conns = integer_or<std::uint64_t>(j, "conns", std::uint64_t{0});
+    s.inpkts = integer_or<std::uint64_t>(j, "inpkts", std::uint64_t{0});
+    s.outpkts = integer_or<std::uint64_t>(j, "outpkts", std::uint64_t{0});
+    s.inbytes = integer_or<std::uint64_t>(j, "inbytes", std::uint64_t{0});
+    s.outbytes = integer_or<std::uint64_t>(j, "outbytes", std::uint64_t{0});
+    s.cps = integer_or<std::uint64_t>(j, "cps", std::uint64_t{0});
+    s.inpps = integer_or<std::uint64_t>(j, "inpps", std::uint64_t{0});
+    s.outpps = integer_or<std::uint64_t>(j, "outpps", std::uint64_t{0});
+    s.inbps = integer_or<std::uint64_t>(j, "inbps", std::uint64_t{0});
+    s.outbps = integer_or<std::uint64_t>(j, "outbps", std::uint64_t{0});
     return s;
 }
 

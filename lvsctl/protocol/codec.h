@@ -4,7 +4,10 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "lvsctl/ipvs_types.h"
@@ -30,6 +33,31 @@ nlohmann::ordered_json services(const std::vector<ServiceInfo>& list);
 // show`; parse_health throws what nlohmann throws, or std::invalid_argument.
 nlohmann::ordered_json health(const HealthRecord& record);
 HealthRecord parse_health(const nlohmann::json& j);
+
+// The integer `j` holds, in T's range. Anything else (a float, a number out of range, not a
+// number) throws std::invalid_argument naming `what`: nlohmann's get<T>() would convert a float
+// out of T's range, which is undefined behaviour (found by fuzz_host_output).
+template <class T>
+T integer(const nlohmann::json& j, std::string_view what) {
+    if (j.is_number_unsigned()) {
+        const auto v = j.get<std::uint64_t>();
+        if (std::in_range<T>(v)) {
+            return static_cast<T>(v);
+        }
+    } else if (j.is_number_integer()) {
+        const auto v = j.get<std::int64_t>();
+        if (std::in_range<T>(v)) {
+            return static_cast<T>(v);
+        }
+    }
+    throw std::invalid_argument(std::string(what) + ": not an integer in range: " + j.dump());
+}
+// The same for key `key` of object `j`, `fallback` when it has none.
+template <class T>
+T integer_or(const nlohmann::json& j, const char* key, T fallback) {
+    const auto it = j.find(key);
+    return it == j.end() ? fallback : integer<T>(*it, key);
+}
 
 // A forwarding method by its JSON name ("route", "masq", ...); throws std::invalid_argument.
 IpvsForward parse_forward(std::string_view name);

@@ -68,10 +68,10 @@ HealthRecord codec::parse_health(const nlohmann::json& doc) {
     if (doc.at("version").get<int>() != 1) {
         throw std::invalid_argument("version is not 1");
     }
-    record.cluster_id = doc.at("cluster_id").get<std::int64_t>();
-    record.updated = doc.at("updated").get<std::int64_t>();
-    record.interval = doc.at("interval").get<std::uint32_t>();
-    record.timeout = doc.at("timeout").get<std::uint32_t>();
+    record.cluster_id = codec::integer<std::int64_t>(doc.at("cluster_id"), "cluster_id");
+    record.updated = codec::integer<std::int64_t>(doc.at("updated"), "updated");
+    record.interval = codec::integer<std::uint32_t>(doc.at("interval"), "interval");
+    record.timeout = codec::integer<std::uint32_t>(doc.at("timeout"), "timeout");
     for (const auto& s : doc.at("servers")) {
         const auto address = IpAddress::parse(s.at("address").get<std::string>());
         if (!address) {
@@ -80,13 +80,13 @@ HealthRecord codec::parse_health(const nlohmann::json& doc) {
         ServerHealthRecord r;
         r.state = health_of(s.at("state").get<std::string>());
         r.in_service = s.at("in_service").get<bool>();
-        r.configured = s.at("configured").get<std::uint32_t>();
-        r.weight = s.at("weight").get<std::uint32_t>();
-        r.last_check = s.at("last_check").get<std::int64_t>();
+        r.configured = codec::integer<std::uint32_t>(s.at("configured"), "configured");
+        r.weight = codec::integer<std::uint32_t>(s.at("weight"), "weight");
+        r.last_check = codec::integer<std::int64_t>(s.at("last_check"), "last_check");
         r.last_ok = s.at("last_ok").get<bool>();
         r.why = s.at("why").get<std::string>();
-        r.latency_ms = s.at("latency_ms").get<std::uint32_t>();
-        r.transitions = s.at("transitions").get<std::uint64_t>();
+        r.latency_ms = codec::integer<std::uint32_t>(s.at("latency_ms"), "latency_ms");
+        r.transitions = codec::integer<std::uint64_t>(s.at("transitions"), "transitions");
         record.servers[*address] = std::move(r);
     }
     return record;
