@@ -42,7 +42,12 @@ class CliEnvironment : public UpdateEnvironment {
     CliEnvironment(const Context& ctx, std::string lvs_cf, std::string keepalived)
         : ssh_(ssh_options(ctx.settings)),
           runner_(std::chrono::seconds(ctx.settings.timeout), SpawnRunner::Environment::minimal),
-          backends_{runner_, ctx.settings.agent, std::move(lvs_cf), std::move(keepalived), {}},
+          backends_{runner_, ctx.settings.agent, std::move(lvs_cf), std::move(keepalived),
+                    [this](const Cluster& cluster, const LoadBalancer& lb,
+                           const std::vector<IpAddress>& ips) {
+                        return renderer_.keepalived_vrrp(cluster, lb, ips,
+                                                         vrrp_options(settings_, cluster.id));
+                    }},
           renderer_(renderer_of(ctx)),
           settings_(ctx.settings) {}
 
@@ -50,13 +55,6 @@ class CliEnvironment : public UpdateEnvironment {
     bool needs_ssh(const Cluster& cluster) const override { return uses_ssh(kind(cluster)); }
     std::unique_ptr<LbBackend> backend(const Cluster& cluster, const LoadBalancer& lb,
                                        Transport* host, const std::string& name) override {
-        if (cluster.uses_vrrp()) {
-            backends_.keepalived_vrrp = [this, cluster](const LoadBalancer& which,
-                                                        const std::vector<IpAddress>& ips) {
-                return renderer_.keepalived_vrrp(cluster, which, ips,
-                                                 vrrp_options(settings_, cluster.id));
-            };
-        }
         return make_backend(cluster, lb, host, name, backends_);
     }
 

@@ -71,8 +71,8 @@ std::unique_ptr<LbBackend> make_backend(const Cluster& cluster, const LoadBalanc
     if (cluster.uses_vrrp() && host != nullptr && context.keepalived_vrrp) {
         return std::make_unique<VrrpBackend>(
             *host, name, context.agent,
-            [render = context.keepalived_vrrp, lb](const std::vector<IpAddress>& ips) {
-                return render(lb, ips);
+            [render = context.keepalived_vrrp, cluster, lb](const std::vector<IpAddress>& ips) {
+                return render(cluster, lb, ips);
             });
     }
     return make_backend(*spec, host, name, context);

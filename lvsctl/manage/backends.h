@@ -131,8 +131,10 @@ struct BackendContext {
     std::string agent;     // --agent: the lvsctl program on the LBs
     std::string lvs_cf;    // the rendered files the file backends upload
     std::string keepalived;
-    // ipvs clusters with ha = vrrp: keepalived.conf for one of the cluster's LBs.
-    std::function<std::string(const LoadBalancer& lb, const std::vector<IpAddress>& website_ips)>
+    // ipvs clusters with ha = vrrp: the template's keepalived.conf for one of the cluster's LBs.
+    // Set once: backends are made from several threads at once.
+    std::function<std::string(const Cluster& cluster, const LoadBalancer& lb,
+                              const std::vector<IpAddress>& website_ips)>
         keepalived_vrrp;
 };
 // Whether the backend reaches its LBs over SSH (exec: programs drive their balancer themselves).
