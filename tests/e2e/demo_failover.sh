@@ -22,18 +22,9 @@ lvsctl() {
     "$lvsctl" --known-hosts "$LVSCTL_TEST_SSH_KNOWN_HOSTS" --ssh-identity "$LVSCTL_TEST_SSH_IDENTITY" \
         --agent "$lvsctl" --timeout 60 "$@"
 }
-in_lb() { local i=$1; shift; nsenter -t "$(cat "$dir/host$i/sshd.pid")" -m -n -- "$@"; }
-state() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["state"])' "$dir/host$1/lvsctl/vrrp-cluster-1.json" 2>/dev/null; }
-wait_state() { local n=0; until [ "$(state "$1")" = "$2" ] || ((n++ > 60)); do sleep 0.5; done; }
-has_vip() { in_lb "$1" ip -o addr show dev eth0 | grep -q " $vip/32 "; }
-modprobe overlay 2>/dev/null
-for i in 1 2; do # each LB: a private /etc, and `service keepalived` for the test bed
-    ovl=$(mktemp -d /run/lvsctl-demo.XXXXXX)
-    mkdir -p "$ovl/up" "$ovl/work"
-    in_lb "$i" sh -ec 'mount -t overlay overlay -o "lowerdir=/etc,upperdir=$1/up,workdir=$1/work" /etc
-        mkdir -p /etc/keepalived && rm -f /etc/keepalived/keepalived.conf
-        mount --bind "$2" /usr/sbin/service' sh "$ovl" "$here/keepalived-service" || exit 1
-done
+source "$here/ha_lbs.sh"
+wait_state() { local n=0; until is_state "$1" "$2" || ((n++ > 60)); do sleep 0.5; done; }
+private_etc 1 2 || exit 1
 "$ctl" exec 3 setsid python3 "$here/../kernel/web_server.py" 43 </dev/null >/dev/null 2>&1 &
 "$ctl" exec 4 setsid python3 "$here/../kernel/web_server.py" 44 </dev/null >/dev/null 2>&1 &
 ip route add "$vip/32" dev eth0
@@ -92,9 +83,7 @@ show "$ctl" exec 2 ipvsadm -L -n -c
 
 say "The primary's keepalived dies (SIGKILL: no goodbye advert)"
 start=$(date +%s.%N)
-kill -STOP "$(cat "$dir/host1/lvsctl/keepalived.pid")" # no respawn of its VRRP child
-kill -KILL "$(cat "$dir/host1/lvsctl/vrrp.pid")"
-kill -KILL "$(cat "$dir/host1/lvsctl/keepalived.pid")"
+kill_keepalived 1
 until has_vip 2; do sleep 0.2; done
 printf '   the backup holds the website IP after %.1f s (3 x advert_int + skew = 3.6 s)\n' \
     "$(python3 -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$start" "$(date +%s.%N)")"

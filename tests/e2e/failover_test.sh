@@ -30,36 +30,8 @@ run() {
     rc=$?
     err=$(cat "$dir/err")
 }
-# A command in LB I's sshd namespaces: its network, and the mount namespace with its private /etc
-# and the keepalived service stub (what lvsctl sees over SSH).
-in_lb() { local i=$1; shift; nsenter -t "$(cat "$dir/host$i/sshd.pid")" -m -n -- "$@"; }
-has_vip() { in_lb "$1" ip -o addr show dev eth0 | grep -q " $vip/32 "; }
-vrrp_state() { # I: LB I's state as keepalived's notify hook recorded it
-    python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["state"])' \
-        "$dir/host$1/lvsctl/vrrp-cluster-1.json" 2>/dev/null
-}
-is_state() { [ "$(vrrp_state "$1")" = "$2" ]; }
-kill_keepalived() { # I: SIGKILL, as if it crashed (no notify, the website IP stays behind)
-    local h=$dir/host$1/lvsctl
-    # The parent stopped first, so that it cannot respawn its VRRP child; the child killed
-    # before the parent, or it would get SIGTERM and say goodbye (an advert with priority 0),
-    # and the backup would not have to notice the silence.
-    kill -STOP "$(cat "$h/keepalived.pid")"
-    kill -KILL "$(cat "$h/vrrp.pid")"
-    kill -KILL "$(cat "$h/keepalived.pid")"
-    if [ -s "$h/checkers.pid" ]; then kill -KILL "$(cat "$h/checkers.pid")" 2>/dev/null; fi
-}
-
-# Each LB's sshd gets a private /etc (an overlay on a tmpfs) and the service stub.
-modprobe overlay 2>/dev/null
-for i in 1 2; do
-    ovl=$(mktemp -d /run/lvsctl-ha.XXXXXX)
-    mkdir -p "$ovl/up" "$ovl/work"
-    in_lb "$i" sh -ec 'mount -t overlay overlay -o "lowerdir=/etc,upperdir=$1/up,workdir=$1/work" /etc
-        mkdir -p /etc/keepalived && rm -f /etc/keepalived/keepalived.conf
-        mount --bind "$2" /usr/sbin/service' sh "$ovl" "$here/keepalived-service" ||
-        { echo "not ok - LB $i: a private /etc and the service stub"; exit 1; }
-done
+source "$here/ha_lbs.sh"
+private_etc 1 2 || { echo "not ok - the LBs: a private /etc and the service stub"; exit 1; }
 "$ctl" exec 3 setsid python3 "$here/../kernel/web_server.py" 43 </dev/null >/dev/null 2>&1 &
 "$ctl" exec 4 setsid python3 "$here/../kernel/web_server.py" 44 </dev/null >/dev/null 2>&1 &
 ip route add "$vip/32" dev eth0
