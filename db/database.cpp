@@ -213,6 +213,52 @@ int Database::migrate() {
 
 namespace {
 
+// lvsctl_lvscf_settings (docs/migration.md) into the cluster and its servers.
+void read_lvscf(pqxx::transaction_base& tx, Cluster& c) {
+    const auto obj = fmt::format("lvsctl_lvscf_settings cluster_id={}", c.id);
+    for (const auto& row : tx.exec_params(
+             "select scope, node_id, key, value from lvsctl_lvscf_settings where cluster_id = $1"
+             " order by scope, node_id, position",
+             c.id)) {
+        const std::string scope = row[0].c_str();
+        const std::string key = row[2].c_str();
+        std::string value = row[3].c_str();
+        Server* server = nullptr;
+        if (!row[1].is_null()) {
+            const auto node_id = row[1].as<std::int64_t>();
+            for (auto& s : c.servers) {
+                if (s.node_id == node_id) {
+                    server = &s;
+                }
+            }
+            if (server == nullptr) {
+                continue;  // a server of another cluster now: its settings stay with it
+            }
+        }
+        if (scope == "global") {
+            c.lvscf.global.push_back({key, std::move(value)});
+        } else if (scope == "virtual") {
+            c.lvscf.virtual_settings.push_back({key, std::move(value)});
+        } else if (scope == "server" && server != nullptr) {
+            server->lvscf_settings.push_back({key, std::move(value)});
+        } else if (scope == "layout" && key == "server_name" && server != nullptr) {
+            server->lvscf_name = std::move(value);
+        } else if (scope == "layout" && key == "virtual_name") {
+            c.lvscf.virtual_name = std::move(value);
+        } else if (scope == "layout" && key == "virtual_name_v6") {
+            c.lvscf.virtual_name_v6 = std::move(value);
+        } else if (scope == "layout" && key == "address_device") {
+            c.lvscf.address_device = std::move(value);
+        } else if (scope == "layout" && key == "by_address") {
+            c.lvscf.by_address = value == "1";
+        } else if (scope == "layout" && key == "inactive") {
+            c.lvscf.inactive = value == "1";
+        } else {
+            bad_row(obj, "key", fmt::format("{:?} is not a key of scope {}", key, scope));
+        }
+    }
+}
+
 // inet columns are read in their output form, which omits a host's /32 or /128 and shows any
 // other prefix (a ::text cast would always show one).
 Cluster read_in(pqxx::transaction_base& tx, std::int64_t id) {
@@ -315,6 +361,7 @@ Cluster read_in(pqxx::transaction_base& tx, std::int64_t id) {
         server.active = s[6].as<bool>();
         c.servers.push_back(std::move(server));
     }
+    read_lvscf(tx, c);
     for (const auto& ip : tx.exec_params(
              "select address from h2e_cluster_ips where cluster_id = $1 order by address", id)) {
         const auto obj = fmt::format("h2e_cluster_ips cluster_id={} address={}", id, ip[0].c_str());
@@ -539,9 +586,11 @@ constexpr const char* kUpsertCluster = R"sql(
     insert into h2e_clusters (cluster_id, name, scheduler, fwmark, protocol, ports, forwarding,
                               persistence, check_send, check_expect, check_timeout, check_reentry,
                               load_monitor, check_interval, check_use_regex, check_program,
-                              quiesce_server)
-    values ($1, $2, $3, $4, $5, $6::integer[], $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+                              quiesce_server, backend)
+    values ($1, $2, $3, $4, $5, $6::integer[], $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+            coalesce(nullif($18, ''), 'ipvs'))
     on conflict (cluster_id) do update set
+        backend = coalesce(nullif($18, ''), h2e_clusters.backend),
         name = excluded.name, scheduler = excluded.scheduler, fwmark = excluded.fwmark,
         protocol = excluded.protocol, ports = excluded.ports, forwarding = excluded.forwarding,
         persistence = excluded.persistence, check_send = excluded.check_send,
@@ -552,8 +601,10 @@ constexpr const char* kUpsertCluster = R"sql(
 )sql";
 
 constexpr const char* kUpsertLoadBalancer = R"sql(
-    insert into h2e_load_balancers (cluster_id, role, mgmt_address) values ($1, $2, $3)
-    on conflict (cluster_id, role) do update set mgmt_address = excluded.mgmt_address
+    insert into h2e_load_balancers (cluster_id, role, mgmt_address, vip_interface)
+    values ($1, $2, $3, coalesce($4, 'eth1'))
+    on conflict (cluster_id, role) do update set mgmt_address = excluded.mgmt_address,
+        vip_interface = coalesce($4, h2e_load_balancers.vip_interface)
 )sql";
 
 constexpr const char* kUpdateServer = R"sql(
@@ -583,28 +634,38 @@ void import_settings(pqxx::work& tx, std::int64_t id, const Cluster& f,
     // lvs.cf holds only the first port: keep the row's list when it starts with it.
     const auto first = std::to_string(f.ports.front());
     std::string port_list = "{" + first + "}";
+    for (std::size_t i = 1; i < f.ports.size(); ++i) {
+        port_list.insert(port_list.size() - 1, "," + std::to_string(f.ports[i]));
+    }
     const auto ports =
         tx.exec_params("select ports::text from h2e_clusters where cluster_id = $1", id);
     if (!ports.empty()) {
         const std::string have = ports[0][0].c_str();
-        if (have.rfind("{" + first + ",", 0) == 0) {
+        if (f.ports.size() == 1 && have.rfind("{" + first + ",", 0) == 0) {
             port_list = have;
         }
     }
     tx.exec_params(kUpsertCluster, id, f.name, f.scheduler, f.fwmark, f.protocol, port_list,
                    std::string(to_string(f.forwarding)), f.persistence, f.check_send,
                    f.check_expect, f.check_timeout, f.check_reentry, f.load_monitor,
-                   f.check_interval, f.check_use_regex, f.check_program, f.quiesce_server);
-    done.push_back(fmt::format("h2e_clusters cluster_id={}: settings from lvs.cf", id));
+                   f.check_interval, f.check_use_regex, f.check_program, f.quiesce_server,
+                   f.backend);
+    done.push_back(fmt::format("h2e_clusters cluster_id={}: settings from the file", id));
 }
 
 void import_load_balancers(pqxx::work& tx, std::int64_t id, const Cluster& f,
                            std::vector<std::string>& done) {
+    if (f.load_balancers.empty()) {
+        return;  // the file names none (keepalived.conf, ipvsadm): the rows stay as they are
+    }
     for (const auto role : {Role::primary, Role::backup}) {
         const auto* lb = role == Role::primary ? f.primary() : f.backup();
         const std::string r(to_string(role));
         if (lb != nullptr) {
-            tx.exec_params(kUpsertLoadBalancer, id, r, lb->mgmt_address.str());
+            // The device of lvs.cf's `address = VIP DEVICE`; else the row keeps its own.
+            const auto device =
+                f.lvscf.address_device ? std::optional(lb->vip_interface) : std::nullopt;
+            tx.exec_params(kUpsertLoadBalancer, id, r, lb->mgmt_address.str(), device);
         } else if (tx.exec_params(
                          "delete from h2e_load_balancers where cluster_id = $1 and role = $2", id,
                          r)
@@ -615,20 +676,24 @@ void import_load_balancers(pqxx::work& tx, std::int64_t id, const Cluster& f,
 }
 
 // Servers are matched by management address (lvs.cf has no node ids); those not in the file go.
-void import_servers(pqxx::work& tx, std::int64_t id, const Cluster& f,
-                    std::vector<std::string>& done) {
+// Returns the node id each of f.servers has in the database.
+std::vector<std::int64_t> import_servers(pqxx::work& tx, std::int64_t id, const Cluster& f,
+                                         std::vector<std::string>& done) {
     std::set<std::string> kept;
+    std::vector<std::int64_t> node_ids;
     for (const auto& s : f.servers) {
         const auto existing = tx.exec_params(
             "select node_id from apache_h2e_nodes where cluster_id = $1 and mgmt_address = $2", id,
             s.mgmt_address.str());
         if (!existing.empty()) {
-            tx.exec_params(kUpdateServer, existing[0][0].as<std::int64_t>(), s.address.str(),
-                           text_of(s.address_v6), s.weight, s.active);
+            node_ids.push_back(existing[0][0].as<std::int64_t>());
+            tx.exec_params(kUpdateServer, node_ids.back(), s.address.str(), text_of(s.address_v6),
+                           s.weight, s.active);
         } else {
             const auto node_id =
                 tx.exec1("select coalesce(max(node_id), 0) + 1 from apache_h2e_nodes")[0]
                     .as<std::int64_t>();
+            node_ids.push_back(node_id);
             tx.exec_params(kInsertServer, node_id, id, s.mgmt_address.str(), s.address.str(),
                            text_of(s.address_v6), s.weight, s.active);
             done.push_back(
@@ -648,6 +713,58 @@ void import_servers(pqxx::work& tx, std::int64_t id, const Cluster& f,
                                        row[0].c_str()));
         }
     }
+    return node_ids;
+}
+
+// The lvs.cf settings lvsctl keeps (docs/migration.md), replaced as a whole.
+void import_lvscf(pqxx::work& tx, std::int64_t id, const Cluster& f,
+                  const std::vector<std::int64_t>& node_ids, std::vector<std::string>& done) {
+    tx.exec_params("delete from lvsctl_lvscf_settings where cluster_id = $1", id);
+    int position = 0;
+    int rows = 0;
+    auto insert = [&](const char* scope, std::optional<std::int64_t> node_id,
+                      const std::string& key, const std::string& value) {
+        tx.exec_params(
+            "insert into lvsctl_lvscf_settings (cluster_id, scope, node_id, position,"
+            " key, value) values ($1, $2, $3, $4, $5, $6)",
+            id, scope, node_id, position++, key, value);
+        ++rows;
+    };
+    for (const auto& s : f.lvscf.global) {
+        insert("global", std::nullopt, s.key, s.value);
+    }
+    for (const auto& s : f.lvscf.virtual_settings) {
+        insert("virtual", std::nullopt, s.key, s.value);
+    }
+    const auto& l = f.lvscf;
+    for (const auto& [key, value] : {std::pair{"virtual_name", &l.virtual_name},
+                                     std::pair{"virtual_name_v6", &l.virtual_name_v6},
+                                     std::pair{"address_device", &l.address_device}}) {
+        if (*value) {
+            insert("layout", std::nullopt, key, **value);
+        }
+    }
+    if (l.by_address) {
+        insert("layout", std::nullopt, "by_address", "1");
+    }
+    if (l.inactive) {
+        insert("layout", std::nullopt, "inactive", "1");
+    }
+    for (std::size_t i = 0; i < f.servers.size(); ++i) {
+        const auto& s = f.servers[i];
+        if (s.lvscf_name) {
+            insert("layout", node_ids[i], "server_name", *s.lvscf_name);
+        }
+        for (const auto& setting : s.lvscf_settings) {
+            insert("server", node_ids[i], setting.key, setting.value);
+        }
+    }
+    if (rows > 0) {
+        done.push_back(
+            fmt::format("lvsctl_lvscf_settings cluster_id={}: {} lvs.cf settings kept "
+                        "for the piranha backend",
+                        id, rows));
+    }
 }
 
 void import_website_ips(pqxx::work& tx, std::int64_t id, const Cluster& f) {
@@ -666,10 +783,23 @@ std::vector<std::string> Database::import_cluster(std::int64_t id, const Cluster
             refuse_taken_name(tx, id, f);
             import_settings(tx, id, f, done);
             import_load_balancers(tx, id, f, done);
-            import_servers(tx, id, f, done);
+            const auto node_ids = import_servers(tx, id, f, done);
+            import_lvscf(tx, id, f, node_ids, done);
             import_website_ips(tx, id, f);
         });
         return done;
+    });
+}
+
+std::optional<std::string> Database::cluster_backend(std::int64_t id) {
+    return guarded([&]() -> std::optional<std::string> {
+        pqxx::read_transaction tx(impl_->connection);
+        const auto rows =
+            tx.exec_params("select backend from h2e_clusters where cluster_id = $1", id);
+        if (rows.empty()) {
+            return std::nullopt;
+        }
+        return std::string(rows[0][0].c_str());
     });
 }
 

@@ -76,7 +76,12 @@ class Database : public RunLog {
     // `import`: makes cluster `cluster_id` what an lvs.cf says (its settings, LBs and servers;
     // website IPs are added, never removed). Servers are matched by management address; one the
     // database lacks gets the next free node_id. Returns what it did, one line a change.
+    // from_file.backend "" keeps the row's backend (ipvs for a new cluster); load balancers are
+    // kept as they are when from_file has none; lvs.cf's other settings (Cluster::lvscf) replace
+    // the cluster's rows of lvsctl_lvscf_settings (docs/migration.md).
     std::vector<std::string> import_cluster(std::int64_t cluster_id, const Cluster& from_file);
+    // The cluster's backend column, or std::nullopt when there is no such cluster.
+    std::optional<std::string> cluster_backend(std::int64_t cluster_id);
 
     // The run log (lvsctl_runs): RunLog's.
     std::optional<LastRun> last_run(std::int64_t cluster_id) override;

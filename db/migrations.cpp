@@ -90,6 +90,24 @@ alter table h2e_clusters
 alter table h2e_clusters alter column ha set default 'vrrp';
 )SQL";
 
+// What an imported piranha lvs.cf said beyond the columns (docs/migration.md), written back into
+// lvs.cf for the piranha backend: pulse's heartbeat and failover settings, the NAT router, ...
+// scope: global and virtual (lvs.cf's blocks), server (a server block, node_id), layout (the
+// names and shape of the blocks: virtual_name, virtual_name_v6, address_device, by_address,
+// inactive; server_name with node_id).
+constexpr std::string_view kV4 = R"SQL(
+create table lvsctl_lvscf_settings (
+    cluster_id     integer  not null references h2e_clusters on delete cascade,
+    scope          text     not null check (scope in ('global', 'virtual', 'server', 'layout')),
+    node_id        integer  references apache_h2e_nodes on delete cascade,
+    position       integer  not null,
+    key            text     not null,
+    value          text     not null,
+    check (scope <> 'server' or node_id is not null)
+);
+create index lvsctl_lvscf_settings_cluster on lvsctl_lvscf_settings (cluster_id);
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -97,6 +115,7 @@ const std::vector<Migration>& migrations() {
         {1, "the platform's cluster tables and the run log", kV1},
         {2, "the LB monitor's settings", kV2},
         {3, "high availability: VRRP through keepalived", kV3},
+        {4, "the settings of an imported lvs.cf", kV4},
     };
     return all;
 }

@@ -21,6 +21,9 @@ struct ImportHints {
     std::map<std::string, IpAddress, std::less<>> servers;
     // A host name to an address (getaddrinfo in the CLI); empty: no name resolves.
     std::function<std::optional<IpAddress>(std::string_view)> resolve;
+    // render --from-lvscf: a server no hint names is managed at its own address instead of
+    // being refused (rendering needs no SSH target).
+    bool address_as_management = false;
 };
 
 struct Imported {

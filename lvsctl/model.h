@@ -34,6 +34,28 @@ struct LoadBalancer {
     std::string vip_interface = "eth1";
 };
 
+// A piranha lvs.cf setting lvsctl keeps without acting on it (docs/migration.md): `value` is the
+// text after `=` as lvs.cf writes it (words separated by one space, quotes kept), rendered back
+// into lvs.cf as it was read so that the piranha backend keeps pulse's and nanny's configuration.
+struct LvsCfSetting {
+    std::string key;
+    std::string value;
+    bool operator==(const LvsCfSetting&) const = default;
+};
+
+// What an imported lvs.cf said that the cluster's columns do not hold (docs/migration.md).
+struct LvsCfLayout {
+    std::vector<LvsCfSetting> global;            // heartbeat, nat_router, syncdaemon, ...
+    std::vector<LvsCfSetting> virtual_settings;  // in each virtual: sorry_server, pmask, ...
+    std::optional<std::string> virtual_name;     // the IPv4 virtual's name, when not NAME-v4
+    std::optional<std::string> virtual_name_v6;  // the IPv6 virtual's name, when not NAME-v6
+    // `address = VIP DEVICE`: the device pulse raises the virtual's first website IP on.
+    std::optional<std::string> address_device;
+    bool by_address = false;  // no fwmark: piranha's VIP:port service (lvs.cf without fwmark)
+    bool inactive = false;    // `active = 0`: pulse does not run the virtual
+    bool operator==(const LvsCfLayout&) const = default;
+};
+
 struct Server {
     std::int64_t node_id = 0;
     IpAddress mgmt_address;
@@ -42,6 +64,8 @@ struct Server {
     std::int64_t ssh_port = 22;
     std::int64_t weight = 32;
     bool active = true;
+    std::optional<std::string> lvscf_name;     // lvs.cf's `server NAME`, when not mgmt_address
+    std::vector<LvsCfSetting> lvscf_settings;  // lvs.cf's server keys lvsctl keeps (port)
 };
 
 // Another cluster's VRRP instance (docs/ha.md), read with a cluster so that validate() can refuse
@@ -84,6 +108,7 @@ struct Cluster {
     std::optional<std::int64_t> vrrp_router_id;
     std::int64_t vrrp_advert_int = 1;            // seconds
     std::vector<VrrpNeighbour> vrrp_neighbours;  // the other clusters that use VRRP
+    LvsCfLayout lvscf;                           // an imported lvs.cf's other settings
 
     std::vector<LoadBalancer> load_balancers;
     std::vector<Server> servers;

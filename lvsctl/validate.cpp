@@ -8,6 +8,7 @@
 #include <set>
 
 #include "lvsctl/error.h"
+#include "lvsctl/lvscf.h"
 
 namespace lvsctl {
 
@@ -34,13 +35,20 @@ bool all_name_chars(std::string_view s) {
     return true;
 }
 
-// Health-check strings are written between double quotes in lvs.cf, which has no escapes
-// but the \r \n \t that nanny expands; anything else would change the file's meaning.
+// Health-check strings are written between quotes in lvs.cf (" or ', whichever they do not
+// hold), which has no escapes but the \r \n \t that nanny expands: a string with both quotes,
+// or a backslash that would read as one of those escapes, would change the file's meaning.
 std::string check_string_problem(std::string_view text) {
-    for (char c : text) {
-        if (c == '"' || c == '\\') {
-            return fmt::format("{:?} contains {:?}, which lvs.cf cannot quote", std::string(text),
-                               std::string(1, c));
+    if (text.find('"') != std::string_view::npos && text.find('\'') != std::string_view::npos) {
+        return fmt::format("{:?} contains both \" and ', which lvs.cf cannot quote together",
+                           std::string(text));
+    }
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        const char next = i + 1 < text.size() ? text[i + 1] : '\0';
+        if (c == '\\' && (next == 'r' || next == 'n' || next == 't')) {
+            return fmt::format("{:?} contains \\{}, which lvs.cf would read as an escape",
+                               std::string(text), next);
         }
         const auto u = static_cast<unsigned char>(c);
         if ((u < 0x20 && c != '\r' && c != '\n' && c != '\t') || u == 0x7f) {
@@ -60,6 +68,7 @@ class Checker {
         check_ha();
         check_servers();
         check_website_ips();
+        check_lvscf();
         return std::move(problems_);
     }
 
@@ -259,6 +268,46 @@ class Checker {
             }
         }
         server_addresses_ = std::move(owner);
+    }
+
+    // What an imported lvs.cf left for the piranha backend to write back (docs/migration.md):
+    // rows of lvsctl_lvscf_settings, read from the database like any other outside input.
+    void check_lvscf() {
+        const auto obj = fmt::format("lvsctl_lvscf_settings cluster_id={}", c_.id);
+        const auto& l = c_.lvscf;
+        for (const auto& [scope, settings] :
+             {std::pair{LvsCfScope::global, &l.global},
+              std::pair{LvsCfScope::virtual_service, &l.virtual_settings}}) {
+            for (const auto& setting : *settings) {
+                if (auto why = lvscf_setting_problem(scope, setting); !why.empty()) {
+                    add(fmt::format("{} scope={}", obj,
+                                    scope == LvsCfScope::global ? "global" : "virtual"),
+                        setting.key, why);
+                }
+            }
+        }
+        for (const auto& [what, word] : {std::pair{"virtual_name", &l.virtual_name},
+                                         std::pair{"virtual_name_v6", &l.virtual_name_v6},
+                                         std::pair{"address_device", &l.address_device}}) {
+            if (*word && !is_lvscf_word(**word)) {
+                add(obj + " scope=layout", what,
+                    fmt::format("{:?} is not one word of lvs.cf (no blank, quote or brace)",
+                                **word));
+            }
+        }
+        for (const auto& s : c_.servers) {
+            const auto server_obj = fmt::format("{} scope=server node_id={}", obj, s.node_id);
+            if (s.lvscf_name && !is_lvscf_word(*s.lvscf_name)) {
+                add(server_obj, "name",
+                    fmt::format("{:?} is not one word of lvs.cf (no blank, quote or brace)",
+                                *s.lvscf_name));
+            }
+            for (const auto& setting : s.lvscf_settings) {
+                if (auto why = lvscf_setting_problem(LvsCfScope::server, setting); !why.empty()) {
+                    add(server_obj, setting.key, why);
+                }
+            }
+        }
     }
 
     void check_website_ips() {

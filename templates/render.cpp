@@ -53,6 +53,20 @@ void set(TemplateDictionary* dict, const char* name, std::int64_t value) {
     dict->SetValue(name, std::to_string(value));
 }
 
+void add_settings(TemplateDictionary& dict, const char* section,
+                  const std::vector<LvsCfSetting>& settings) {
+    for (const auto& setting : settings) {
+        auto* d = dict.AddSectionDictionary(section);
+        set(d, "KEY", setting.key);
+        set(d, "VALUE", setting.value);
+    }
+}
+
+// lvs.cf quotes with " or ': whichever the text does not hold (validate() refuses both).
+std::string quote_for(std::string_view text) {
+    return text.find('"') == std::string_view::npos ? "\"" : "'";
+}
+
 // What both templates share: the cluster's settings and one VIRTUAL section per address family.
 void fill_common(TemplateDictionary& dict, const Cluster& c) {
     set(&dict, "NAME", c.name);
@@ -74,9 +88,9 @@ void fill_common(TemplateDictionary& dict, const Cluster& c) {
     }
 }
 
-TemplateDictionary* add_virtual(
-    TemplateDictionary& dict, const Cluster& c, Family family,
-    const std::function<void(TemplateDictionary*, const IpAddress&)>& per_server = {}) {
+TemplateDictionary* add_virtual(TemplateDictionary& dict, const Cluster& c, Family family,
+                                const std::function<void(TemplateDictionary*, const Server&,
+                                                         const IpAddress&)>& per_server = {}) {
     auto* v = dict.AddSectionDictionary("VIRTUAL");
     const bool v4 = family == Family::inet;
     set(v, "VIRTUAL_NAME", c.name + (v4 ? "-v4" : "-v6"));
@@ -93,16 +107,22 @@ TemplateDictionary* add_virtual(
         set(v->AddSectionDictionary("LOAD_MONITOR"), "COMMAND", *c.load_monitor);
     }
     if (c.check_send) {
-        set(v->AddSectionDictionary("SEND"), "TEXT", escape_check_string(*c.check_send));
+        auto* send = v->AddSectionDictionary("SEND");
+        set(send, "TEXT", escape_check_string(*c.check_send));
+        set(send, "QUOTE", quote_for(*c.check_send));
     }
     if (c.check_expect) {
-        set(v->AddSectionDictionary("EXPECT"), "TEXT", escape_check_string(*c.check_expect));
+        auto* expect = v->AddSectionDictionary("EXPECT");
+        set(expect, "TEXT", escape_check_string(*c.check_expect));
+        set(expect, "QUOTE", quote_for(*c.check_expect));
     }
     if (c.check_use_regex) {
         v->ShowSection("USE_REGEX");
     }
     if (c.check_program) {
-        set(v->AddSectionDictionary("SEND_PROGRAM"), "COMMAND", *c.check_program);
+        auto* program = v->AddSectionDictionary("SEND_PROGRAM");
+        set(program, "COMMAND", *c.check_program);
+        set(program, "QUOTE", quote_for(*c.check_program));
     }
     if (c.quiesce_server) {
         v->ShowSection("QUIESCE_SERVER");
@@ -120,7 +140,7 @@ TemplateDictionary* add_virtual(
         set(srv, "WEIGHT", s.weight);
         set(srv, "EFFECTIVE_WEIGHT", s.active ? s.weight : 0);
         if (per_server) {
-            per_server(srv, *addr);
+            per_server(srv, s, *addr);
         }
     }
     return v;
@@ -213,9 +233,33 @@ std::string Renderer::lvs_cf(const Cluster& c) const {
     TemplateDictionary dict("lvs.cf");
     fill_common(dict, c);
     set(&dict, "NETWORK", forwarding_word(c.forwarding, false));
-    add_virtual(dict, c, Family::inet);
-    if (c.has_v6_website_ips()) {
-        add_virtual(dict, c, Family::inet6);
+    // What an imported lvs.cf said beyond the columns, written back as read (docs/migration.md).
+    add_settings(dict, "GLOBAL_SETTING", c.lvscf.global);
+    const auto per_server = [](TemplateDictionary* srv, const Server& s, const IpAddress&) {
+        set(srv, "NAME", s.lvscf_name.value_or(s.mgmt_address.str()));
+        add_settings(*srv, "SERVER_SETTING", s.lvscf_settings);
+    };
+    for (auto family : {Family::inet, Family::inet6}) {
+        if (family == Family::inet6 && !c.has_v6_website_ips()) {
+            break;
+        }
+        auto* v = add_virtual(dict, c, family, per_server);
+        const auto& name = family == Family::inet ? c.lvscf.virtual_name : c.lvscf.virtual_name_v6;
+        if (name) {
+            set(v, "VIRTUAL_NAME", *name);
+        }
+        set(v, "VIRTUAL_ACTIVE", c.lvscf.inactive ? 0 : 1);
+        if (!c.lvscf.by_address) {
+            v->ShowSection("MARK");
+        }
+        const auto vip = std::find_if(c.website_ips.begin(), c.website_ips.end(),
+                                      [&](const IpAddress& ip) { return ip.family() == family; });
+        if (c.lvscf.address_device && vip != c.website_ips.end()) {
+            auto* address = v->AddSectionDictionary("VIP");
+            set(address, "ADDRESS", vip->str());
+            set(address, "DEVICE", *c.lvscf.address_device);
+        }
+        add_settings(*v, "VIRTUAL_SETTING", c.lvscf.virtual_settings);
     }
     return expand(directory_ / "lvs.cf.tpl", dict);
 }
@@ -228,9 +272,8 @@ std::string Renderer::keepalived(const Cluster& c) const {
             break;
         }
         auto* v = add_virtual(dict, c, family,
-                              [&c](TemplateDictionary* server, const IpAddress& address) {
-                                  add_check(server, c, address);
-                              });
+                              [&c](TemplateDictionary* server, const Server&,
+                                   const IpAddress& address) { add_check(server, c, address); });
         set(v, "LVS_METHOD", forwarding_word(c.forwarding, true));
         set(v, "PROTOCOL_UPPER",
             c.protocol == "tcp"   ? "TCP"

@@ -120,7 +120,7 @@ TEST_CASE("a web server down: the others converge, the LB gets no new website IP
     auto cluster = lvsctl::testing::seed_cluster();
     cluster.website_ips.push_back(ip("10.39.84.132"));  // new
     cluster.servers.push_back(
-        {45, ip("10.39.94.45"), ip("10.39.84.45"), std::nullopt, 22, 32, true});
+        {45, ip("10.39.94.45"), ip("10.39.84.45"), std::nullopt, 22, 32, true, std::nullopt, {}});
     FakeEnvironment env;
     auto& lb = env.fakes.hosts[ip("10.39.94.41")];
     lb.agent_show = show({"10.39.84.131"});

@@ -171,7 +171,9 @@ TEST_CASE("each bad value is named by table, key and column") {
         }
     }
     SUBCASE("a check string that would break lvs.cf's quoting") {
-        c.check_send = "GET /\"x\" HTTP/1.0";
+        c.check_send = "GET /\"x\" 'y' HTTP/1.0";
+        CHECK(only_problem(c).starts_with("h2e_clusters cluster_id=1: column check_send:"));
+        c.check_send = "GET /x\\n HTTP/1.0";  // a backslash lvs.cf would read as an escape
         CHECK(only_problem(c).starts_with("h2e_clusters cluster_id=1: column check_send:"));
     }
     SUBCASE("ports") {

@@ -10,6 +10,7 @@
 #include "db/database.h"
 #include "lvsctl/cli/app.h"
 #include "lvsctl/cli/environment.h"
+#include "lvsctl/cli/import_hints.h"
 #include "lvsctl/error.h"
 #include "lvsctl/lvscf.h"
 #include "lvsctl/manage/documents.h"
@@ -40,11 +41,14 @@ Cluster cluster_from_lvscf(const std::string& path, Context& ctx) {
     }
     std::ostringstream text;
     text << in.rdbuf();
-    auto parsed = parse_lvs_cf(text.str(), path);
+    // Rendering needs no SSH target: a server name that is not an address, and that no hint
+    // names or resolves, is managed at its own address here (docs/migration.md).
+    auto hints = import_hints({});
+    hints.address_as_management = true;
+    auto parsed = parse_lvs_cf(text.str(), path, hints);
     if (ctx.settings.verbosity >= 0) {
-        for (const auto& note : parsed.ignored) {
-            fmt::print(ctx.err, "lvsctl: {} {}: a piranha setting lvsctl does not use\n", path,
-                       note);
+        for (const auto& note : parsed.warnings) {
+            fmt::print(ctx.err, "lvsctl: {} {}\n", path, note);
         }
     }
     validate_or_throw(parsed.cluster, path);

@@ -13,9 +13,13 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     static const lvsctl::templates::Renderer renderer(LVSCTL_TEMPLATE_DIR);
     const std::string_view text(reinterpret_cast<const char*>(data), size);
-    lvsctl::LvsCf parsed;
+    // Names that are not addresses are managed at the server's address, as render --from-lvscf
+    // does; no name resolves.
+    lvsctl::ImportHints hints;
+    hints.address_as_management = true;
+    lvsctl::Imported parsed;
     try {
-        parsed = lvsctl::parse_lvs_cf(text, "fuzz");
+        parsed = lvsctl::parse_lvs_cf(text, "fuzz", hints);
     } catch (const lvsctl::Error& e) {
         if (e.code() != lvsctl::ExitCode::data) {
             __builtin_trap();
@@ -26,7 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         return 0;
     }
     const auto first = renderer.lvs_cf(parsed.cluster);
-    auto again = lvsctl::parse_lvs_cf(first, "rendered").cluster;
+    auto again = lvsctl::parse_lvs_cf(first, "rendered", hints).cluster;
     again.website_ips = parsed.cluster.website_ips;  // lvs.cf does not carry them
     if (renderer.lvs_cf(again) != first) {
         __builtin_trap();

@@ -253,7 +253,15 @@ TEST_CASE("races with another writer are resynced: the table converges") {
         CHECK(reconcile(spy, services_of(c)).errors.empty());
     }
     SUBCASE("a destination appears before the agent adds it") {
-        c.servers.push_back({45, ip("10.39.94.45"), ip("10.39.84.45"), std::nullopt, 22, 32, true});
+        c.servers.push_back({45,
+                             ip("10.39.94.45"),
+                             ip("10.39.84.45"),
+                             std::nullopt,
+                             22,
+                             32,
+                             true,
+                             std::nullopt,
+                             {}});
         Spy spy(kernel);
         spy.before_apply = "ipvsadm -a -f 100 -r 10.39.84.45 -g -w 1";
         CHECK(reconcile(spy, services_of(c)).errors.empty());
