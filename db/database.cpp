@@ -253,6 +253,8 @@ void read_lvscf(pqxx::transaction_base& tx, Cluster& c) {
             c.lvscf.by_address = value == "1";
         } else if (scope == "layout" && key == "inactive") {
             c.lvscf.inactive = value == "1";
+        } else if (scope == "layout" && key == "ipv6_virtual") {
+            c.lvscf.ipv6_virtual = value == "1";
         } else {
             bad_row(obj, "key", fmt::format("{:?} is not a key of scope {}", key, scope));
         }
@@ -749,6 +751,9 @@ void import_lvscf(pqxx::work& tx, std::int64_t id, const Cluster& f,
     }
     if (l.inactive) {
         insert("layout", std::nullopt, "inactive", "1");
+    }
+    if (l.ipv6_virtual) {
+        insert("layout", std::nullopt, "ipv6_virtual", "1");
     }
     for (std::size_t i = 0; i < f.servers.size(); ++i) {
         const auto& s = f.servers[i];

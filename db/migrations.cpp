@@ -94,7 +94,7 @@ alter table h2e_clusters alter column ha set default 'vrrp';
 // lvs.cf for the piranha backend: pulse's heartbeat and failover settings, the NAT router, ...
 // scope: global and virtual (lvs.cf's blocks), server (a server block, node_id), layout (the
 // names and shape of the blocks: virtual_name, virtual_name_v6, address_device, by_address,
-// inactive; server_name with node_id).
+// inactive, ipv6_virtual; server_name with node_id).
 constexpr std::string_view kV4 = R"SQL(
 create table lvsctl_lvscf_settings (
     cluster_id     integer  not null references h2e_clusters on delete cascade,

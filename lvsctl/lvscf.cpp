@@ -705,6 +705,9 @@ class Parser {
             } else {
                 c.lvscf.virtual_name_v6 = v.name;
             }
+            if (family == Family::inet6) {
+                c.lvscf.ipv6_virtual = true;
+            }
             if (!c.name.empty() && c.name != base) {
                 fail_at(v.line, fmt::format("virtual {} and virtual {} belong to different "
                                             "clusters: the names differ beyond -v4 / -v6",

@@ -53,6 +53,9 @@ struct LvsCfLayout {
     std::optional<std::string> address_device;
     bool by_address = false;  // no fwmark: piranha's VIP:port service (lvs.cf without fwmark)
     bool inactive = false;    // `active = 0`: pulse does not run the virtual
+    // The file has an IPv6 virtual: rendered even when no IPv6 website IP is known (lvs.cf does
+    // not list the website IPs of a mark service).
+    bool ipv6_virtual = false;
     bool operator==(const LvsCfLayout&) const = default;
 };
 

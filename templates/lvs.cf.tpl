@@ -5,7 +5,8 @@
        CHECK_PORT (check_port, or the first port) LOAD_SCALE; section BACKUP {ADDRESS}.
        Section GLOBAL_SETTING {KEY, VALUE}: the settings an imported lvs.cf had that lvsctl keeps
        without acting on them (docs/migration.md), VALUE as lvs.cf writes it.
-  Section VIRTUAL, once per address family: VIRTUAL_NAME FAMILY (inet|inet6) VIRTUAL_ACTIVE
+  Section VIRTUAL, once per address family (IPv6 when the cluster has IPv6 website IPs or an
+       imported IPv6 virtual): VIRTUAL_NAME FAMILY (inet|inet6) VIRTUAL_ACTIVE
        (0|1); sections IPV6, MARK (shown unless the imported virtual had no fwmark), VIP {ADDRESS,
        DEVICE} (an imported `address = VIP DEVICE`), PERSISTENT {SECONDS}, LOAD_MONITOR
        {COMMAND}, SEND_PROGRAM {COMMAND, QUOTE}, USE_REGEX, QUIESCE_SERVER, SEND {TEXT, QUOTE},

@@ -240,7 +240,7 @@ std::string Renderer::lvs_cf(const Cluster& c) const {
         add_settings(*srv, "SERVER_SETTING", s.lvscf_settings);
     };
     for (auto family : {Family::inet, Family::inet6}) {
-        if (family == Family::inet6 && !c.has_v6_website_ips()) {
+        if (family == Family::inet6 && !c.has_v6_website_ips() && !c.lvscf.ipv6_virtual) {
             break;
         }
         auto* v = add_virtual(dict, c, family, per_server);

@@ -154,6 +154,7 @@ inline std::string describe(const Cluster& c) {
     line("lvscf address_device", opt(c.lvscf.address_device));
     line("lvscf by_address", std::to_string(c.lvscf.by_address));
     line("lvscf inactive", std::to_string(c.lvscf.inactive));
+    line("lvscf ipv6_virtual", std::to_string(c.lvscf.ipv6_virtual));
     return out;
 }
 

@@ -490,3 +490,61 @@ TEST_CASE("service names for ports") {
     CHECK_FALSE(service_port("gopher70").has_value());
     CHECK_FALSE(service_port("").has_value());
 }
+
+TEST_CASE("every sample lvs.cf reads, renders, and reads back as the same configuration") {
+    ImportHints hints;
+    hints.address_as_management = true;  // what render --from-lvscf does
+    std::vector<std::filesystem::path> files;
+    for (const auto& entry : std::filesystem::directory_iterator(sample(""))) {
+        files.push_back(entry.path());
+    }
+    std::sort(files.begin(), files.end());
+    REQUIRE(files.size() >= 5);
+    for (const auto& file : files) {
+        CAPTURE(file);
+        round_trip(lvsctl::testing::read_file(file), hints);
+    }
+}
+
+TEST_CASE("a dual-stack file keeps its IPv6 virtual without website IPs") {
+    const auto parsed = round_trip(lvsctl::testing::read_file(sample("dual-stack-kept.cf")), {});
+    const auto& c = parsed.cluster;
+    CHECK(c.lvscf.ipv6_virtual);
+    CHECK(c.website_ips.empty());
+    REQUIRE(c.servers.size() == 2);
+    CHECK(c.servers[1].address_v6 == ip("2001:db8:84::44"));
+    CHECK_FALSE(c.servers[1].active);
+    CHECK(c.lvscf.virtual_settings == std::vector<LvsCfSetting>{{"sorry_server", "10.39.84.200"}});
+}
+
+TEST_CASE("numbers as strtol reads them, named ports, and the failover keys of a virtual") {
+    ImportHints hints;
+    hints.servers.emplace("ns1", ip("172.16.2.1"));
+    hints.servers.emplace("ns2", ip("172.16.2.2"));
+    const auto parsed = round_trip(lvsctl::testing::read_file(sample("tunnel-udp.cf")), hints);
+    const auto& c = parsed.cluster;
+    CHECK(c.forwarding == Forwarding::tunnel);
+    CHECK(c.protocol == "udp");
+    CHECK(c.ports == std::vector<std::int64_t>{53});
+    CHECK(c.fwmark == 53);
+    CHECK(c.persistence == 60);
+    CHECK(c.check_program == std::optional<std::string>("/usr/local/bin/check-dns %h"));
+    CHECK(c.check_use_regex);
+    CHECK(c.quiesce_server);
+    CHECK(c.check_reentry == 0);
+    REQUIRE(c.servers.size() == 2);
+    CHECK(c.servers[0].weight == 16);  // 0x10
+    CHECK(c.servers[1].weight == 8);   // 010
+    const std::vector<LvsCfSetting> kept = {
+        {"pmask", "255.255.255.255"},
+        {"client_monitor", "/usr/sbin/nanny"},
+        {"start_cmd", "'/etc/init.d/named start'"},
+        {"stop_cmd", "'/etc/init.d/named stop'"},
+        {"master", "172.16.0.2"},
+        {"dirs", "[ /var/named /etc/named ]"},
+    };
+    CHECK(c.lvscf.virtual_settings == kept);
+    CHECK(c.lvscf.global == std::vector<LvsCfSetting>{{"debug_level", "\"NONE\""},
+                                                      {"ipvsadm", "/sbin/ipvsadm"},
+                                                      {"sync", "0"}});
+}
