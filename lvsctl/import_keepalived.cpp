@@ -778,6 +778,13 @@ class Reader {
                 for (const auto& u : child.children) {
                     if (u.key() == "path") {
                         path = arg(u, 1, "a path");
+                        if (!path->starts_with('/') ||
+                            path->find_first_of(" \t") != std::string::npos) {
+                            fail(u.line, fmt::format("{}: {} path {}: lvsctl's check requests a "
+                                                     "path that starts with '/' and has no "
+                                                     "blanks",
+                                                     where, kind, quoted(*path)));
+                        }
                     } else if (u.key() == "status_code") {
                         status = arg(u, 1, "a status code");
                     } else {

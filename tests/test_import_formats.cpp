@@ -548,6 +548,11 @@ TEST_CASE("import keepalived: each refusal names the line, the service and the r
         refusal("virtual_server 192.0.2.1 80 {\n persistence_granularity 255.255.255.0\n}\n", true)
             .starts_with("k.conf line 2: virtual_server 192.0.2.1 80: persistence_granularity "
                          "255.255.255.0: persistence by client network cannot be held"));
+    CHECK(refusal("virtual_server fwmark 1 {\n real_server 10.0.0.1 {\n  HTTP_GET {\n"
+                  "   url { path \"/a b\" }\n  }\n }\n}\n",
+                  true) ==
+          "k.conf line 4: virtual_server fwmark 1: real_server 10.0.0.1: HTTP_GET path \"/a b\": "
+          "lvsctl's check requests a path that starts with '/' and has no blanks");
     CHECK(refusal("$PORT=80\n", true)
               .starts_with("k.conf line 1: $PORT=80: keepalived's "
                            "parameters"));
