@@ -40,6 +40,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // As import does, from the database or options: ipvsadm rules name no LB.
     parsed.cluster.load_balancers.push_back(
         {lvsctl::Role::primary, *lvsctl::IpAddress::parse("192.0.2.254"), 22, "eth1"});
+    parsed.cluster.id = 1;  // import's --cluster-id (also the VRRP router id with a backup LB)
     if (!lvsctl::validate(parsed.cluster).empty()) {
         return 0;
     }
