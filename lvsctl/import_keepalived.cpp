@@ -219,9 +219,10 @@ class Reader {
                 continue;
             }
             line.remove_prefix(start);
-            if (line.starts_with("# primary ") || line == "# primary") {
+            // The template's lines 2 and 3; a node line above each real server.
+            if (no == 2 && (line.starts_with("# primary ") || line == "# primary")) {
                 load_balancers(no, line.substr(std::min(line.size(), std::size_t{10})));
-            } else if (line.starts_with("# website IPs:")) {
+            } else if (no == 3 && line.starts_with("# website IPs:")) {
                 website_ips(no, line.substr(14));
             } else if (line.starts_with("# node ")) {
                 node_comment(no, line.substr(7));

@@ -583,6 +583,14 @@ TEST_CASE("import keepalived: lvsctl's comments count only under lvsctl's first 
     CHECK(own.ports == std::vector<std::int64_t>{80});
     CHECK(own.servers.at(0).node_id == 9);
     CHECK(own.servers.at(0).mgmt_address == ip("10.9.9.9"));
+    // Only on the template's lines: an operator's "# primary ..." further down is a comment.
+    const auto edited = parse_keepalived_conf(
+                            "# keepalived.conf for cluster www-1, serial 4, rendered by lvsctl.\n"
+                            "# primary 10.0.0.1\n\n# primary was lb-old\n" +
+                                body.substr(body.find("virtual_server")),
+                            "k.conf", {})
+                            .cluster;
+    CHECK(edited.load_balancers.size() == 1);
 }
 
 TEST_CASE("round trip: render keepalived -> parse_keepalived_conf gives the same cluster") {
