@@ -196,17 +196,16 @@ class Folder {
         c_.fwmark = 100;
         c_.website_ips = vips;
         c_.ports = ports;
-        if (services_.size() > 1) {
-            std::vector<std::string> names;
-            for (const auto& vip : vips) {
-                names.push_back(vip.str());
-            }
-            warnings_.push_back(fmt::format(
-                "line {}: {} address services become one fwmark {} service over website IPs {} "
-                "and ports {}",
-                services_.front().line, services_.size(), c_.fwmark, fmt::join(names, " "),
-                join_ports(ports)));
+        // Even one address service changes how the LB holds it: a mark, not the address.
+        std::vector<std::string> names;
+        for (const auto& vip : vips) {
+            names.push_back(vip.str());
         }
+        warnings_.push_back(fmt::format(
+            "line {}: {} address service{} become{} one fwmark {} service over website IPs {} "
+            "and ports {}",
+            services_.front().line, services_.size(), services_.size() == 1 ? "" : "s",
+            services_.size() == 1 ? "s" : "", c_.fwmark, fmt::join(names, " "), join_ports(ports)));
     }
 
     static std::vector<std::pair<IpAddress, std::int64_t>> real_set(const ImportedService& s) {

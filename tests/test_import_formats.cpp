@@ -499,7 +499,11 @@ virtual_server fwmark 7 {
             "  real_server 10.0.0.1 25 { weight 1\n TCP_CHECK { connect_timeout 2 } }\n"
             "  real_server 10.0.0.2 25 { weight 1\n TCP_CHECK { connect_timeout 2 } }\n"
             "}\n";
-        const auto c = parse_keepalived_conf(text, "k.conf", {}).cluster;
+        const auto imported = parse_keepalived_conf(text, "k.conf", {});
+        const auto& c = imported.cluster;
+        CHECK(has_warning(imported,
+                          "line 1: 1 address service becomes one fwmark 100 service "
+                          "over website IPs 192.0.2.5 and ports 25"));
         CHECK(c.forwarding == Forwarding::masq);
         CHECK(c.ports == std::vector<std::int64_t>{25});
         CHECK_FALSE(c.check_send.has_value());
