@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <tuple>
+#include <utility>
 
 namespace lvsctl {
 
@@ -95,6 +96,42 @@ std::string ipvsadm_table(const std::vector<ServiceInfo>& services, TableLayout 
             } else {
                 line(fmt::format("  -> {:<28}", d.key.str()) + counters(d.stats, layout));
             }
+        }
+    }
+    return out;
+}
+
+}  // namespace lvsctl
+
+namespace lvsctl {
+
+std::string ipvsadm_rules(const Cluster& c) {
+    std::string out;
+    for (const auto family : {Family::inet, Family::inet6}) {
+        if (family == Family::inet6 && !c.has_v6_website_ips()) {
+            break;
+        }
+        const bool v4 = family == Family::inet;
+        const auto service = fmt::format("-f {}{}", c.fwmark, v4 ? "" : " -6");
+        out += fmt::format("-A {} -s {}", service, c.scheduler);
+        if (c.persistence > 0) {
+            out += fmt::format(" -p {}", c.persistence);
+        }
+        out += '\n';
+        std::vector<std::pair<IpAddress, std::int64_t>> dests;
+        for (const auto& s : c.servers) {
+            const auto* addr = v4 ? &s.address : s.address_v6 ? &*s.address_v6 : nullptr;
+            if (addr != nullptr) {
+                dests.emplace_back(*addr, s.active ? s.weight : 0);
+            }
+        }
+        std::sort(dests.begin(), dests.end());
+        const char* forward = c.forwarding == Forwarding::masq     ? "-m"
+                              : c.forwarding == Forwarding::tunnel ? "-i"
+                                                                   : "-g";
+        for (const auto& [addr, weight] : dests) {
+            out += fmt::format("-a {} -r {}:0 {} -w {}\n", service,
+                               v4 ? addr.str() : fmt::format("[{}]", addr.str()), forward, weight);
         }
     }
     return out;

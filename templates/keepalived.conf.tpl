@@ -5,9 +5,13 @@
   SERVER: sections HTTP_GET {PATH, STATUS}, TCP_CHECK or MISC_CHECK {COMMAND} (check_program,
   %h replaced by the server's address), chosen from the cluster's check settings; INHIBIT
   (quiesce_server: weight 0 instead of removal). delay_loop is the cluster's check_interval,
-  connect_timeout its check_timeout, connect_port its check port.
+  connect_timeout its check_timeout, connect_port its check port. WEBSITE_IPS and PORTS (the
+  cluster's, separated by spaces) are only in a comment, which import reads back (lvsctl's
+  comments: the first line, the primary line, the website IPs line and each server's node line;
+  docs/migration-keepalived-ipvsadm.md).
 }}# keepalived.conf for cluster {{NAME}}, serial {{SERIAL}}, rendered by lvsctl.
-# primary {{PRIMARY}}{{#BACKUP}}, backup {{ADDRESS}}{{/BACKUP}}{{#VIRTUAL}}
+# primary {{PRIMARY}}{{#BACKUP}}, backup {{ADDRESS}}{{/BACKUP}}
+# website IPs: {{WEBSITE_IPS}}; ports: {{PORTS}}; protocol: {{PROTOCOL}}{{#VIRTUAL}}
 
 virtual_server fwmark {{FWMARK}} {
 {{#IPV6}}    ip_family inet6

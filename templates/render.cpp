@@ -2,6 +2,7 @@
 
 #include <ctemplate/template.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <fstream>
@@ -267,6 +268,13 @@ std::string Renderer::lvs_cf(const Cluster& c) const {
 std::string Renderer::keepalived(const Cluster& c) const {
     TemplateDictionary dict("keepalived.conf");
     fill_common(dict, c);
+    // What keepalived.conf's fwmark services do not say, for parse_keepalived_conf to read back.
+    std::vector<std::string> ips;
+    for (const auto& ip : c.website_ips) {
+        ips.push_back(ip.str());
+    }
+    set(&dict, "WEBSITE_IPS", fmt::format("{}", fmt::join(ips, " ")));
+    set(&dict, "PORTS", fmt::format("{}", fmt::join(c.ports, " ")));
     for (auto family : {Family::inet, Family::inet6}) {
         if (family == Family::inet6 && !c.has_v6_website_ips()) {
             break;

@@ -139,6 +139,10 @@ TEST_CASE("render prints lvs.cf, keepalived.conf and the desired state from an l
     CHECK(ka.code == 0);
     CHECK(ka.out.find("virtual_server fwmark 100 {") != std::string::npos);
 
+    const auto rules = run_lvsctl({"render", "--from-lvscf", kSeed, "--format=ipvsadm"});
+    CHECK(rules.code == 0);
+    CHECK(rules.out.starts_with("-A -f 100 -s lblc\n-a -f 100 -r 10.39.84.43:0 -g -w 32\n"));
+
     const auto js = run_lvsctl({"render", "--from-lvscf", kSeed, "--format", "json"});
     CHECK(js.code == 0);
     const auto doc = nlohmann::json::parse(js.out);

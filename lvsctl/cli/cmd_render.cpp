@@ -12,6 +12,7 @@
 #include "lvsctl/cli/environment.h"
 #include "lvsctl/cli/import_hints.h"
 #include "lvsctl/error.h"
+#include "lvsctl/ipvsadm_format.h"
 #include "lvsctl/lvscf.h"
 #include "lvsctl/manage/documents.h"
 #include "lvsctl/protocol/desired_state.h"
@@ -76,6 +77,8 @@ int run_render(const RenderOptions& opts, Context& ctx) {
         content = renderer.lvs_cf(cluster);
     } else if (opts.format == "keepalived") {
         content = renderer.keepalived(cluster);
+    } else if (opts.format == "ipvsadm") {
+        content = ipvsadm_rules(cluster);  // what `ipvsadm -S -n` prints on the converged LB
     } else if (opts.format == "keepalived-vrrp") {
         if (!cluster.uses_vrrp()) {
             throw Error(ExitCode::data,
@@ -105,8 +108,9 @@ void setup_render(CLI::App& parent, Registry& registry) {
     opts->from_lvscf_flag =
         cmd->add_option("--from-lvscf", opts->from_lvscf, "Read the cluster from a piranha lvs.cf")
             ->check(CLI::ExistingFile);
-    cmd->add_option("--format", opts->format, "lvs.cf, keepalived, keepalived-vrrp or json")
-        ->check(CLI::IsMember({"lvs.cf", "keepalived", "keepalived-vrrp", "json"}))
+    cmd->add_option("--format", opts->format,
+                    "lvs.cf, keepalived, keepalived-vrrp, ipvsadm or json")
+        ->check(CLI::IsMember({"lvs.cf", "keepalived", "keepalived-vrrp", "ipvsadm", "json"}))
         ->default_str("lvs.cf");
     cmd->add_option("--role", opts->role,
                     "keepalived-vrrp: the primary's or the backup's file (docs/ha.md)")
