@@ -692,15 +692,22 @@ std::vector<std::int64_t> import_servers(pqxx::work& tx, std::int64_t id, const 
             tx.exec_params(kUpdateServer, node_ids.back(), s.address.str(), text_of(s.address_v6),
                            s.weight, s.active);
         } else {
+            // The file's node id when it has one and it is free (lvsctl's own keepalived.conf
+            // names them); else the next one.
             const auto node_id =
-                tx.exec1("select coalesce(max(node_id), 0) + 1 from apache_h2e_nodes")[0]
+                tx.exec_params1(
+                      "select case when $1 > 0 and not exists (select 1 from"
+                      " apache_h2e_nodes where node_id = $1) then $1"
+                      " else coalesce((select max(node_id) from apache_h2e_nodes), 0)"
+                      " + 1 end",
+                      s.node_id)[0]
                     .as<std::int64_t>();
             node_ids.push_back(node_id);
             tx.exec_params(kInsertServer, node_id, id, s.mgmt_address.str(), s.address.str(),
                            text_of(s.address_v6), s.weight, s.active);
             done.push_back(
-                fmt::format("apache_h2e_nodes node_id={}: new, for server {} (lvs.cf "
-                            "has no node ids: check it against the platform's)",
+                fmt::format("apache_h2e_nodes node_id={}: new, for server {} (check the "
+                            "node id against the platform's)",
                             node_id, s.mgmt_address.str()));
         }
         kept.insert(s.mgmt_address.str());

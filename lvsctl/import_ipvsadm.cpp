@@ -24,32 +24,11 @@
 #include "lvsctl/error.h"
 #include "lvsctl/import.h"
 #include "lvsctl/import_services.h"
+#include "lvsctl/lvscf.h"
 
 namespace lvsctl {
 
 namespace {
-
-// Port names as ipvsadm prints them without -n. A small built-in table rather than
-// getservbyname(3): the result must not depend on the importing machine's /etc/services, and
-// the reader must be safe to call from several threads.
-constexpr std::array<std::pair<std::string_view, std::int64_t>, 16> kPortNames{{
-    {"ftp", 21},
-    {"ssh", 22},
-    {"smtp", 25},
-    {"domain", 53},
-    {"http", 80},
-    {"www", 80},
-    {"pop3", 110},
-    {"imap2", 143},
-    {"imap", 143},
-    {"https", 443},
-    {"submission", 587},
-    {"imaps", 993},
-    {"pop3s", 995},
-    {"mysql", 3306},
-    {"postgresql", 5432},
-    {"http-alt", 8080},
-}};
 
 // ipvsadm's MAX_TIMEOUT: the longest persistence it takes, in seconds.
 constexpr std::int64_t kMaxTimeout = 86400LL * 31;
@@ -378,10 +357,9 @@ class Reader {
         if (!text.empty() && text[0] >= '0' && text[0] <= '9') {
             return number("port", text, 0, 65535);
         }
-        for (const auto& [name, number] : kPortNames) {
-            if (name == text) {
-                return number;
-            }
+        // Port names as ipvsadm prints them without -n.
+        if (auto known = well_known_port(text)) {
+            return *known;
         }
         fail(fmt::format("port {} is not a number or a known service name (http, https, ...)",
                          quoted(text)));

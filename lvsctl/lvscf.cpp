@@ -954,21 +954,9 @@ Imported parse_lvs_cf(std::string_view text, std::string_view source, const Impo
     return Parser(text, source, hints).run();
 }
 
-std::optional<IpAddress> management_address(const ImportHints& hints, std::string_view name) {
-    if (auto it = hints.servers.find(name); it != hints.servers.end()) {
-        return it->second;
-    }
-    if (auto ip = IpAddress::parse(name)) {
-        return ip;
-    }
-    if (hints.resolve) {
-        return hints.resolve(name);
-    }
-    return std::nullopt;
-}
-
-std::optional<std::int64_t> service_port(std::string_view text) {
-    // The names /etc/services gives the ports a web cluster serves or checks (IANA's registry).
+std::optional<std::int64_t> well_known_port(std::string_view name) {
+    // The names /etc/services gives the ports a web cluster serves or checks (IANA's registry):
+    // a table of our own, so that a file reads the same on every machine.
     static const std::map<std::string_view, std::int64_t> kNames = {
         {"ftp", 21},          {"ssh", 22},          {"telnet", 23},     {"smtp", 25},
         {"domain", 53},       {"http", 80},         {"www", 80},        {"www-http", 80},
@@ -977,13 +965,15 @@ std::optional<std::int64_t> service_port(std::string_view text) {
         {"ldaps", 636},       {"imaps", 993},       {"pop3s", 995},     {"mysql", 3306},
         {"postgresql", 5432}, {"http-alt", 8080},   {"webcache", 8080},
     };
-    if (auto it = kNames.find(text); it != kNames.end()) {
-        return it->second;
+    const auto it = kNames.find(name);
+    return it == kNames.end() ? std::nullopt : std::optional(it->second);
+}
+
+std::optional<std::int64_t> service_port(std::string_view text) {
+    if (auto port = well_known_port(text)) {
+        return port;
     }
-    if (text.empty() || !std::all_of(text.begin(), text.end(), [](char ch) {
-            return (ch >= '0' && ch <= '9') || ch == 'x' || ch == 'X' || ch == '-' || ch == '+' ||
-                   (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
-        })) {
+    if (text.empty() || text.find_first_not_of("0123456789abcdefABCDEFxX+-") != text.npos) {
         return std::nullopt;
     }
     return c_integer(std::string(text));

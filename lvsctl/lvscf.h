@@ -46,8 +46,11 @@ std::string lvscf_setting_problem(LvsCfScope scope, const LvsCfSetting& setting)
 // A name or device lvs.cf can hold as one word: no blank, quote, brace or control character.
 bool is_lvscf_word(std::string_view text);
 
-// A port as lvs.cf and ipvsadm take it: a number, or a service name from the well-known ones
-// (http, https, ...; docs/migration.md). std::nullopt for anything else.
+// A port as lvs.cf takes it: a number as strtol reads it, or a service name from the well-known
+// ones (http, https, ...; docs/migration.md). std::nullopt for anything else.
 std::optional<std::int64_t> service_port(std::string_view text);
+// A well-known service name's port (http 80, https 443, ...), the same on every machine: lvs.cf,
+// keepalived.conf and ipvsadm output read through this one table.
+std::optional<std::int64_t> well_known_port(std::string_view name);
 
 }  // namespace lvsctl

@@ -109,9 +109,12 @@ std::vector<Cluster> round_trip_clusters() {
     nat.check_interval = 5;
     nat.load_balancers.push_back({Role::primary, ip("192.0.2.1"), 22, "eth1"});
     nat.load_balancers.push_back({Role::backup, ip("192.0.2.2"), 22, "eth1"});
-    nat.servers.push_back({1, ip("192.0.2.11"), ip("10.1.0.11"), std::nullopt, 22, 10, true});
-    nat.servers.push_back({2, ip("192.0.2.12"), ip("10.1.0.12"), std::nullopt, 22, 20, true});
-    nat.servers.push_back({3, ip("192.0.2.13"), ip("10.1.0.13"), std::nullopt, 22, 0, true});
+    nat.servers.push_back(
+        {1, ip("192.0.2.11"), ip("10.1.0.11"), std::nullopt, 22, 10, true, std::nullopt, {}});
+    nat.servers.push_back(
+        {2, ip("192.0.2.12"), ip("10.1.0.12"), std::nullopt, 22, 20, true, std::nullopt, {}});
+    nat.servers.push_back(
+        {3, ip("192.0.2.13"), ip("10.1.0.13"), std::nullopt, 22, 0, true, std::nullopt, {}});
     nat.website_ips = {ip("198.51.100.53"), ip("198.51.100.54")};
     out.push_back(nat);
 

@@ -11,6 +11,7 @@
 #include "lvsctl/cli/files.h"
 #include "lvsctl/cli/import_hints.h"
 #include "lvsctl/error.h"
+#include "lvsctl/import.h"
 #include "lvsctl/lvscf.h"
 #include "lvsctl/validate.h"
 
@@ -33,6 +34,12 @@ Imported read_import(const ImportOptions& o, const std::string& text) {
     const auto hints = import_hints(o.servers);
     if (o.format == "lvscf") {
         return parse_lvs_cf(text, o.file, hints);
+    }
+    if (o.format == "keepalived") {
+        return parse_keepalived_conf(text, o.file, hints);
+    }
+    if (o.format == "ipvsadm") {
+        return parse_ipvsadm_save(text, o.file, hints);
     }
     throw Error(ExitCode::usage, fmt::format("import: unknown --format {:?}", o.format));
 }

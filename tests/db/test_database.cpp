@@ -591,6 +591,63 @@ TEST_CASE("import: named servers need a management address; NAT's router needs p
     CHECK(r.out.find("fwmark") == std::string::npos);
 }
 
+TEST_CASE("import: what lvsctl rendered as keepalived.conf or ipvsadm rules imports back") {
+    auto from = migrated_with_seed();
+    from.sql(
+        "insert into h2e_load_balancers (cluster_id, role, mgmt_address)"
+        " values (1, 'backup', '10.39.94.42');"
+        "update h2e_clusters set ports = '{80,443}', persistence = 120 where cluster_id = 1;"
+        "update apache_h2e_nodes set address_v6 = '2001:db8:84::43' where node_id = 43;"
+        "update apache_h2e_nodes set address_v6 = '2001:db8:84::44', weight = 7"
+        " where node_id = 44;"
+        "insert into h2e_cluster_ips values (1, '2001:db8:84::131');");
+    const auto scratch = std::filesystem::temp_directory_path() /
+                         ("lvsctl-import-formats-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(scratch);
+    for (const std::string format : {"keepalived", "ipvsadm"}) {
+        CAPTURE(format);
+        auto r =
+            lvsctl_cmd({"--db", from.conninfo, "render", "--cluster-id=1", "--format", format});
+        REQUIRE(r.status == 0);
+        const auto rendered = r.out;
+        const auto file = scratch / format;
+        { std::ofstream(file) << rendered; }
+        ScratchDb to;
+        db::Database(to.conninfo).migrate();
+        std::vector<std::string> args = {"--db",           to.conninfo, "import",
+                                         "--cluster-id=1", "--format",  format};
+        if (format == "ipvsadm") {
+            // ipvsadm's rules name neither the LBs nor the servers' management addresses.
+            args.insert(
+                args.end(),
+                {"--primary=10.39.94.41", "--backup=10.39.94.42",
+                 "--server=10.39.84.43=10.39.94.43", "--server=10.39.84.44=10.39.94.44",
+                 "--server=2001:db8:84::43=10.39.94.43", "--server=2001:db8:84::44=10.39.94.44"});
+        }
+        args.push_back(file.string());
+        r = lvsctl_cmd(args);
+        CHECK_MESSAGE(r.status == 0, r.err);
+        if (format == "ipvsadm") {
+            // Nor the website IPs of a mark service: the platform adds them.
+            REQUIRE(lvsctl_cmd({"--db", to.conninfo, "ip", "add", "--cluster-id=1", "10.39.84.131",
+                                "2001:db8:84::131"})
+                        .status == 0);
+        }
+        r = lvsctl_cmd({"--db", to.conninfo, "render", "--cluster-id=1", "--format", format});
+        CHECK(r.status == 0);
+        CHECK(lvsctl::testing::without_serial(r.out) == lvsctl::testing::without_serial(rendered));
+        CHECK(to.sql("select role, host(mgmt_address) from h2e_load_balancers order by role") ==
+              "backup|10.39.94.42\nprimary|10.39.94.41\n");
+        CHECK(to.sql("select host(mgmt_address), host(address), host(address_v6), weight"
+                     " from apache_h2e_nodes order by 1") ==
+              "10.39.94.43|10.39.84.43|2001:db8:84::43|32\n"
+              "10.39.94.44|10.39.84.44|2001:db8:84::44|7\n");
+        CHECK(to.sql("select scheduler, fwmark, persistence from h2e_clusters") ==
+              "lblc|100|120\n");
+    }
+    std::filesystem::remove_all(scratch);
+}
+
 TEST_CASE("update --all's lock: taken at once if free, else refused without waiting") {
     auto db = migrated_with_seed();
     db.sql("insert into h2e_clusters (cluster_id, name) values (9, 'Nine'), (3, 'Three')");
