@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <mutex>
+
 #include <algorithm>
 
 #include "fake_host.h"
@@ -140,6 +142,54 @@ TEST_CASE("a web server down: the others converge, the LB gets no new website IP
         dests.push_back(d.address);
     }
     CHECK(dests == std::vector<IpAddress>{ip("10.39.84.43"), ip("10.39.84.44"), ip("10.39.84.45")});
+}
+
+// A Progress that writes down what a run tells it.
+class RecordedProgress : public Progress {
+  public:
+    void begin(std::string_view phase, std::size_t total) override {
+        const std::lock_guard lock(mutex);
+        events.push_back(std::string(phase) + " " + std::to_string(total));
+    }
+    void done(bool failed) override {
+        const std::lock_guard lock(mutex);
+        ++(failed ? failures : successes);
+    }
+    void end() override {
+        const std::lock_guard lock(mutex);
+        events.push_back("end");
+    }
+    std::mutex mutex;
+    std::vector<std::string> events;
+    int successes = 0;
+    int failures = 0;
+};
+
+TEST_CASE("the run tells its progress: each phase with its hosts, each host done, failures") {
+    auto cluster = lvsctl::testing::seed_cluster();
+    cluster.website_ips.push_back(ip("10.39.84.132"));
+    FakeEnvironment env;
+    auto& lb = env.fakes.hosts[ip("10.39.94.41")];
+    lb.agent_show = show({"10.39.84.131"});
+    lb.agent_answer = kApplied;
+    env.fakes.hosts[ip("10.39.94.43")];  // 44 is down
+    RecordedProgress progress;
+    UpdateSettings settings;
+    settings.progress = &progress;
+    const auto result = Updater(env, settings).run(cluster, false);
+    CHECK(result.code() == ExitCode::partial);
+    CHECK(progress.events == std::vector<std::string>{"reading hosts 3", "web servers: adding 2",
+                                                      "load balancers 1", "web servers: removing 2",
+                                                      "end"});
+    // 44 fails at reading and counts as failed in each phase after; the rest succeed.
+    CHECK(progress.failures == 3);
+    CHECK(progress.successes == 5);
+    SUBCASE("a plan reads only, and ends") {
+        RecordedProgress plan_progress;
+        settings.progress = &plan_progress;
+        Updater(env, settings).run(cluster, true);
+        CHECK(plan_progress.events == std::vector<std::string>{"reading hosts 3", "end"});
+    }
 }
 
 TEST_CASE("a removed website IP leaves the LB before the web servers, and stays if the LB fails") {

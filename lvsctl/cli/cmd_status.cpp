@@ -8,6 +8,7 @@
 #include "db/database.h"
 #include "lvsctl/cli/app.h"
 #include "lvsctl/cli/environment.h"
+#include "lvsctl/cli/progress.h"
 #include "lvsctl/fanout.h"
 #include "lvsctl/ipvsadm_format.h"
 #include "lvsctl/manage/backends.h"
@@ -81,10 +82,12 @@ int run_status(const StatusOptions& o, Context& ctx) {
                         : o.rate ? TableLayout::rate
                                  : TableLayout::list;
 
-    const auto hosts =
-        gather_status(cluster, *env, static_cast<std::size_t>(ctx.settings.parallel));
+    const auto progress = make_progress(ctx, fmt::format("cluster {}", cluster.id));
+    const auto hosts = gather_status(cluster, *env, static_cast<std::size_t>(ctx.settings.parallel),
+                                     progress.get());
 
     bool failed = false;
+    const bool colour = colour_on(ctx);
     if (ctx.settings.json) {
         ctx.out << status_document(cluster, hosts);
     }
@@ -97,7 +100,7 @@ int run_status(const StatusOptions& o, Context& ctx) {
             continue;
         }
         if (h.error) {
-            fmt::print(ctx.out, "{}: not read\n", h.host);
+            fmt::print(ctx.out, "{}: {}\n", h.host, paint("not read", Colour::red, colour));
             continue;
         }
         fmt::print(ctx.out, "{}:\n", h.host);

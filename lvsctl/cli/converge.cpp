@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "lvsctl/cli/environment.h"
+#include "lvsctl/cli/progress.h"
 #include "lvsctl/digest.h"
 #include "lvsctl/error.h"
 #include "lvsctl/manage/all_clusters.h"
@@ -26,18 +27,20 @@ namespace lvsctl::cli {
 namespace {
 
 void print_human(Context& ctx, const Cluster& cluster, const UpdateResult& result, bool dry_run) {
+    const bool colour = colour_on(ctx);
+    const auto failed = paint("FAILED", Colour::red, colour);
     fmt::print(ctx.out, "cluster {} ({}), backend {}, serial {}{}\n", cluster.id, cluster.name,
                cluster.backend, cluster.serial, dry_run ? ": plan" : "");
     for (std::size_t i = 0; i < result.plan.size(); ++i) {
         const auto& p = result.plan[i];
         if (p.error) {
-            fmt::print(ctx.out, "{}: FAILED: {}\n", p.host, *p.error);
+            fmt::print(ctx.out, "{}: {}: {}\n", p.host, failed, *p.error);
             continue;
         }
         const bool applied = i < result.applied.size();
         const auto& lines = applied ? result.applied[i].done : p.changes;
         if (lines.empty() && (!applied || result.applied[i].errors.empty())) {
-            fmt::print(ctx.out, "{}: nothing to do\n", p.host);
+            fmt::print(ctx.out, "{}: {}\n", p.host, paint("nothing to do", Colour::green, colour));
         } else {
             fmt::print(ctx.out, "{}:\n", p.host);
             for (const auto& line : lines) {
@@ -45,7 +48,7 @@ void print_human(Context& ctx, const Cluster& cluster, const UpdateResult& resul
             }
             if (applied) {
                 for (const auto& e : result.applied[i].errors) {
-                    fmt::print(ctx.out, "  FAILED: {}\n", e);
+                    fmt::print(ctx.out, "  {}: {}\n", failed, e);
                 }
             }
         }
@@ -77,6 +80,7 @@ Converged run_converge(const Context& ctx, db::Database& database, const Converg
     request.dry_run = o.dry_run;
     request.settings.parallel = static_cast<std::size_t>(ctx.settings.parallel);
     request.settings.drain_timeout = o.drain_timeout;
+    request.settings.progress = o.progress;
     request.cluster = o.cluster;
     request.note = o.note;
     LockGuard guard(database);
@@ -110,7 +114,10 @@ Converged run_converge(const Context& ctx, db::Database& database, const Converg
     return out;
 }
 
-int converge(Context& ctx, db::Database& database, const ConvergeOptions& o) {
+int converge(Context& ctx, db::Database& database, const ConvergeOptions& options) {
+    const auto progress = make_progress(ctx, fmt::format("cluster {}", options.cluster_id));
+    auto o = options;
+    o.progress = progress.get();
     const auto converged = run_converge(ctx, database, o);
     if (ctx.settings.json) {
         ctx.out << converged.outcome.document;

@@ -24,7 +24,8 @@ struct ConvergeOptions {
     std::uint32_t drain_timeout = 30;
     // Instead of the database's cluster (server remove: the cluster without the server).
     std::optional<Cluster> cluster;
-    std::string note;  // printed first, e.g. the hook's database change
+    std::string note;              // printed first, e.g. the hook's database change
+    Progress* progress = nullptr;  // converge() sets the terminal's progress line
 };
 
 int converge(Context& ctx, db::Database& database, const ConvergeOptions& options);

@@ -126,11 +126,11 @@ std::string ha_summary(const HaShown& ha) {
 }
 
 std::vector<HostStatus> gather_status(const Cluster& cluster, UpdateEnvironment& env,
-                                      std::size_t parallel) {
+                                      std::size_t parallel, Progress* progress) {
     const auto nlb = cluster.load_balancers.size();
     const auto kind = parse_backend(cluster.backend)->kind;  // validated
     std::vector<HostStatus> hosts(nlb + cluster.servers.size());
-    fan_out(hosts.size(), parallel, [&](std::size_t i) {
+    fan_out_with_progress(progress, "reading hosts", hosts.size(), parallel, [&](std::size_t i) {
         auto& h = hosts[i];
         h.host = i < nlb ? lb_name(cluster.load_balancers[i]) : web_name(cluster.servers[i - nlb]);
         auto e = capture_host_error(h.host, [&] {
@@ -178,7 +178,11 @@ std::vector<HostStatus> gather_status(const Cluster& cluster, UpdateEnvironment&
         if (e) {
             h.error = std::move(e->message);
         }
+        return h.error.has_value();
     });
+    if (progress != nullptr) {
+        progress->end();
+    }
     return hosts;
 }
 

@@ -61,6 +61,6 @@ struct HostStatus {
 // The LBs first, then the web servers, in the cluster's order; `cluster` must be valid. A host
 // that cannot be read has its error (backends other than ipvs have no agent to show a table).
 std::vector<HostStatus> gather_status(const Cluster& cluster, UpdateEnvironment& env,
-                                      std::size_t parallel);
+                                      std::size_t parallel, Progress* progress = nullptr);
 
 }  // namespace lvsctl

@@ -80,6 +80,8 @@ struct HostSlot {
     std::unique_ptr<Transport> transport;
     HostPlan plan;
     HostReport report;
+    // Whether the host has failed anywhere in the run so far (what the progress line counts).
+    bool failed() const { return plan.error.has_value() || !report.errors.empty(); }
 };
 
 struct WebHost : HostSlot {
@@ -152,29 +154,32 @@ class Run {
     // 1. Reach and read every host at once.
     void read() {
         const bool lb_ssh = env_.needs_ssh(cluster_);
-        fan_out(webs_.size() + lbs_.size(), settings_.parallel, [&](std::size_t i) {
-            if (i < webs_.size()) {
-                auto& w = webs_[i];
-                guarded(w, true, [&] {
-                    w.transport = env_.connector().connect(
-                        w.server->mgmt_address, static_cast<std::uint16_t>(w.server->ssh_port));
-                    w.step.emplace(*w.transport, w.name, cluster_.id, cluster_.website_ips);
-                    describe(w.step->observe(), w.plan.changes);
-                });
-                return;
-            }
-            auto& l = lbs_[i - webs_.size()];
-            guarded(l, true, [&] {
-                if (lb_ssh) {
-                    l.transport = env_.connector().connect(
-                        l.lb->mgmt_address, static_cast<std::uint16_t>(l.lb->ssh_port));
+        fan_out_with_progress(
+            settings_.progress, "reading hosts", webs_.size() + lbs_.size(), settings_.parallel,
+            [&](std::size_t i) {
+                if (i < webs_.size()) {
+                    auto& w = webs_[i];
+                    guarded(w, true, [&] {
+                        w.transport = env_.connector().connect(
+                            w.server->mgmt_address, static_cast<std::uint16_t>(w.server->ssh_port));
+                        w.step.emplace(*w.transport, w.name, cluster_.id, cluster_.website_ips);
+                        describe(w.step->observe(), w.plan.changes);
+                    });
+                    return w.failed();
                 }
-                l.backend = env_.backend(cluster_, *l.lb, l.transport.get(), l.name);
-                l.plan.changes = l.backend->plan(l.desired);
-                l.plan.monitored = l.backend->has_monitor();
-                l.plan.monitor = l.backend->monitor();
+                auto& l = lbs_[i - webs_.size()];
+                guarded(l, true, [&] {
+                    if (lb_ssh) {
+                        l.transport = env_.connector().connect(
+                            l.lb->mgmt_address, static_cast<std::uint16_t>(l.lb->ssh_port));
+                    }
+                    l.backend = env_.backend(cluster_, *l.lb, l.transport.get(), l.name);
+                    l.plan.changes = l.backend->plan(l.desired);
+                    l.plan.monitored = l.backend->has_monitor();
+                    l.plan.monitor = l.backend->monitor();
+                });
+                return l.failed();
             });
-        });
     }
 
     std::vector<HostPlan> plans() const {
@@ -190,12 +195,14 @@ class Run {
 
     // 2. Web servers: sysctls and new website IPs on lo.
     void add_to_web_servers() {
-        fan_out(webs_.size(), settings_.parallel, [&](std::size_t i) {
-            auto& w = webs_[i];
-            if (w.step && !w.plan.error) {
-                guarded(w, false, [&] { w.added = w.step->add(w.report); });
-            }
-        });
+        fan_out_with_progress(settings_.progress, "web servers: adding", webs_.size(),
+                              settings_.parallel, [&](std::size_t i) {
+                                  auto& w = webs_[i];
+                                  if (w.step && !w.plan.error) {
+                                      guarded(w, false, [&] { w.added = w.step->add(w.report); });
+                                  }
+                                  return w.failed();
+                              });
     }
 
     // 3. LBs, holding back what a failed web server lacks. Returns whether every LB converged.
@@ -213,46 +220,52 @@ class Run {
             }
         }
         std::vector<char> lb_ok(lbs_.size(), 0);
-        fan_out(lbs_.size(), settings_.parallel, [&](std::size_t i) {
-            auto& l = lbs_[i];
-            if (!l.backend || l.plan.error) {
-                return;
-            }
-            guarded(l, false, [&] {
-                const auto ips = l.backend->website_ips();
-                if (!all_web_ok && !ips) {
-                    l.report.errors.push_back(fmt::format(
-                        "{}: not changed: a web server of the cluster failed, and this backend "
-                        "cannot keep new website IPs and servers back",
-                        l.name));
-                    return;
+        fan_out_with_progress(
+            settings_.progress, "load balancers", lbs_.size(), settings_.parallel,
+            [&](std::size_t i) {
+                auto& l = lbs_[i];
+                if (!l.backend || l.plan.error) {
+                    return l.failed();
                 }
-                const auto want =
-                    held_back(l.desired, ips, l.backend->destinations(), all_web_ok, web_ok);
-                lb_ok[i] = l.backend->apply(want, l.report) ? 1 : 0;
+                guarded(l, false, [&] {
+                    const auto ips = l.backend->website_ips();
+                    if (!all_web_ok && !ips) {
+                        l.report.errors.push_back(fmt::format(
+                            "{}: not changed: a web server of the cluster failed, and this backend "
+                            "cannot keep new website IPs and servers back",
+                            l.name));
+                        return;
+                    }
+                    const auto want =
+                        held_back(l.desired, ips, l.backend->destinations(), all_web_ok, web_ok);
+                    lb_ok[i] = l.backend->apply(want, l.report) ? 1 : 0;
+                });
+                return l.failed();
             });
-        });
         return std::all_of(lb_ok.begin(), lb_ok.end(), [](char c) { return c != 0; });
     }
 
     // 4. Web servers: former website IPs leave lo, once no LB sends them traffic.
     void remove_from_web_servers(bool all_lb_ok) {
-        fan_out(webs_.size(), settings_.parallel, [&](std::size_t i) {
-            auto& w = webs_[i];
-            if (!w.added || (w.step->plan().remove.empty() && !w.step->plan().record_after)) {
-                return;
-            }
-            if (!all_lb_ok) {
-                if (!w.step->plan().remove.empty()) {
-                    w.report.errors.push_back(
-                        fmt::format("{}: former website IPs left on lo: an LB failed, and may "
-                                    "still send them traffic",
-                                    w.name));
+        fan_out_with_progress(
+            settings_.progress, "web servers: removing", webs_.size(), settings_.parallel,
+            [&](std::size_t i) {
+                auto& w = webs_[i];
+                if (!w.added || (w.step->plan().remove.empty() && !w.step->plan().record_after)) {
+                    return w.failed();
                 }
-                return;
-            }
-            guarded(w, false, [&] { w.step->remove(w.report); });
-        });
+                if (!all_lb_ok) {
+                    if (!w.step->plan().remove.empty()) {
+                        w.report.errors.push_back(
+                            fmt::format("{}: former website IPs left on lo: an LB failed, and may "
+                                        "still send them traffic",
+                                        w.name));
+                    }
+                    return w.failed();
+                }
+                guarded(w, false, [&] { w.step->remove(w.report); });
+                return w.failed();
+            });
     }
 
     // Former website IPs that stay on lo because the run stopped before step 4.
@@ -293,6 +306,15 @@ class Run {
 }  // namespace
 
 UpdateResult Updater::run(const Cluster& cluster, bool dry_run) {
+    // The progress line goes once the run is over, however it ends.
+    struct EndProgress {
+        Progress* progress;
+        ~EndProgress() {
+            if (progress != nullptr) {
+                progress->end();
+            }
+        }
+    } end_progress{settings_.progress};
     Run run(env_, settings_, cluster);
     run.read();
     UpdateResult result;

@@ -20,6 +20,7 @@
 
 #include "lvsctl/error.h"
 #include "lvsctl/ipvs_types.h"
+#include "lvsctl/manage/progress.h"
 #include "lvsctl/manage/transport.h"
 #include "lvsctl/manage/web_step.h"
 #include "lvsctl/model.h"
@@ -59,6 +60,7 @@ class LbBackend {
 struct UpdateSettings {
     std::size_t parallel = 16;
     std::uint32_t drain_timeout = 30;
+    Progress* progress = nullptr;  // told of each host done in each phase, when set
 };
 
 struct HostPlan {

@@ -199,4 +199,32 @@ check "one row per plan and update, dry runs marked, refused ones too" test \
     "1:t:planned 1:f:converged 1:f:unchanged 1:t:planned 2:f:converged 2:f:partial 2:f:converged 2:f:partial 2:f:converged 2:f:invalid"
 check "the report lists each host" test "$(sql "select jsonb_array_length(report->'hosts') from lvsctl_runs where cluster_id = 1 order by run_id desc limit 1")" = 3
 
+# --- on a terminal (script(1) gives lvsctl a pty): the live progress line, colour; a web
+# server down for a failure to count (last: these plans add rows to the run log) ------------
+"$ctl" stop 3 >/dev/null
+on_tty() {  # on_tty ARGS...: lvsctl under a pty; stdout and stderr together in $tty_out
+    local cmd
+    cmd=$(printf '%q ' "$lvsctl" --known-hosts "$LVSCTL_TEST_SSH_KNOWN_HOSTS" \
+        --ssh-identity "$LVSCTL_TEST_SSH_IDENTITY" --agent "$LVSCTL_TEST_SSH_DIR/agent" --timeout 5 "$@")
+    tty_out=$(script -qefc "$cmd" /dev/null)
+}
+lacks() { ! grep -qF "$1" <<<"$2"; }  # lacks TEXT IN
+on_tty plan --cluster-id 1
+check "on a terminal: the progress line counts the hosts and the failure" \
+    grep -qF $'\r\e[Klvsctl: cluster 1: reading hosts 3/3, 1 failed' <<<"$tty_out"
+check "on a terminal: the line is cleared before the result" \
+    grep -qF $'1 failed\r\e[Kcluster 1 (Web-Cluster)' <<<"$tty_out"
+check "on a terminal: FAILED in red" grep -qF $'\e[31;1mFAILED\e[0m' <<<"$tty_out"
+NO_COLOR=1 on_tty plan --cluster-id 1
+check "NO_COLOR: no colour" lacks $'\e[31' "$tty_out"
+on_tty -q plan --cluster-id 1
+check "-q: no progress line" lacks "reading hosts" "$tty_out"
+on_tty --json plan --cluster-id 1
+check "--json: no progress line" lacks "reading hosts" "$tty_out"
+check "--json: no colour" lacks $'\e[' "$tty_out"
+run plan --cluster-id 1
+check "not a terminal: no progress line" lacks "reading hosts" "$out$err"
+check "not a terminal: no colour" lacks $'\e[' "$out$err"
+"$ctl" start 3 >/dev/null
+
 finish
