@@ -12,10 +12,32 @@
 
 namespace lvsctl {
 
+const std::vector<ConfigKey>& config_key_table() {
+    static const std::vector<ConfigKey> table = {
+        {"db", ConfigValue::text, 0},
+        {"ssh-user", ConfigValue::text, 0},
+        {"ssh-identity", ConfigValue::text, 0},
+        {"known-hosts", ConfigValue::text, 0},
+        {"templates", ConfigValue::text, 0},
+        {"agent", ConfigValue::text, 0},
+        {"timeout", ConfigValue::number, 86400},
+        {"parallel", ConfigValue::number, 4096},
+        {"lock-timeout", ConfigValue::number, 86400},
+        {"json", ConfigValue::boolean, 0},
+        {"vrrp-nopreempt", ConfigValue::boolean, 0},
+        {"vrrp-unicast", ConfigValue::boolean, 0},
+    };
+    return table;
+}
+
 const std::vector<std::string_view>& config_keys() {
-    static const std::vector<std::string_view> keys = {
-        "db",      "ssh-user", "ssh-identity", "known-hosts", "templates",      "agent",
-        "timeout", "parallel", "lock-timeout", "json",        "vrrp-nopreempt", "vrrp-unicast"};
+    static const std::vector<std::string_view> keys = [] {
+        std::vector<std::string_view> names;
+        for (const auto& key : config_key_table()) {
+            names.push_back(key.name);
+        }
+        return names;
+    }();
     return keys;
 }
 
@@ -34,7 +56,14 @@ std::string_view trim(std::string_view s) {
     throw Error(ExitCode::config, fmt::format("config {} line {}: {}", source, line, why));
 }
 
-int positive(std::string_view source, const ConfigEntry& e, int max) {
+// A number key's value: 1 to the table's max for it.
+int positive(std::string_view source, const ConfigEntry& e) {
+    int max = 0;
+    for (const auto& key : config_key_table()) {
+        if (key.name == e.key) {
+            max = key.max;
+        }
+    }
     int n = 0;
     const auto* end = e.value.data() + e.value.size();
     auto [ptr, ec] = std::from_chars(e.value.data(), end, n);
@@ -109,11 +138,11 @@ void apply_config_entry(Settings& s, const ConfigEntry& e, std::string_view sour
             fail(source, e.line, "agent: not a program name or an absolute path");
         }
     } else if (e.key == "timeout") {
-        s.timeout = positive(source, e, 86400);
+        s.timeout = positive(source, e);
     } else if (e.key == "parallel") {
-        s.parallel = positive(source, e, 4096);
+        s.parallel = positive(source, e);
     } else if (e.key == "lock-timeout") {
-        s.lock_timeout = positive(source, e, 86400);
+        s.lock_timeout = positive(source, e);
     } else if (e.key == "json" || e.key == "vrrp-nopreempt" || e.key == "vrrp-unicast") {
         bool& flag = e.key == "json"             ? s.json
                      : e.key == "vrrp-nopreempt" ? s.vrrp_nopreempt

@@ -27,8 +27,17 @@ struct Settings {
     int verbosity = 0;  // -v adds one, -q takes one away
 };
 
-// The keys the config file may set: the long option names without the dashes.
-const std::vector<std::string_view>& config_keys();
+// The keys the config file may set: the long option names without the dashes, and the values
+// the parser takes for each. lvsctl.conf(5) is generated from this table and from the options'
+// descriptions (`lvsctl generate conf-man`).
+enum class ConfigValue { text, number, boolean };
+struct ConfigKey {
+    std::string_view name;
+    ConfigValue value = ConfigValue::text;
+    int max = 0;  // number: a whole number from 1 to max
+};
+const std::vector<ConfigKey>& config_key_table();
+const std::vector<std::string_view>& config_keys();  // the names of config_key_table()
 
 struct ConfigEntry {
     std::size_t line = 0;
