@@ -190,6 +190,7 @@ void setup_agent(CLI::App& parent, Registry& registry) {
     apply->add_option("--marks", opts->marks, "Firewall marks through nft or iptables")
         ->check(CLI::IsMember({"nft", "iptables"}));
     apply->add_option("--state-dir", opts->state_dir, "Where the agent records what it owns")
+        ->type_name("DIR")
         ->default_str(opts->state_dir);
     apply->add_flag("--full", opts->full,
                     "Compare every service's destinations with the kernel's, changed or not");
@@ -202,6 +203,7 @@ void setup_agent(CLI::App& parent, Registry& registry) {
 
     auto* show = group->add_subcommand("show", "Print the local state as JSON");
     show->add_option("--state-dir", opts->state_dir, "Where the agent records what it owns")
+        ->type_name("DIR")
         ->default_str(opts->state_dir);
     add_cluster_id(*show, opts->cluster_id)
         ->description("Show what this cluster's agent placed (default: every cluster's)");
@@ -210,6 +212,7 @@ void setup_agent(CLI::App& parent, Registry& registry) {
     auto* notify = group->add_subcommand(
         "vrrp-notify", "keepalived's notify hook: record a cluster's VRRP state (docs/ha.md)");
     notify->add_option("--state-dir", opts->state_dir, "Where the agent records what it owns")
+        ->type_name("DIR")
         ->default_str(opts->state_dir);
     add_cluster_id(*notify, opts->cluster_id)->required();
     notify->add_option("notified", opts->notified, "TYPE NAME STATE PRIORITY, from keepalived")

@@ -129,12 +129,16 @@ void setup_import(CLI::App& parent, Registry& registry) {
     cmd->add_option("--server", opts->servers,
                     "NAME=MGMT_IP: the management (SSH) address of the server the file names "
                     "NAME (repeatable)")
+        ->type_name("NAME=MGMT_IP")
         ->allow_extra_args(false);
     cmd->add_option("--backend", opts->backend,
                     "The cluster's backend: ipvs, piranha, keepalived or exec:PROGRAM (default: "
-                    "the cluster's, ipvs for a new one)");
-    cmd->add_option("--primary", opts->primary, "The primary LB's management address");
-    cmd->add_option("--backup", opts->backup, "The backup LB's management address");
+                    "the cluster's, ipvs for a new one)")
+        ->type_name("BACKEND");
+    cmd->add_option("--primary", opts->primary, "The primary LB's management address")
+        ->type_name("IP");
+    cmd->add_option("--backup", opts->backup, "The backup LB's management address")
+        ->type_name("IP");
     add_no_update(*cmd, opts->no_update);
     registry.add(cmd, opts, run_import);
 }

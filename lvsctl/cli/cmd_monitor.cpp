@@ -150,6 +150,7 @@ void setup_monitor(CLI::App& parent, Registry& registry) {
     add_cluster_id(*monitor, opts->cluster_id)
         ->description("Cluster id (default: the one the agent left a desired state for)");
     monitor->add_option("--state-dir", opts->state_dir, "Where the agent left the desired state")
+        ->type_name("DIR")
         ->default_str(opts->state_dir);
     monitor->add_option("--concurrency", opts->concurrency, "Checks in flight at once")
         ->check(CLI::Range(1, 4096))

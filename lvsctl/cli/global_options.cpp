@@ -12,15 +12,21 @@ namespace lvsctl::cli {
 
 GlobalOptions::GlobalOptions(CLI::App& app, Settings& s) : app_(app), settings_(s) {
     config_ = app.add_option("--config", config_path_, "Config file (key = value lines)")
+                  ->type_name("FILE")
                   ->default_str(config_path_);
-    app.add_option("--db", s.db, "libpq connection string or URI (else env LVSCTL_DB, PG*)");
+    app.add_option("--db", s.db, "libpq connection string or URI (else env LVSCTL_DB, PG*)")
+        ->type_name("CONNINFO");
     app.add_option("--ssh-user", s.ssh_user, "User for SSH to LBs and web servers")
+        ->type_name("USER")
         ->default_str(s.ssh_user);
-    app.add_option("--ssh-identity", s.ssh_identity, "SSH private key");
+    app.add_option("--ssh-identity", s.ssh_identity, "SSH private key")->type_name("FILE");
     app.add_option("--known-hosts", s.known_hosts, "known_hosts for strict host-key checking")
+        ->type_name("FILE")
         ->default_str(s.known_hosts);
-    app.add_option("--templates", s.templates, "Template directory");
-    app.add_option("--agent", s.agent, "lvsctl program on the LBs")->default_str(s.agent);
+    app.add_option("--templates", s.templates, "Template directory")->type_name("DIR");
+    app.add_option("--agent", s.agent, "lvsctl program on the LBs")
+        ->type_name("PATH")
+        ->default_str(s.agent);
     app.add_option("--timeout", s.timeout, "SSH connect and per-command timeout, seconds")
         ->check(CLI::Range(1, 86400))
         ->default_str(std::to_string(s.timeout));
