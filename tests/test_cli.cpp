@@ -94,6 +94,22 @@ TEST_CASE("help is a success and lists every command") {
     }
 }
 
+TEST_CASE("--version prints `lvsctl VERSION` and exits 0, before or after a command") {
+    // LVSCTL_VERSION_STRING: what CMake chose (-DLVSCTL_VERSION, git describe, else 0.1.0).
+    const std::string expected = std::string("lvsctl ") + LVSCTL_VERSION_STRING + "\n";
+    CHECK(std::string(LVSCTL_VERSION_STRING).size() > 0);
+    for (const auto& args : std::vector<std::vector<std::string>>{
+             {"--version"}, {"render", "--version"}, {"--json", "--version"}}) {
+        const auto r = run_lvsctl(args);
+        CAPTURE(args.front());
+        CHECK(r.code == 0);
+        CHECK(r.out == expected);
+        CHECK(r.err.empty());
+    }
+    // It is listed in --help.
+    CHECK(run_lvsctl({"--help"}).out.find("--version") != std::string::npos);
+}
+
 TEST_CASE("bad flags are usage errors: exit 64") {
     for (const auto& args : std::vector<std::vector<std::string>>{
              {},

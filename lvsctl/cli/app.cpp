@@ -55,20 +55,11 @@ void report_error(Context& ctx, ExitCode code, const std::string& message) {
 
 }  // namespace
 
-int run(int argc, char** argv, std::ostream& out, std::ostream& err) {
-    Context ctx{
-        {}, argc > 0 ? std::filesystem::path(argv[0]) : std::filesystem::path("lvsctl"), out, err};
-    std::error_code ec;
-    if (auto self = std::filesystem::read_symlink("/proc/self/exe", ec); !ec) {
-        ctx.program = self;
-    }
-
-    CLI::App app{"lvsctl: drive Linux Virtual Server load balancers from the platform's database",
-                 "lvsctl"};
+CommandLine::CommandLine(Settings& settings) : globals(app, settings) {
     app.fallthrough();  // global options may also follow the command
     app.require_subcommand(1);
-    GlobalOptions globals(app, ctx.settings);
-    Registry registry;
+    app.set_version_flag("--version", fmt::format("lvsctl {}", version()),
+                         "Print `lvsctl VERSION` and exit");
     setup_update(app, registry);
     setup_plan(app, registry);
     setup_render(app, registry);
@@ -79,7 +70,18 @@ int run(int argc, char** argv, std::ostream& out, std::ostream& err) {
     setup_agent(app, registry);
     setup_monitor(app, registry);
     setup_db(app, registry);
+}
 
+int run(int argc, char** argv, std::ostream& out, std::ostream& err) {
+    Context ctx{
+        {}, argc > 0 ? std::filesystem::path(argv[0]) : std::filesystem::path("lvsctl"), out, err};
+    std::error_code ec;
+    if (auto self = std::filesystem::read_symlink("/proc/self/exe", ec); !ec) {
+        ctx.program = self;
+    }
+
+    CommandLine cli(ctx.settings);
+    auto& app = cli.app;
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -93,8 +95,8 @@ int run(int argc, char** argv, std::ostream& out, std::ostream& err) {
     }
 
     try {
-        globals.merge();
-        const Runner* runner = registry.parsed();
+        cli.globals.merge();
+        const Runner* runner = cli.registry.parsed();
         if (runner == nullptr) {
             err << app.help();
             return static_cast<int>(ExitCode::usage);

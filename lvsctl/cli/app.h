@@ -83,6 +83,24 @@ void add_which_clusters(CLI::App& command, std::int64_t& cluster_id, bool& all,
 // A hook's --no-update: the database write alone.
 CLI::Option* add_no_update(CLI::App& command, bool& no_update);
 
+// The version `lvsctl --version` prints: CMake's LVSCTL_VERSION, else `git describe` of the
+// source tree at configure time, else the project's version (version.cpp.in).
+std::string_view version();
+
+// The command model: every command, option and check, bound to `settings`, and what each command
+// runs.
+class CommandLine {
+  public:
+    explicit CommandLine(Settings& settings);
+    CommandLine(const CommandLine&) = delete;
+    CommandLine& operator=(const CommandLine&) = delete;
+
+    CLI::App app{"lvsctl: drive Linux Virtual Server load balancers from the platform's database",
+                 "lvsctl"};
+    GlobalOptions globals;
+    Registry registry;
+};
+
 // The whole program; returns the process exit code.
 int run(int argc, char** argv, std::ostream& out, std::ostream& err);
 
