@@ -70,6 +70,7 @@ CommandLine::CommandLine(Settings& settings) : globals(app, settings) {
     setup_agent(app, registry);
     setup_monitor(app, registry);
     setup_db(app, registry);
+    setup_generate(app, registry);
 }
 
 int run(int argc, char** argv, std::ostream& out, std::ostream& err) {

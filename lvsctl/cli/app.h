@@ -56,6 +56,9 @@ void setup_render(CLI::App& parent, Registry& registry);
 void setup_server(CLI::App& parent, Registry& registry);
 void setup_status(CLI::App& parent, Registry& registry);
 void setup_update(CLI::App& parent, Registry& registry);
+// `lvsctl generate man|conf-man|bash|zsh` (hidden): the man pages and the shell completions,
+// walked from `root`, the program's own command model. Added last, after every other command.
+void setup_generate(CLI::App& root, Registry& registry);
 
 // Global options (docs/commands.md) bound to `settings`; merge() then fills in what the
 // command line did not give from LVSCTL_DB and the config file. Flags win over both.
@@ -88,7 +91,8 @@ CLI::Option* add_no_update(CLI::App& command, bool& no_update);
 std::string_view version();
 
 // The command model: every command, option and check, bound to `settings`, and what each command
-// runs.
+// runs. The program parses with it; `lvsctl generate` writes the man pages and the shell
+// completions from the same object, so an option cannot exist without appearing in them.
 class CommandLine {
   public:
     explicit CommandLine(Settings& settings);
