@@ -23,7 +23,8 @@ else
     failed=1
 fi
 if shellcheck -x tests/faults/faults_test.sh tests/faults/agent-wrapper tests/faults/exec-program \
-    tests/faults/service-stub tests/lib.sh tests/check-architecture.sh tests/check-scripts.sh; then
+    tests/faults/service-stub tests/lib.sh tests/check-architecture.sh tests/check-scripts.sh \
+    tests/check-docs.sh; then
     echo "ok - shellcheck: the fault suite and the checks"
 else
     failed=1
