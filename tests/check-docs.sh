@@ -115,7 +115,7 @@ else
         not_ok "zsh -n: the zsh completion does not parse"
     fi
     for expected in '#compdef lvsctl' ':(lvs.cf keepalived keepalived-vrrp ipvsadm json)' \
-        "'--server=" "'update:" "'vrrp-notify:"; do
+        '--server=[' "'update:" "'vrrp-notify:"; do
         if grep -qF -- "$expected" "$zsh_completion"; then
             ok "the zsh completion has $expected"
         else
