@@ -41,8 +41,9 @@ void setup_ip(CLI::App& parent, Registry& registry) {
     for (const bool add : {true, false}) {
         auto opts = std::make_shared<IpOptions>();
         opts->add = add;
-        const char* verb = add ? "add" : "remove";
-        auto* cmd = group->add_subcommand(verb, std::string(verb) + " website IPs, then update");
+        auto* cmd = group->add_subcommand(
+            add ? "add" : "remove",
+            std::string(add ? "Add" : "Remove") + " website IPs of the cluster, then update");
         add_cluster_id(*cmd, opts->cluster_id)->required();
         cmd->add_option("IP", opts->addresses, "Website IPs, IPv4 or IPv6")
             ->check(ip_address())

@@ -131,7 +131,9 @@ void setup_server(CLI::App& parent, Registry& registry) {
     add->address_v6_flag =
         cmd->add_option("--address-v6", add->address_v6, "IPv6 real-server address")
             ->check(ip_address(Family::inet6));
-    cmd->add_option("--weight", add->weight, "IPVS weight")->check(CLI::Range(0, 65535));
+    cmd->add_option("--weight", add->weight, "IPVS weight")
+        ->check(CLI::Range(0, 65535))
+        ->capture_default_str();
     add_no_update(*cmd, add->no_update);
     registry.add(cmd, add, run_add);
 
@@ -142,7 +144,8 @@ void setup_server(CLI::App& parent, Registry& registry) {
     add_node_id(*cmd, remove->node_id);
     cmd->add_option("--drain-timeout", remove->drain_timeout,
                     "Seconds to wait for active connections to end")
-        ->check(CLI::Range(0, 86400));
+        ->check(CLI::Range(0, 86400))
+        ->capture_default_str();
     add_no_update(*cmd, remove->no_update);
     registry.add(cmd, remove, run_remove);
 
@@ -152,7 +155,9 @@ void setup_server(CLI::App& parent, Registry& registry) {
     add_node_id(*cmd, set->node_id);
     set->weight_flag =
         cmd->add_option("--weight", set->weight, "IPVS weight")->check(CLI::Range(0, 65535));
-    set->active_flag = cmd->add_option("--active", set->active, "true or false");
+    set->active_flag = cmd->add_option(
+        "--active", set->active,
+        "true or false; an inactive server stays an IPVS destination with weight 0");
     add_no_update(*cmd, set->no_update);
     registry.add(cmd, set, run_set);
 }

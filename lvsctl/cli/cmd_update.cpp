@@ -49,7 +49,8 @@ void setup_update(CLI::App& parent, Registry& registry) {
                   "With --dry-run: exit 2 when changes are pending");
     cmd->add_option("--drain-timeout", opts->drain_timeout,
                     "Seconds a removed server's active connections may take to end")
-        ->check(CLI::Range(0, 86400));
+        ->check(CLI::Range(0, 86400))
+        ->capture_default_str();
     registry.add(cmd, opts, run_update);
 }
 
