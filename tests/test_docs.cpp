@@ -146,7 +146,8 @@ TEST_CASE("every option has a description and is in lvsctl(8), the completions a
     REQUIRE(!man.empty());
     for (const auto& [path, option] : found) {
         const auto where = path.empty() ? std::string("global option") : path_name(path);
-        const auto name = option->get_name(true, false);
+        const auto name = option->nonpositional() ? option->get_name(false, true)   // -v,--verbose
+                                                  : option->get_name(true, false);  // FILE
         CAPTURE(where);
         CAPTURE(name);
         CHECK_MESSAGE(!option->get_description().empty(), "no description");
