@@ -1,8 +1,8 @@
 #!/bin/bash
 # The generated man pages and shell completions (target lvsctl_docs, `lvsctl generate`), as
 # installed: lvsctl(8) and lvsctl.conf(5) format without a warning; the bash completion really
-# completes commands, options and option values in a plain bash; the zsh completion parses and
-# offers render's formats. Usage: check-docs.sh SHARE_DIR (the build tree's share/). Run by ctest
+# completes commands, options and option values in a plain bash; the zsh completion parses,
+# offers render's formats and completes in an interactive zsh (tests/zsh-complete.zsh). Usage: check-docs.sh SHARE_DIR (the build tree's share/). Run by ctest
 # (man_pages_and_completions).
 set -uo pipefail
 share=${1:?usage: check-docs.sh SHARE_DIR}
@@ -136,5 +136,16 @@ else
     else
         not_ok "zsh: $undefined"
     fi
+    # The real completion system in an interactive zsh on a pseudo-terminal: TAB completes.
+    for case in 'lvsctl ren|render' 'lvsctl import --se|--server' \
+        'lvsctl render --format=|keepalived-vrrp' 'lvsctl --json agent apply --marks |iptables'; do
+        line=${case%%|*} expected=${case#*|}
+        if timeout 30 zsh -f "$(dirname "$0")/zsh-complete.zsh" "$(dirname "$zsh_completion")" \
+            "$line" "$expected"; then
+            ok "zsh completes '$line' with $expected"
+        else
+            not_ok "zsh completes '$line': no $expected within 30 s"
+        fi
+    done
 fi
 exit $failed
