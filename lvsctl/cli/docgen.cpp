@@ -551,6 +551,12 @@ file's \fBdb\fR.
 libpq's own variables, used when neither \fB\-\-db\fR, \fBLVSCTL_DB\fR nor the configuration
 file give a connection string.
 A password belongs in \fI~/.pgpass\fR (or \fBPGPASSFILE\fR): one on the command line is refused.
+.TP
+.B NO_COLOR
+Set to anything non\-empty: no colour on a terminal (\fBFAILED\fR is otherwise red, \fBnothing
+to do\fR green).
+The live progress line on standard error is shown only when it is a terminal, never with
+\fB\-\-json\fR or \fB\-q\fR.
 .SH FILES
 .TP
 .I /etc/lvsctl/lvsctl.conf
