@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Tests the Debian package that tools/package built: lintian finds no error in it; its
-# dependencies resolve here; unpacked into a scratch root (dpkg -x), it holds what the README
+# dependencies resolve here; dpkg installs, upgrades, removes and purges it in an empty root;
+# unpacked into a scratch root (dpkg -x), it holds what the README
 # says, the installed program runs from there and renders the seed lvs.cf with the INSTALLED
 # templates (found beside its bin/, no --templates), and the installed units pass
 # `systemd-analyze verify`. tools/test runs it after the g++ tests:
@@ -53,6 +54,32 @@ else
     sed 's/^/    /' "$scratch/apt"
 fi
 
+# dpkg itself, into an empty root of its own: install, the same version again (an upgrade: the
+# maintainer scripts' upgrade branches), remove (the conffile stays), purge (it goes). The
+# maintainer scripts run outside a chroot with DPKG_ROOT set; debhelper's systemd lines skip
+# everything without /run/systemd/system, but Debian 12's still call systemctl daemon-reload
+# there, so on a machine that runs systemd (not CI's) this step is skipped.
+if [ -d /run/systemd/system ]; then
+    echo "skip - dpkg --root install, upgrade, remove, purge: this machine runs systemd"
+else
+    dpkgroot=$scratch/dpkg-root
+    mkdir -p "$dpkgroot/var/lib/dpkg/info" "$dpkgroot/var/lib/dpkg/updates"
+    touch "$dpkgroot/var/lib/dpkg/status"
+    in_root() {
+        dpkg --root="$dpkgroot" --log="$scratch/dpkg.log" --force-script-chrootless \
+            --force-depends "$@" >>"$scratch/dpkg" 2>&1
+    }
+    conf=$dpkgroot/etc/lvsctl/lvsctl.conf
+    if in_root -i "$deb" && [ -x "$dpkgroot/usr/bin/lvsctl" ] && in_root -i "$deb" &&
+        in_root -r lvsctl && [ -f "$conf" ] && [ ! -e "$dpkgroot/usr/bin/lvsctl" ] &&
+        in_root -P lvsctl && [ ! -e "$conf" ]; then
+        ok "dpkg --root: install, upgrade, remove (the conffile stays), purge (it goes)"
+    else
+        not_ok "dpkg --root: install, upgrade, remove, purge"
+        grep -v 'depends on\|is not installed\|dependency problems' "$scratch/dpkg" | sed 's/^/    /'
+    fi
+fi
+
 dpkg-deb -x "$deb" "$root" || exit 1
 # Units go where systemd.pc says at build time: /lib/systemd/system on Debian 12.
 unitdir=
@@ -76,8 +103,11 @@ for path in usr/bin/lvsctl \
         missing+=("$path")
     fi
 done
-if [ -z "$unitdir" ] || [ ${#missing[@]} -ne 0 ]; then
-    not_ok "the package lacks: ${missing[*]} ${unitdir:-(no systemd units)}"
+if [ -z "$unitdir" ]; then
+    missing+=("the systemd units")
+fi
+if [ ${#missing[@]} -ne 0 ]; then
+    not_ok "the package lacks: ${missing[*]}"
 else
     ok "the package holds the program, templates, config, units ($unitdir) and docs"
 fi
@@ -121,6 +151,7 @@ fi
 # The installed templates, found beside the installed bin/ (no --templates), render the seed
 # lvs.cf as the golden file (less its serial line, as in tests/test_cli.cpp); the packaged
 # config is read (all comments).
+: >"$scratch/diff"
 if "$lvsctl" --config "$root/etc/lvsctl/lvsctl.conf" render \
     --from-lvscf tests/golden/seed-lvs.cf >"$scratch/rendered" 2>"$scratch/err" &&
     grep -v '^serial_no = ' "$scratch/rendered" | diff -u tests/golden/seed-lvs.cf - >"$scratch/diff"; then
