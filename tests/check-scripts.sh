@@ -24,8 +24,14 @@ else
 fi
 if shellcheck -x tests/faults/faults_test.sh tests/faults/agent-wrapper tests/faults/exec-program \
     tests/faults/service-stub tests/lib.sh tests/check-architecture.sh tests/check-scripts.sh \
-    tests/check-docs.sh; then
-    echo "ok - shellcheck: the fault suite and the checks"
+    tests/check-docs.sh tests/package/install_test.sh tools/package; then
+    echo "ok - shellcheck: the fault suite, the package's scripts and the checks"
+else
+    failed=1
+fi
+# The package's maintainer scripts run in the installing machine's /bin/sh.
+if shellcheck -s sh debian/lvsctl.postinst debian/lvsctl.prerm; then
+    echo "ok - shellcheck: the package's maintainer scripts"
 else
     failed=1
 fi
