@@ -70,8 +70,8 @@ void set_load_balancer(Cluster& c, Role role, const std::string& text) {
 
 // What the ipvs backend cannot do that the file asks of its LBs: pulse raises the NAT router's
 // address; lvsctl's agent does not (docs/migration.md).
-void refuse_for_backend(const Cluster& c, const std::string& file) {
-    const auto spec = parse_backend(c.backend);
+void refuse_for_backend(const Cluster& c, const std::string& backend, const std::string& file) {
+    const auto spec = parse_backend(backend);
     if (!spec || spec->kind != BackendKind::ipvs) {
         return;
     }
@@ -105,9 +105,7 @@ int run_import(const ImportOptions& o, Context& ctx) {
     cluster.backend = o.backend;
     const auto effective =
         !o.backend.empty() ? o.backend : database.cluster_backend(o.cluster_id).value_or("ipvs");
-    auto checked = cluster;
-    checked.backend = effective;
-    refuse_for_backend(checked, o.file);
+    refuse_for_backend(cluster, effective, o.file);
     const auto done = database.import_cluster(o.cluster_id, cluster);
     std::string what;
     for (const auto& line : done) {
