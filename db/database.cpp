@@ -850,4 +850,45 @@ std::int64_t Database::record_run(const Run& run) {
     });
 }
 
+namespace {
+std::chrono::system_clock::time_point from_unix(double seconds) {
+    return std::chrono::system_clock::time_point(
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(
+            std::chrono::duration<double>(seconds)));
+}
+}  // namespace
+
+std::vector<RunSummary> Database::recent_runs(std::int64_t cluster_id, int limit) {
+    return guarded([&] {
+        pqxx::read_transaction tx(impl_->connection);
+        std::vector<RunSummary> out;
+        for (const auto& row : tx.exec_params(
+                 "select run_id, coalesce(serial, 0), extract(epoch from started_at)::float8,"
+                 " extract(epoch from finished_at)::float8, coalesce(dry_run, false),"
+                 " coalesce(result, '') from lvsctl_runs where cluster_id = $1"
+                 " order by run_id desc limit $2",
+                 cluster_id, limit)) {
+            out.push_back({row[0].as<std::int64_t>(), row[1].as<std::int64_t>(),
+                           from_unix(row[2].as<double>(0)), from_unix(row[3].as<double>(0)),
+                           row[4].as<bool>(), row[5].c_str()});
+        }
+        return out;
+    });
+}
+
+std::vector<RunCount> Database::run_counts() {
+    return guarded([&] {
+        pqxx::read_transaction tx(impl_->connection);
+        std::vector<RunCount> out;
+        for (const auto& row :
+             tx.exec("select cluster_id, coalesce(result, ''), count(*),"
+                     " coalesce(extract(epoch from max(finished_at))::float8, 0) from lvsctl_runs"
+                     " where cluster_id is not null group by 1, 2 order by 1, 2")) {
+            out.push_back({row[0].as<std::int64_t>(), row[1].c_str(), row[2].as<std::int64_t>(),
+                           from_unix(row[3].as<double>())});
+        }
+        return out;
+    });
+}
+
 }  // namespace lvsctl::db

@@ -86,6 +86,10 @@ class Database : public RunLog {
     // The run log (lvsctl_runs): RunLog's.
     std::optional<LastRun> last_run(std::int64_t cluster_id) override;
     std::int64_t record_run(const Run& run) override;  // returns run_id
+    // Cluster `cluster_id`'s last `limit` runs, newest first (the web view).
+    std::vector<RunSummary> recent_runs(std::int64_t cluster_id, int limit);
+    // Every cluster's runs counted by result (`/metrics`), by cluster and result.
+    std::vector<RunCount> run_counts();
 
   private:
     struct Impl;

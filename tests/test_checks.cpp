@@ -1,7 +1,7 @@
 // The real CheckRunner (checks/asio_checks.h) against real TCP servers on loopback (127.0.0.1
 // and ::1), each a poll() loop in a thread of the test: what passes, what fails and why, the
 // timeout, the limit on checks in flight and the spread of their starts. Then the metrics
-// endpoint (checks/metrics_server.h) with real HTTP clients.
+// endpoint (checks/http_server.h) with real HTTP clients.
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "checks/asio_checks.h"
-#include "checks/metrics_server.h"
+#include "checks/http_server.h"
 #include "lvsctl/error.h"
 
 using namespace lvsctl;
@@ -414,7 +414,7 @@ TEST_CASE("asio checks: expect \"*\" with nothing to send passes at the connect"
           500ms);
 }
 
-// --- the metrics endpoint (checks/metrics_server.h) ----------------------------------------------
+// --- the metrics endpoint (checks/http_server.h) ----------------------------------------------
 
 namespace {
 

@@ -69,6 +69,7 @@ CommandLine::CommandLine(Settings& settings) : globals(app, settings) {
     setup_import(app, registry);
     setup_agent(app, registry);
     setup_monitor(app, registry);
+    setup_serve(app, registry);
     setup_db(app, registry);
     setup_generate(app, registry);
 }

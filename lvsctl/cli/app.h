@@ -53,6 +53,7 @@ void setup_import(CLI::App& parent, Registry& registry);
 void setup_ip(CLI::App& parent, Registry& registry);
 void setup_plan(CLI::App& parent, Registry& registry);
 void setup_render(CLI::App& parent, Registry& registry);
+void setup_serve(CLI::App& parent, Registry& registry);
 void setup_server(CLI::App& parent, Registry& registry);
 void setup_status(CLI::App& parent, Registry& registry);
 void setup_update(CLI::App& parent, Registry& registry);

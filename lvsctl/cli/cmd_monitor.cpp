@@ -12,7 +12,7 @@
 #include <optional>
 
 #include "checks/asio_checks.h"
-#include "checks/metrics_server.h"
+#include "checks/http_server.h"
 #include "ipvs/kernel.h"
 #include "lvsctl/cli/app.h"
 #include "lvsctl/cli/files.h"

@@ -40,7 +40,7 @@ struct ListenAddress {
 };
 std::optional<ListenAddress> parse_listen_address(std::string_view text);
 
-// What the loop hands each round's text to (checks/metrics_server.h serves it over HTTP).
+// What the loop hands each round's text to (checks/http_server.h serves it over HTTP).
 class MetricsSink {
   public:
     virtual ~MetricsSink() = default;

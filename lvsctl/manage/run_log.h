@@ -12,6 +12,23 @@
 
 namespace lvsctl {
 
+// A run of the run log as the web view lists it (docs/web-view.md): lvsctl_runs without the report.
+struct RunSummary {
+    std::int64_t run_id = 0;
+    std::int64_t serial = 0;  // 0 when the run had none
+    std::chrono::system_clock::time_point started, finished;
+    bool dry_run = false;
+    std::string result;
+};
+
+// How many runs of one cluster ended with one result, and when the last of them finished.
+struct RunCount {
+    std::int64_t cluster_id = 0;
+    std::string result;
+    std::int64_t count = 0;
+    std::chrono::system_clock::time_point last_finished;
+};
+
 class RunLog {
   public:
     virtual ~RunLog() = default;

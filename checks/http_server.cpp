@@ -1,9 +1,11 @@
-#include "checks/metrics_server.h"
+#include "checks/http_server.h"
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <asio.hpp>
+#include <cctype>
 #include <mutex>
 #include <optional>
 #include <string_view>
@@ -22,15 +24,51 @@ using asio::ip::tcp;
 constexpr std::size_t kMaxClients = 16;
 constexpr std::size_t kMaxRequest = 8192;
 
-std::string reply(std::string_view status, std::string_view content_type, std::string_view body) {
-    return fmt::format(
-        "HTTP/1.1 {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
-        status, content_type, body.size(), body);
+std::string reply(const HttpAnswer& a) {
+    std::string head = fmt::format("HTTP/1.1 {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n",
+                                   a.status, a.content_type, a.body.size());
+    for (const auto& [name, value] : a.headers) {
+        head += fmt::format("{}: {}\r\n", name, value);
+    }
+    return head + "Connection: close\r\n\r\n" + a.body;
+}
+
+std::string reply(std::string_view status, std::string_view body) {
+    return reply(
+        HttpAnswer{std::string(status), "text/plain; charset=utf-8", std::string(body), {}});
+}
+
+// The value of header `name` (lower case) in `head`, the request's lines after the first.
+std::string header(std::string_view head, std::string_view name) {
+    while (!head.empty()) {
+        const auto end = head.find('\n');
+        auto line = head.substr(0, end);
+        head = end == std::string_view::npos ? std::string_view() : head.substr(end + 1);
+        if (!line.empty() && line.back() == '\r') {
+            line.remove_suffix(1);
+        }
+        const auto colon = line.find(':');
+        if (colon == std::string_view::npos || colon != name.size() ||
+            !std::equal(name.begin(), name.end(), line.begin(), [](char a, char b) {
+                return a == std::tolower(static_cast<unsigned char>(b));
+            })) {
+            continue;
+        }
+        auto value = line.substr(colon + 1);
+        while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
+            value.remove_prefix(1);
+        }
+        while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) {
+            value.remove_suffix(1);
+        }
+        return std::string(value);
+    }
+    return {};
 }
 
 }  // namespace
 
-struct MetricsServer::Impl {
+struct HttpServer::Impl {
     // Declared before `io`: destroying `io` destroys the clients still pending, and they look
     // at these.
     bool stopping = false;
@@ -39,8 +77,7 @@ struct MetricsServer::Impl {
     asio::io_context io;
     tcp::acceptor acceptor{io};
     std::chrono::milliseconds timeout{};
-    std::mutex mutex;
-    std::optional<std::string> text;  // under `mutex`
+    HttpHandler handler;
     std::thread thread;
 
     // One client: its request read (up to the blank line), one answer written, closed.
@@ -76,31 +113,38 @@ struct MetricsServer::Impl {
                                            self->respond();
                                        } else if (self->request.size() > kMaxRequest) {
                                            self->write(reply("431 Request Header Fields Too Large",
-                                                             "text/plain", "request too large\n"));
+                                                             "request too large\n"));
                                        } else {
                                            self->read();
                                        }
                                    });
         }
         void respond() {
-            const std::string_view line(request.data(), request.find_first_of("\r\n"));
+            const auto first = request.find_first_of("\r\n");
+            const std::string_view line(request.data(), first);
             const auto sp1 = line.find(' ');
             const auto sp2 = line.find(' ', sp1 == std::string_view::npos ? sp1 : sp1 + 1);
             if (sp1 == std::string_view::npos || sp2 == std::string_view::npos) {
-                write(reply("400 Bad Request", "text/plain", "bad request\n"));
+                write(reply("400 Bad Request", "bad request\n"));
                 return;
             }
             const auto method = line.substr(0, sp1);
             auto target = line.substr(sp1 + 1, sp2 - sp1 - 1);
             target = target.substr(0, target.find('?'));
             if (method != "GET") {
-                write(reply("405 Method Not Allowed", "text/plain", "only GET\n"));
-            } else if (target != "/metrics") {
-                write(reply("404 Not Found", "text/plain", "the metrics are at /metrics\n"));
-            } else if (auto t = owner.current()) {
-                write(reply("200 OK", "text/plain; version=0.0.4; charset=utf-8", *t));
-            } else {
-                write(reply("503 Service Unavailable", "text/plain", "no round done yet\n"));
+                auto a = HttpAnswer{"405 Method Not Allowed",
+                                    "text/plain; charset=utf-8",
+                                    "read-only: only GET\n",
+                                    {{"Allow", "GET"}}};
+                write(reply(a));
+                return;
+            }
+            const HttpRequest r{std::string(target),
+                                header(std::string_view(request).substr(first), "host")};
+            try {
+                write(reply(owner.handler(r)));
+            } catch (const std::exception& e) {
+                write(reply("500 Internal Server Error", std::string(e.what()) + "\n"));
             }
         }
         void write(std::string response) {
@@ -132,11 +176,6 @@ struct MetricsServer::Impl {
         }
     };
 
-    std::optional<std::string> current() {
-        const std::lock_guard lock(mutex);
-        return text;
-    }
-
     void accept() {
         accepting = true;
         acceptor.async_accept([this](std::error_code ec, tcp::socket socket) {
@@ -161,9 +200,11 @@ struct MetricsServer::Impl {
     }
 };
 
-MetricsServer::MetricsServer(const ListenAddress& where, std::chrono::milliseconds timeout)
+HttpServer::HttpServer(std::string_view name, const ListenAddress& where, HttpHandler handler,
+                       std::chrono::milliseconds timeout)
     : impl_(std::make_unique<Impl>()) {
     impl_->timeout = timeout;
+    impl_->handler = std::move(handler);
     try {
         const tcp::endpoint endpoint(asio::ip::make_address(where.address.str()), where.port);
         impl_->acceptor.open(endpoint.protocol());
@@ -171,26 +212,59 @@ MetricsServer::MetricsServer(const ListenAddress& where, std::chrono::millisecon
         impl_->acceptor.bind(endpoint);
         impl_->acceptor.listen();
     } catch (const std::system_error& e) {
-        throw Error(ExitCode::config, fmt::format("metrics: cannot listen on {}: {}", where.str(),
+        throw Error(ExitCode::config, fmt::format("{}: cannot listen on {}: {}", name, where.str(),
                                                   e.code().message()));
     }
     impl_->accept();
     impl_->thread = std::thread([this] { impl_->io.run(); });
 }
 
-MetricsServer::~MetricsServer() {
+HttpServer::~HttpServer() {
     impl_->io.stop();
     impl_->thread.join();
     impl_->stopping = true;
 }
 
-std::uint16_t MetricsServer::port() const {
+std::uint16_t HttpServer::port() const {
     return impl_->acceptor.local_endpoint().port();
 }
 
+// --- the monitor's metrics endpoint
+// ---------------------------------------------------------------
+
+struct MetricsServer::State {
+    std::mutex mutex;
+    std::optional<std::string> text;  // under `mutex`
+
+    HttpAnswer answer(const HttpRequest& r) {
+        if (r.path != "/metrics") {
+            return {
+                "404 Not Found", "text/plain; charset=utf-8", "the metrics are at /metrics\n", {}};
+        }
+        const std::lock_guard lock(mutex);
+        if (!text) {
+            return {
+                "503 Service Unavailable", "text/plain; charset=utf-8", "no round done yet\n", {}};
+        }
+        return {"200 OK", "text/plain; version=0.0.4; charset=utf-8", *text, {}};
+    }
+};
+
+MetricsServer::MetricsServer(const ListenAddress& where, std::chrono::milliseconds timeout)
+    : state_(std::make_shared<State>()),
+      server_(
+          "metrics", where, [state = state_](const HttpRequest& r) { return state->answer(r); },
+          timeout) {}
+
+MetricsServer::~MetricsServer() = default;
+
+std::uint16_t MetricsServer::port() const {
+    return server_.port();
+}
+
 void MetricsServer::publish(std::string text) {
-    const std::lock_guard lock(impl_->mutex);
-    impl_->text = std::move(text);
+    const std::lock_guard lock(state_->mutex);
+    state_->text = std::move(text);
 }
 
 }  // namespace lvsctl::checks
