@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <utility>
@@ -498,6 +499,30 @@ TEST_CASE("metrics server: an address it cannot listen on is a config error nami
               fmt::format("metrics: cannot listen on 127.0.0.1:{}: Address already in use",
                           port_of(taken)));
     }
+}
+
+TEST_CASE("http server: the handler gets the path without its query and the Host header") {
+    std::vector<std::pair<std::string, std::string>> seen;
+    checks::HttpServer server("serve", loopback_any_port(), [&](const checks::HttpRequest& r) {
+        seen.emplace_back(r.path, r.host);
+        if (r.path == "/boom") {
+            throw std::runtime_error("no snapshot");
+        }
+        return checks::HttpAnswer{
+            "200 OK", "text/html; charset=utf-8", "<p>hi</p>", {{"Cache-Control", "no-store"}}};
+    });
+    CHECK(http(server.port(), "GET /cluster/1?x=1 HTTP/1.1\r\nhOsT:  127.0.0.1:9633 \r\n\r\n") ==
+          "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: 9\r\n"
+          "Cache-Control: no-store\r\nConnection: close\r\n\r\n<p>hi</p>");
+    CHECK(http(server.port(), "GET / HTTP/1.0\n\n").ends_with("<p>hi</p>"));
+    CHECK(http(server.port(), "GET /boom HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 500 "));
+    // Read-only: any other method is refused before the handler sees it.
+    const auto post = http(server.port(), "POST /cluster/1 HTTP/1.1\r\nHost: x\r\n\r\n");
+    CHECK(post.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"));
+    CHECK(post.find("\r\nAllow: GET\r\n") != std::string::npos);
+    REQUIRE(seen.size() == 3);
+    CHECK(seen[0] == std::pair<std::string, std::string>{"/cluster/1", "127.0.0.1:9633"});
+    CHECK(seen[1] == std::pair<std::string, std::string>{"/", ""});
 }
 
 TEST_CASE("asio checks: a failure is handed over at once, while a silent server's check goes on") {

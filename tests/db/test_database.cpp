@@ -739,3 +739,48 @@ TEST_CASE("import: a name another cluster has is bad data (65), named") {
     CHECK(r.err.find("h2e_clusters cluster_id=2: column name: \"Web-Cluster\" is already the name "
                      "of cluster 1") != std::string::npos);
 }
+
+TEST_CASE("the web view's run log reads: a cluster's last runs newest first, runs by result") {
+    auto db = migrated_with_seed();
+    db::Database d(db.conninfo);
+    const auto at = std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000));
+    for (int i = 0; i < 4; ++i) {
+        RunLog::Run r;
+        r.cluster_id = 1;
+        r.serial = 10 + i;
+        r.started = at + std::chrono::seconds(60 * i);
+        r.finished = r.started + std::chrono::milliseconds(1500);
+        r.dry_run = i == 3;
+        r.result = i == 1 ? "partial" : i == 3 ? "planned" : "converged";
+        r.report = "{}";
+        d.record_run(r);
+    }
+    // A row another program wrote with nulls (the table's columns allow them).
+    db.sql("insert into lvsctl_runs (cluster_id) values (2)");
+    const auto runs = d.recent_runs(1, 3);
+    REQUIRE(runs.size() == 3);
+    CHECK(runs[0].serial == 13);
+    CHECK(runs[0].dry_run);
+    CHECK(runs[0].result == "planned");
+    CHECK(runs[1].result == "converged");
+    CHECK(runs[2].result == "partial");
+    CHECK(runs[0].run_id > runs[1].run_id);
+    CHECK(runs[1].started == at + std::chrono::seconds(120));
+    CHECK(runs[1].finished - runs[1].started == std::chrono::milliseconds(1500));
+    const auto nulls = d.recent_runs(2, 10);
+    REQUIRE(nulls.size() == 1);
+    CHECK(nulls[0].serial == 0);
+    CHECK(nulls[0].result.empty());
+    CHECK(d.recent_runs(3, 10).empty());
+
+    const auto counts = d.run_counts();
+    REQUIRE(counts.size() == 4);
+    CHECK(counts[0].cluster_id == 1);
+    CHECK(counts[0].result == "converged");
+    CHECK(counts[0].count == 2);
+    CHECK(counts[0].last_finished == at + std::chrono::milliseconds(121'500));
+    CHECK(counts[1].result == "partial");
+    CHECK(counts[2].result == "planned");
+    CHECK(counts[3].cluster_id == 2);
+    CHECK(counts[3].count == 1);
+}
