@@ -96,6 +96,7 @@ for path in usr/bin/lvsctl \
     usr/share/lvsctl/templates/keepalived-vrrp.conf.tpl etc/lvsctl/lvsctl.conf \
     "$unitdir/lvsctl-monitor.service" "$unitdir/lvsctl-monitor@.service" \
     "$unitdir/lvsctl-reconcile.service" "$unitdir/lvsctl-reconcile.timer" \
+    "$unitdir/lvsctl-serve.service" usr/share/doc/lvsctl/docs/web-view.md \
     usr/share/doc/lvsctl/README.md usr/share/doc/lvsctl/docs/README.md \
     usr/share/doc/lvsctl/docs/commands.md usr/share/doc/lvsctl/docs/monitor.md \
     usr/share/doc/lvsctl/copyright usr/share/doc/lvsctl/changelog.gz; do
@@ -180,7 +181,7 @@ fi
 # root, so the units are verified as copies that name the scratch root's program instead.
 mkdir -p "$scratch/units"
 for unit in lvsctl-monitor.service lvsctl-monitor@.service lvsctl-reconcile.service \
-    lvsctl-reconcile.timer; do
+    lvsctl-reconcile.timer lvsctl-serve.service; do
     installed=$root/$unitdir/$unit
     if cmp -s "systemd/$unit" "$installed"; then
         ok "$unit: installed as in systemd/"
