@@ -68,6 +68,27 @@ std::string header(std::string_view head, std::string_view name) {
 
 }  // namespace
 
+std::optional<ParsedHttpRequest> parse_http_request(std::string_view head) {
+    const auto first = head.find_first_of("\r\n");
+    const auto line = head.substr(0, first);
+    const auto sp1 = line.find(' ');
+    if (sp1 == std::string_view::npos || sp1 == 0) {
+        return std::nullopt;
+    }
+    const auto sp2 = line.find(' ', sp1 + 1);
+    if (sp2 == std::string_view::npos || !line.substr(sp2 + 1).starts_with("HTTP/")) {
+        return std::nullopt;
+    }
+    auto target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+    if (!target.starts_with('/')) {
+        return std::nullopt;  // absolute-form and asterisk-form: no proxy or OPTIONS here
+    }
+    target = target.substr(0, target.find('?'));
+    const auto rest = first == std::string_view::npos ? std::string_view() : head.substr(first);
+    return ParsedHttpRequest{std::string(line.substr(0, sp1)),
+                             {std::string(target), header(rest, "host")}};
+}
+
 struct HttpServer::Impl {
     // Declared before `io`: destroying `io` destroys the clients still pending, and they look
     // at these.
@@ -120,18 +141,12 @@ struct HttpServer::Impl {
                                    });
         }
         void respond() {
-            const auto first = request.find_first_of("\r\n");
-            const std::string_view line(request.data(), first);
-            const auto sp1 = line.find(' ');
-            const auto sp2 = line.find(' ', sp1 == std::string_view::npos ? sp1 : sp1 + 1);
-            if (sp1 == std::string_view::npos || sp2 == std::string_view::npos) {
+            const auto parsed = parse_http_request(request);
+            if (!parsed) {
                 write(reply("400 Bad Request", "bad request\n"));
                 return;
             }
-            const auto method = line.substr(0, sp1);
-            auto target = line.substr(sp1 + 1, sp2 - sp1 - 1);
-            target = target.substr(0, target.find('?'));
-            if (method != "GET") {
+            if (parsed->method != "GET") {
                 auto a = HttpAnswer{"405 Method Not Allowed",
                                     "text/plain; charset=utf-8",
                                     "read-only: only GET\n",
@@ -139,10 +154,8 @@ struct HttpServer::Impl {
                 write(reply(a));
                 return;
             }
-            const HttpRequest r{std::string(target),
-                                header(std::string_view(request).substr(first), "host")};
             try {
-                write(reply(owner.handler(r)));
+                write(reply(owner.handler(parsed->request)));
             } catch (const std::exception& e) {
                 write(reply("500 Internal Server Error", std::string(e.what()) + "\n"));
             }

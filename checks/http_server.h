@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -28,6 +29,14 @@ struct HttpAnswer {
     std::string body;
     std::vector<std::pair<std::string, std::string>> headers;  // more headers, in this order
 };
+
+// A request's head (its lines up to the blank one) read: "METHOD /TARGET HTTP/x" and the Host
+// header. std::nullopt when the request line is not of that form (400).
+struct ParsedHttpRequest {
+    std::string method;
+    HttpRequest request;
+};
+std::optional<ParsedHttpRequest> parse_http_request(std::string_view head);
 
 // Called on the server's thread, one request at a time; must not block for long.
 using HttpHandler = std::function<HttpAnswer(const HttpRequest&)>;

@@ -501,6 +501,21 @@ TEST_CASE("metrics server: an address it cannot listen on is a config error nami
     }
 }
 
+TEST_CASE("http server: a request head is METHOD /TARGET HTTP/x, or refused") {
+    const auto r = checks::parse_http_request("GET /a/b?c=d HTTP/1.1\r\nX: y\r\nHOST: h:1\r\n\r\n");
+    REQUIRE(r);
+    CHECK(r->method == "GET");
+    CHECK(r->request.path == "/a/b");
+    CHECK(r->request.host == "h:1");
+    CHECK(checks::parse_http_request("DELETE / HTTP/1.0\n\n")->method == "DELETE");
+    for (const char* bad :
+         {"", "GET\r\n\r\n", "GET /\r\n\r\n", " / HTTP/1.1\r\n\r\n", "GET / FTP/1\r\n\r\n",
+          "GET http://evil.example/ HTTP/1.1\r\n\r\n", "OPTIONS * HTTP/1.1\r\n\r\n"}) {
+        CAPTURE(bad);
+        CHECK_FALSE(checks::parse_http_request(bad));
+    }
+}
+
 TEST_CASE("http server: the handler gets the path without its query and the Host header") {
     std::vector<std::pair<std::string, std::string>> seen;
     checks::HttpServer server("serve", loopback_any_port(), [&](const checks::HttpRequest& r) {
