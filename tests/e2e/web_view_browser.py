@@ -86,7 +86,8 @@ def main():
         driver.set_page_load_timeout(60)
         run_checks(driver, url, command)
     except Exception as e:  # the browser or the hook failed in a way no check expects
-        check(f"the browser test ran to its end ({type(e).__name__}: {e})", False)
+        first = (getattr(e, "msg", None) or str(e)).strip().split("\n")[0]
+        check(f"the browser test ran to its end ({type(e).__name__}: {first})", False)
     finally:
         if driver is not None:
             screenshot(driver)
@@ -152,9 +153,11 @@ def run_checks(driver, url, command):
     refreshed = driver.execute_script("return document.body.dataset.refreshed")
     check(f"document.body.dataset.refreshed counts the refreshes ({refreshed!r})",
           refreshed is not None and refreshed.isdigit() and int(refreshed) >= 1)
-    gathered = driver.find_elements(By.CSS_SELECTOR, "main#view p.gathered[data-unix]")
-    check("p.gathered has the gather's unix time",
-          len(gathered) == 1 and gathered[0].get_attribute("data-unix").isdigit())
+    # Read in one script: the fragment may be replaced between finding an element and reading it.
+    gathered = driver.execute_script(
+        "const p = document.querySelector('main#view p.gathered'); return p && p.dataset.unix")
+    check(f"p.gathered has the gather's unix time ({gathered!r})",
+          gathered is not None and gathered.isdigit())
 
     screenshot(driver)  # the cluster's page, when it failed
     driver.get(url + "/")
