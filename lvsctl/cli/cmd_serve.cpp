@@ -6,9 +6,14 @@
 #include <signal.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <cstdlib>
 #include <ctime>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "checks/http_server.h"
@@ -55,15 +60,120 @@ WallTime wall_now() {
     return std::chrono::system_clock::now();
 }
 
+// Every `interval` a gather (a fresh database session, every cluster, every host), published to
+// the view; now() starts the next one at once; stop() ends the loop once the gather in flight,
+// if any, is done.
+class Gatherer {
+  public:
+    Gatherer(Context& ctx, const ServeOptions& o, WebView& view,
+             std::function<void(const std::string&)> log)
+        : ctx_(ctx),
+          options_(o),
+          view_(view),
+          log_(std::move(log)),
+          env_(cli_environment(ctx, "", "")),
+          thread_([this] { loop(); }) {}
+    Gatherer(const Gatherer&) = delete;
+    Gatherer& operator=(const Gatherer&) = delete;
+    ~Gatherer() {
+        if (thread_.joinable()) {
+            thread_.detach();  // stop() gave up on it; the process is about to end
+        }
+    }
+
+    void now() {
+        const std::lock_guard lock(mutex_);
+        due_now_ = true;
+        wake_.notify_all();
+    }
+
+    // Whether the loop ended within `wait`.
+    bool stop(std::chrono::seconds wait) {
+        std::unique_lock lock(mutex_);
+        stopping_ = true;
+        wake_.notify_all();
+        if (!wake_.wait_for(lock, wait, [this] { return ended_; })) {
+            return false;
+        }
+        lock.unlock();
+        thread_.join();
+        return true;
+    }
+
+  private:
+    void loop() {
+        GatherSettings settings;
+        settings.parallel = static_cast<std::size_t>(ctx_.settings.parallel);
+        settings.runs = options_.runs;
+        std::shared_ptr<const ServeSnapshot> last;
+        std::uint64_t gathers = 0, failed = 0;
+        std::unique_lock lock(mutex_);
+        while (!stopping_) {
+            lock.unlock();
+            const auto begun = std::chrono::steady_clock::now();
+            last = gather(settings, last, ++gathers, failed);
+            view_.publish(last);
+            lock.lock();
+            wake_.wait_until(lock, begun + std::chrono::seconds(options_.interval),
+                             [this] { return stopping_ || due_now_; });
+            due_now_ = false;
+        }
+        ended_ = true;
+        wake_.notify_all();
+    }
+
+    std::shared_ptr<const ServeSnapshot> gather(const GatherSettings& settings,
+                                                const std::shared_ptr<const ServeSnapshot>& last,
+                                                std::uint64_t gathers, std::uint64_t& failed) {
+        try {
+            db::Database database(ctx_.settings.db, std::chrono::seconds(ctx_.settings.timeout));
+            DatabaseSource source(database);
+            auto next =
+                std::make_shared<ServeSnapshot>(gather_snapshot(source, *env_, settings, wall_now));
+            next->gathers = gathers;
+            next->failed_gathers = failed;
+            if (last && last->error) {
+                log_("the database is readable again");
+            }
+            return next;
+        } catch (const Error& e) {
+            // The previous gather's clusters stay on view, marked stale by the error.
+            auto stale =
+                last ? std::make_shared<ServeSnapshot>(*last) : std::make_shared<ServeSnapshot>();
+            if (!stale->error) {
+                log_(fmt::format("gather failed: {}", e.what()));
+            }
+            stale->error = e.what();
+            stale->gathers = gathers;
+            stale->failed_gathers = ++failed;
+            return stale;
+        }
+    }
+
+    Context& ctx_;
+    const ServeOptions& options_;
+    WebView& view_;
+    std::function<void(const std::string&)> log_;
+    std::unique_ptr<UpdateEnvironment> env_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    bool stopping_ = false;  // under mutex_
+    bool due_now_ = false;   // under mutex_
+    bool ended_ = false;     // under mutex_
+    std::thread thread_;     // last: starts once the rest is set up
+};
+
 int run_serve(const ServeOptions& o, Context& ctx) {
-    // Blocked before the server's thread starts, so that only sigtimedwait() below sees them.
+    // Blocked before the server's thread starts, so that only sigwaitinfo() below sees them.
     sigset_t signals;
     sigemptyset(&signals);
     sigaddset(&signals, SIGTERM);
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    std::mutex log_mutex;  // the gatherer's thread logs too
     auto log = [&](const std::string& line) {
+        const std::lock_guard lock(log_mutex);
         fmt::print(ctx.err, "lvsctl serve: {}\n", line);
         ctx.err.flush();
     };
@@ -83,57 +193,25 @@ int run_serve(const ServeOptions& o, Context& ctx) {
     log(fmt::format("serving http://{}/ (read-only)",
                     ListenAddress{where.address, server.port()}.str()));
 
-    auto env = cli_environment(ctx, "", "");
-    GatherSettings settings;
-    settings.parallel = static_cast<std::size_t>(ctx.settings.parallel);
-    settings.runs = o.runs;
-    std::shared_ptr<const ServeSnapshot> last;
-    std::uint64_t gathers = 0, failed = 0;
+    // The gathers run on a thread of their own, so that a signal is answered at once even while a
+    // gather waits for a slow host.
+    Gatherer gatherer(ctx, o, view, log);
     for (;;) {
-        const auto begun = std::chrono::steady_clock::now();
-        try {
-            db::Database database(ctx.settings.db, std::chrono::seconds(ctx.settings.timeout));
-            DatabaseSource source(database);
-            auto next =
-                std::make_shared<ServeSnapshot>(gather_snapshot(source, *env, settings, wall_now));
-            next->gathers = ++gathers;
-            next->failed_gathers = failed;
-            if (last && last->error) {
-                log("the database is readable again");
-            }
-            last = std::move(next);
-        } catch (const Error& e) {
-            // The previous gather's clusters stay on view, marked stale by the error.
-            auto stale =
-                last ? std::make_shared<ServeSnapshot>(*last) : std::make_shared<ServeSnapshot>();
-            if (!stale->error) {
-                log(fmt::format("gather failed: {}", e.what()));
-            }
-            stale->error = e.what();
-            stale->gathers = ++gathers;
-            stale->failed_gathers = ++failed;
-            last = std::move(stale);
-        }
-        view.publish(last);
-        const auto due = begun + std::chrono::seconds(o.interval);
-        for (;;) {
-            const auto left = due - std::chrono::steady_clock::now();
-            if (left <= std::chrono::steady_clock::duration::zero()) {
-                break;
-            }
-            const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
-            const timespec timeout{static_cast<time_t>(ns / 1'000'000'000),
-                                   static_cast<long>(ns % 1'000'000'000)};
-            const int sig = sigtimedwait(&signals, nullptr, &timeout);
-            if (sig == SIGTERM || sig == SIGINT) {
-                log("stopped");
-                return 0;
-            }
-            if (sig == SIGHUP) {
-                break;  // gather now
-            }
+        const int sig = sigwaitinfo(&signals, nullptr);
+        if (sig == SIGHUP) {
+            gatherer.now();
+        } else if (sig == SIGTERM || sig == SIGINT) {
+            break;
         }
     }
+    if (!gatherer.stop(std::chrono::seconds(5))) {
+        // A gather is still reading a host: it changes nothing anywhere, so there is nothing to
+        // finish; leave without waiting for its deadline.
+        log("stopped during a gather");
+        std::_Exit(0);
+    }
+    log("stopped");
+    return 0;
 }
 
 }  // namespace
