@@ -174,6 +174,33 @@ else
     sed 's/^/    /' "$scratch/err"
 fi
 
+# The installed program serves the web view (docs/web-view.md): with no database to read, its
+# script, and metrics that count the failed gather; a clean stop on SIGTERM.
+port=$((20000 + $$ % 10000))
+LVSCTL_DB="host=$scratch/no-such-socket connect_timeout=2" "$lvsctl" --config /dev/null serve \
+    --listen "127.0.0.1:$port" --interval 60 2>"$scratch/serve.err" &
+serve=$!
+for _ in $(seq 1 50); do
+    grep -q '^lvsctl serve: serving ' "$scratch/serve.err" && break
+    sleep 0.1
+done
+js=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/view.js")
+failures() { curl -s -m 5 "http://127.0.0.1:$port/metrics" | awk '$1 == "lvsctl_serve_gather_failures_total" {print $2}'; }
+for _ in $(seq 1 50); do
+    [ "$(failures)" = 1 ] && break
+    sleep 0.1
+done
+metrics=$(failures)
+kill -TERM "$serve"
+wait "$serve"
+serve_rc=$?
+if [ "$js|$metrics|$serve_rc" = "200|1|0" ]; then
+    ok "lvsctl serve: /view.js, a failed gather counted in /metrics without a database, SIGTERM exit 0"
+else
+    not_ok "lvsctl serve: /view.js $js, gather failures '$metrics', exit $serve_rc (want 200, 1, 0)"
+    sed 's/^/    /' "$scratch/serve.err"
+fi
+
 # The installed units: the same files as systemd/ (but for the paths of the program and the
 # docs, which match for the package's /usr prefix), each Documentation= file is in the package,
 # and `systemd-analyze verify` passes. verify checks that ExecStart's program exists, at its
