@@ -1,12 +1,13 @@
 #include "lvsctl/lb/ipvs_plan.h"
 
-#include "lvsctl/digest.h"
-
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
+#include <iterator>
 #include <set>
+#include <string_view>
 
 namespace lvsctl {
 
@@ -29,21 +30,63 @@ std::vector<DesiredService> ipvs_services(const LbDesiredState& state) {
     return out;
 }
 
-std::string service_digest(const DesiredService& service) {
-    // FNV-1a over a canonical text: a fingerprint to notice change, not a security boundary
-    // (the record it is kept in is the agent's own, mode 0600).
-    auto dests = service.dests;
-    std::sort(dests.begin(), dests.end(),
-              [](const DesiredDest& a, const DesiredDest& b) { return a.key < b.key; });
-    const auto& s = service.settings;
-    std::string text = fmt::format("{}|{}|{}|{}|{}", service.key.str(), s.scheduler, s.flags,
-                                   s.timeout, s.netmask);
-    for (const auto& d : dests) {
-        fmt::format_to(std::back_inserter(text), "|{} {} {} {} {}", d.key.str(),
-                       static_cast<std::uint32_t>(d.settings.forward), d.settings.weight,
-                       d.settings.upper_threshold, d.settings.lower_threshold);
+namespace {
+
+// FNV-1a over raw bytes, 64 bits.
+struct Fnv {
+    std::uint64_t hash = 0xcbf29ce484222325ULL;
+    void bytes(const void* data, std::size_t size) {
+        const auto* p = static_cast<const unsigned char*>(data);
+        for (std::size_t i = 0; i < size; ++i) {
+            hash = (hash ^ p[i]) * 0x100000001b3ULL;
+        }
     }
-    return fnv1a_hex(text);
+    void u32(std::uint32_t v) { bytes(&v, sizeof v); }
+    void address(const IpAddress& a) {
+        u32(static_cast<std::uint32_t>(a.family()));
+        bytes(a.bytes().data(), a.bytes().size());
+    }
+};
+
+// A 64-bit finaliser (splitmix64's), so that summing the destinations' hashes mixes them well.
+std::uint64_t mix(std::uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+}  // namespace
+
+std::string service_digest(const DesiredService& service) {
+    // A fingerprint to notice change, not a security boundary (the record it is kept in is the
+    // agent's own, mode 0600). Linear and allocation-free but for its 16 hex digits: each
+    // destination is hashed on its own and the hashes are summed, so that their order does not
+    // matter (a service never has a destination twice) and nothing is sorted or formatted.
+    Fnv head;
+    const auto& k = service.key;
+    head.u32(static_cast<std::uint32_t>(k.family));
+    head.u32(k.fwmark);
+    head.u32(k.protocol);
+    head.address(k.address);
+    head.u32(k.port);
+    const auto& s = service.settings;
+    head.bytes(s.scheduler.data(), s.scheduler.size());
+    head.u32(s.flags);
+    head.u32(s.timeout);
+    head.u32(s.netmask);
+    head.u32(static_cast<std::uint32_t>(service.dests.size()));
+    std::uint64_t sum = 0;
+    for (const auto& d : service.dests) {
+        Fnv h;
+        h.address(d.key.address);
+        h.u32(d.key.port);
+        h.u32(static_cast<std::uint32_t>(d.settings.forward));
+        h.u32(d.settings.weight);
+        h.u32(d.settings.upper_threshold);
+        h.u32(d.settings.lower_threshold);
+        sum += mix(h.hash);
+    }
+    return fmt::format("{:016x}", mix(head.hash) ^ sum);
 }
 
 namespace {
@@ -71,11 +114,12 @@ ServiceSettings comparable(ServiceSettings s) {
     return s;
 }
 
-// Changes grouped so that a service never loses its last destination before the new ones are
-// in: add and set first, then drain, then delete.
+// Changes in the order that keeps a service serving: services added and set first, then
+// destinations added, then set, then drained, then deleted, then services deleted. The
+// destinations added (all of a cold apply) go straight into the plan; the later phases, small but
+// for a mass reweight or removal, are appended to it at the end.
 struct Phases {
-    std::vector<IpvsChange> add_services, set_services, add_dests, set_dests, drains, delete_dests,
-        delete_services;
+    std::vector<IpvsChange> set_dests, drains, delete_dests, delete_services;
     std::vector<std::string> draining;
 
     // A destination that is no longer wanted: to weight 0 while it has active connections,
@@ -94,14 +138,35 @@ struct Phases {
             fmt::format("{} in {} ({} active)", dest.key.str(), svc.str(), dest.active_conns));
     }
 
-    IpvsPlan flatten() && {
-        IpvsPlan plan;
-        for (auto* phase : {&add_services, &set_services, &add_dests, &set_dests, &drains,
-                            &delete_dests, &delete_services}) {
-            plan.changes.insert(plan.changes.end(), phase->begin(), phase->end());
+    void append_to(IpvsPlan& plan) && {
+        for (auto* phase : {&set_dests, &drains, &delete_dests, &delete_services}) {
+            plan.changes.insert(plan.changes.end(), std::make_move_iterator(phase->begin()),
+                                std::make_move_iterator(phase->end()));
         }
         plan.draining = std::move(draining);
-        return plan;
+    }
+};
+
+// One observed service's destinations by key, for lookups without a node per destination; and
+// which of them the desired service named. Reused from one service to the next.
+struct Present {
+    std::vector<const DestInfo*> by_key;
+    std::vector<bool> named;  // by position in the observed service's dests
+
+    void index(const std::vector<DestInfo>& dests) {
+        by_key.clear();
+        for (const auto& d : dests) {
+            by_key.push_back(&d);
+        }
+        std::sort(by_key.begin(), by_key.end(),
+                  [](const DestInfo* a, const DestInfo* b) { return a->key < b->key; });
+        named.assign(dests.size(), false);
+    }
+    const DestInfo* find(const DestKey& key) const {
+        const auto it =
+            std::lower_bound(by_key.begin(), by_key.end(), key,
+                             [](const DestInfo* d, const DestKey& k) { return d->key < k; });
+        return it != by_key.end() && (*it)->key == key ? *it : nullptr;
     }
 };
 
@@ -110,38 +175,58 @@ struct Phases {
 IpvsPlan plan_ipvs(const std::vector<DesiredService>& desired,
                    const std::vector<ServiceKey>& retired,
                    const std::map<ServiceKey, ServiceInfo>& observed, bool drain_expired) {
-    Phases p;
+    IpvsPlan plan;
+    std::size_t wanted_dests = 0;
     for (const auto& want : desired) {
-        const auto it = observed.find(want.key);
-        if (it == observed.end()) {
-            p.add_services.push_back(service_change(IpvsOp::add_service, want.key, want.settings));
+        wanted_dests += want.dests.size();
+    }
+    // Room for every service and destination to be added: memory that is only touched as it is
+    // used, so a no-op costs nothing for it.
+    plan.changes.reserve(desired.size() + wanted_dests);
+    std::vector<const ServiceInfo*> have(desired.size(), nullptr);
+    for (std::size_t i = 0; i < desired.size(); ++i) {
+        const auto it = observed.find(desired[i].key);
+        if (it != observed.end()) {
+            have[i] = &it->second;
+        } else {
+            plan.changes.push_back(
+                service_change(IpvsOp::add_service, desired[i].key, desired[i].settings));
+        }
+    }
+    for (std::size_t i = 0; i < desired.size(); ++i) {
+        if (have[i] != nullptr &&
+            comparable(have[i]->settings) != comparable(desired[i].settings)) {
+            plan.changes.push_back(
+                service_change(IpvsOp::set_service, desired[i].key, desired[i].settings));
+        }
+    }
+    Phases p;
+    Present present;
+    for (std::size_t i = 0; i < desired.size(); ++i) {
+        const auto& want = desired[i];
+        if (have[i] == nullptr) {
             for (const auto& d : want.dests) {
-                p.add_dests.push_back(dest_change(IpvsOp::add_dest, want.key, d.key, d.settings));
+                plan.changes.push_back(dest_change(IpvsOp::add_dest, want.key, d.key, d.settings));
             }
             continue;
         }
-        const auto& have = it->second;
-        if (comparable(have.settings) != comparable(want.settings)) {
-            p.set_services.push_back(service_change(IpvsOp::set_service, want.key, want.settings));
-        }
-        std::map<DestKey, const DestInfo*> present;
-        for (const auto& d : have.dests) {
-            present.emplace(d.key, &d);
-        }
-        std::set<DestKey> wanted;
+        const auto& dests = have[i]->dests;
+        present.index(dests);
         for (const auto& d : want.dests) {
-            wanted.insert(d.key);
-            const auto found = present.find(d.key);
-            if (found == present.end()) {
-                p.add_dests.push_back(dest_change(IpvsOp::add_dest, want.key, d.key, d.settings));
-            } else if (found->second->settings != d.settings) {
+            const auto* found = present.find(d.key);
+            if (found == nullptr) {
+                plan.changes.push_back(dest_change(IpvsOp::add_dest, want.key, d.key, d.settings));
+                continue;
+            }
+            present.named[static_cast<std::size_t>(found - dests.data())] = true;
+            if (found->settings != d.settings) {
                 // SET keeps the destination and its connection counters; never delete and re-add.
                 p.set_dests.push_back(dest_change(IpvsOp::set_dest, want.key, d.key, d.settings));
             }
         }
-        for (const auto& d : have.dests) {
-            if (!wanted.contains(d.key)) {
-                p.retire_dest(want.key, d, drain_expired);
+        for (std::size_t j = 0; j < dests.size(); ++j) {
+            if (!present.named[j]) {
+                p.retire_dest(want.key, dests[j], drain_expired);
             }
         }
     }
@@ -163,7 +248,8 @@ IpvsPlan plan_ipvs(const std::vector<DesiredService>& desired,
             }
         }
     }
-    return std::move(p).flatten();
+    std::move(p).append_to(plan);
+    return plan;
 }
 
 std::map<ServiceKey, ServiceInfo> IpvsReconciler::observe(
@@ -236,7 +322,24 @@ IpvsReport IpvsReconciler::reconcile(const std::vector<DesiredService>& desired,
         }
     }
     report.trusted = assumed.size();
+    // Past kDescribed changes, only counts by kind: a cold apply of 100,000 destinations names the
+    // first ones and counts the rest, rather than building a string for each.
+    std::array<std::size_t, 6> undescribed{};
     auto finish = [&]() -> IpvsReport {
+        if (report.made > kDescribed) {
+            static constexpr std::array<std::string_view, 6> kinds{
+                "add service",     "set service",     "delete service",
+                "add destination", "set destination", "delete destination"};
+            std::string counts;
+            for (std::size_t i = 0; i < kinds.size(); ++i) {
+                if (undescribed[i] > 0) {
+                    fmt::format_to(std::back_inserter(counts), "{}{} {}",
+                                   counts.empty() ? "" : ", ", undescribed[i], kinds[i]);
+                }
+            }
+            report.done.push_back(
+                fmt::format("... and {} more changes: {}", report.made - kDescribed, counts));
+        }
         if (report.errors.empty()) {
             report.converged = std::move(digests);
         }
@@ -259,7 +362,11 @@ IpvsReport IpvsReconciler::reconcile(const std::vector<DesiredService>& desired,
             const auto& change = plan.changes[i];
             const int error = i < results.size() ? results[i] : EIO;
             if (error == 0) {
-                report.done.push_back(change.describe());
+                if (report.made++ < kDescribed) {
+                    report.done.push_back(change.describe());
+                } else {
+                    ++undescribed[static_cast<std::size_t>(change.op)];
+                }
             } else if (is_race(change, error) && resyncs < kMaxResyncs) {
                 race = true;
             } else {

@@ -70,8 +70,14 @@ class Clock {
     virtual void sleep(std::chrono::milliseconds duration) = 0;
 };
 
+// Changes a reconcile names one by one; past them, IpvsReport::done ends with one line that
+// counts the rest by kind ("... and 104800 more changes: 104800 add destination").
+constexpr std::size_t kDescribed = 200;
+
 struct IpvsReport {
-    std::vector<std::string> done;    // each change made, described
+    // The changes made, described: the first kDescribed, then one line counting the rest.
+    std::vector<std::string> done;
+    std::size_t made = 0;             // changes made
     std::vector<std::string> errors;  // each change refused, "what: why"
     bool refused = false;             // one was refused for want of privilege (EPERM, EACCES)
     std::size_t changes_sent = 0;     // changing netlink messages
