@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 #include "fake_kernel.h"
@@ -290,4 +292,39 @@ TEST_CASE("trusted digests: only changed services have their destinations dumped
         CHECK_FALSE(report.errors.empty());
         CHECK(report.converged.empty());
     }
+}
+
+TEST_CASE("a large reconcile names its first changes and counts the rest by kind") {
+    std::vector<DesiredService> desired(2);
+    for (std::size_t s = 0; s < desired.size(); ++s) {
+        desired[s].key =
+            ServiceKey::fwmark_service(Family::inet, static_cast<std::uint32_t>(s + 1));
+        desired[s].settings = {"wrr", 0, 0, 0xffffffff};
+        for (int i = 0; i < 150; ++i) {
+            desired[s].dests.push_back({{ip(fmt::format("10.1.{}.{}", s, i + 1).c_str()), 0},
+                                        {IpvsForward::route, 1, 0, 0}});
+        }
+    }
+    FakeKernel kernel;
+    FakeClock clock;
+    const auto report = IpvsReconciler(kernel, clock).reconcile(desired, {}, 0s);
+    CHECK(report.made == 302);
+    CHECK(report.changes_sent == 302);
+    REQUIRE(report.done.size() == kDescribed + 1);
+    CHECK(report.done[0] == "add service FWM 1");
+    CHECK(report.done[1] == "add service FWM 2");
+    CHECK(report.done[2] == "add destination 10.1.0.1:0 to FWM 1");
+    CHECK(report.done.back() == "... and 102 more changes: 102 add destination");
+    CHECK(report.changed());
+
+    // A mass reweight, and one destination gone, in the same way.
+    for (auto& d : desired[1].dests) {
+        d.settings.weight = 2;
+    }
+    desired[0].dests.pop_back();
+    const auto again = IpvsReconciler(kernel, clock).reconcile(desired, {}, 0s);
+    CHECK(again.made == 151);
+    CHECK(again.done.size() == 151);  // within the bound: every change named
+    CHECK(again.done.front() == "set destination 10.1.1.1:0 in FWM 2");
+    CHECK(again.done.back() == "delete destination 10.1.0.150:0 from FWM 1");
 }
