@@ -174,17 +174,25 @@ struct Present {
 
 IpvsPlan plan_ipvs(const std::vector<DesiredService>& desired,
                    const std::vector<ServiceKey>& retired,
-                   const std::map<ServiceKey, ServiceInfo>& observed, bool drain_expired) {
+                   const std::map<ServiceKey, ServiceInfo>& observed, bool drain_expired,
+                   const std::set<ServiceKey>& converged) {
     IpvsPlan plan;
     std::size_t wanted_dests = 0;
     for (const auto& want : desired) {
-        wanted_dests += want.dests.size();
+        if (!converged.contains(want.key)) {
+            wanted_dests += want.dests.size();
+        }
     }
     // Room for every service and destination to be added: memory that is only touched as it is
     // used, so a no-op costs nothing for it.
     plan.changes.reserve(desired.size() + wanted_dests);
     std::vector<const ServiceInfo*> have(desired.size(), nullptr);
+    std::vector<bool> skip(desired.size(), false);
     for (std::size_t i = 0; i < desired.size(); ++i) {
+        if (converged.contains(desired[i].key)) {
+            skip[i] = true;
+            continue;
+        }
         const auto it = observed.find(desired[i].key);
         if (it != observed.end()) {
             have[i] = &it->second;
@@ -194,7 +202,7 @@ IpvsPlan plan_ipvs(const std::vector<DesiredService>& desired,
         }
     }
     for (std::size_t i = 0; i < desired.size(); ++i) {
-        if (have[i] != nullptr &&
+        if (!skip[i] && have[i] != nullptr &&
             comparable(have[i]->settings) != comparable(desired[i].settings)) {
             plan.changes.push_back(
                 service_change(IpvsOp::set_service, desired[i].key, desired[i].settings));
@@ -204,6 +212,9 @@ IpvsPlan plan_ipvs(const std::vector<DesiredService>& desired,
     Present present;
     for (std::size_t i = 0; i < desired.size(); ++i) {
         const auto& want = desired[i];
+        if (skip[i]) {
+            continue;
+        }
         if (have[i] == nullptr) {
             for (const auto& d : want.dests) {
                 plan.changes.push_back(dest_change(IpvsOp::add_dest, want.key, d.key, d.settings));
@@ -253,8 +264,8 @@ IpvsPlan plan_ipvs(const std::vector<DesiredService>& desired,
 }
 
 std::map<ServiceKey, ServiceInfo> IpvsReconciler::observe(
-    const std::vector<ServiceKey>& keys,
-    const std::map<ServiceKey, const DesiredService*>& assumed) {
+    const std::vector<ServiceKey>& keys, const std::map<ServiceKey, const DesiredService*>& assumed,
+    std::set<ServiceKey>* confirmed) {
     std::map<ServiceKey, ServiceInfo> observed;
     const std::set<ServiceKey> wanted(keys.begin(), keys.end());
     for (auto& svc : kernel_.services()) {
@@ -264,6 +275,10 @@ std::map<ServiceKey, ServiceInfo> IpvsReconciler::observe(
         const auto known = assumed.find(svc.key);
         if (known != assumed.end() &&
             comparable(svc.settings) == comparable(known->second->settings)) {
+            if (confirmed != nullptr) {
+                confirmed->insert(svc.key);
+                continue;
+            }
             for (const auto& d : known->second->dests) {
                 svc.dests.push_back(DestInfo{d.key, d.settings, 0, 0, 0, {}});
             }
@@ -350,7 +365,9 @@ IpvsReport IpvsReconciler::reconcile(const std::vector<DesiredService>& desired,
     for (;;) {
         const auto elapsed = clock_.now() - start;
         const bool expired = drain_timeout.count() == 0 || elapsed >= drain_timeout;
-        const auto plan = plan_ipvs(desired, retired, observe(keys, assumed), expired);
+        std::set<ServiceKey> confirmed;
+        const auto observed = observe(keys, assumed, &confirmed);
+        const auto plan = plan_ipvs(desired, retired, observed, expired, confirmed);
         if (plan.converged()) {
             return finish();
         }

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -45,10 +46,13 @@ struct IpvsPlan {
 // `observed` holds the kernel's state (with destinations) of the services in `desired` and
 // `retired` that exist; nothing else is looked at or touched. A retired service (owned before,
 // not desired now) is drained and deleted. A destination the kernel has and `desired` lacks is
-// set to weight 0, then deleted once it has no active connections or `drain_expired`.
+// set to weight 0, then deleted once it has no active connections or `drain_expired`. Desired
+// services in `converged` are known to be exactly as desired (trusted by digest) and get no
+// change.
 IpvsPlan plan_ipvs(const std::vector<DesiredService>& desired,
                    const std::vector<ServiceKey>& retired,
-                   const std::map<ServiceKey, ServiceInfo>& observed, bool drain_expired);
+                   const std::map<ServiceKey, ServiceInfo>& observed, bool drain_expired,
+                   const std::set<ServiceKey>& converged = {});
 
 // The kernel as the reconciler needs it. ipvs::NetlinkKernel is the real one; tests have fakes
 // that answer as the kernel does (EEXIST, ESRCH, ENOENT).
@@ -107,10 +111,12 @@ class IpvsReconciler {
                          const ServiceDigests* trusted = nullptr);
 
     // The kernel's state of the services `keys` that exist, with their destinations; those in
-    // `assumed` get the destinations given there instead of a dump, if their settings match.
+    // `assumed` whose settings match are not dumped: they go to `confirmed`, or, without it, get
+    // the destinations given in `assumed`.
     std::map<ServiceKey, ServiceInfo> observe(
         const std::vector<ServiceKey>& keys,
-        const std::map<ServiceKey, const DesiredService*>& assumed = {});
+        const std::map<ServiceKey, const DesiredService*>& assumed = {},
+        std::set<ServiceKey>* confirmed = nullptr);
 
   private:
     IpvsKernel& kernel_;
