@@ -30,12 +30,7 @@ answers() { local seen="" i; for i in $(seq 1 "$1"); do seen+="$(get) "; done; e
 
 "$lvsctl" db migrate >/dev/null || exit 1
 # The seed article's cluster, on the test hosts: the LB's website IPs on its eth0.
-sql "insert into h2e_clusters (cluster_id, name, ports) values (1, 'Web-Cluster', '{80}');
-     insert into h2e_load_balancers (cluster_id, role, mgmt_address, vip_interface)
-         values (1, 'primary', '10.200.1.1', 'eth0');
-     insert into apache_h2e_nodes (node_id, cluster_id, mgmt_address, address, weight)
-         values (43, 1, '10.200.1.2', '10.200.1.2', 32), (44, 1, '10.200.1.3', '10.200.1.3', 32);
-     insert into h2e_cluster_ips (cluster_id, address) values (1, '$vip');"
+psql -q -X -v ON_ERROR_STOP=1 -v vip="$vip" -d lvsctl_e2e -f "$here/seed_cluster.sql" || exit 1
 
 run update --cluster-id 1
 check "update from empty: exit 0 ($err)" test "$rc" = 0

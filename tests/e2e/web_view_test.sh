@@ -29,12 +29,7 @@ run() { # sets rc and err
 }
 
 "$lvsctl" db migrate >/dev/null || exit 1
-sql "insert into h2e_clusters (cluster_id, name, ports) values (1, 'Web-Cluster', '{80}');
-     insert into h2e_load_balancers (cluster_id, role, mgmt_address, vip_interface)
-         values (1, 'primary', '10.200.1.1', 'eth0');
-     insert into apache_h2e_nodes (node_id, cluster_id, mgmt_address, address, weight)
-         values (43, 1, '10.200.1.2', '10.200.1.2', 32), (44, 1, '10.200.1.3', '10.200.1.3', 32);
-     insert into h2e_cluster_ips (cluster_id, address) values (1, '$vip');" || exit 1
+psql -q -X -v ON_ERROR_STOP=1 -v vip="$vip" -d lvsctl_web -f "$here/seed_cluster.sql" || exit 1
 run update --cluster-id 1
 check "update: exit 0 ($err)" test "$rc" = 0
 
