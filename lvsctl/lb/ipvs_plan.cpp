@@ -277,13 +277,7 @@ std::map<ServiceKey, ServiceInfo> IpvsReconciler::observe(
             comparable(svc.settings) == comparable(known->second->settings)) {
             if (confirmed != nullptr) {
                 confirmed->insert(svc.key);
-                continue;
             }
-            for (const auto& d : known->second->dests) {
-                svc.dests.push_back(DestInfo{d.key, d.settings, 0, 0, 0, {}});
-            }
-            auto key = svc.key;
-            observed.emplace(std::move(key), std::move(svc));
             continue;
         }
         auto dests = kernel_.destinations(svc.key);

@@ -111,8 +111,8 @@ class IpvsReconciler {
                          const ServiceDigests* trusted = nullptr);
 
     // The kernel's state of the services `keys` that exist, with their destinations; those in
-    // `assumed` whose settings match are not dumped: they go to `confirmed`, or, without it, get
-    // the destinations given in `assumed`.
+    // `assumed` whose settings match are taken to be as desired: not dumped, not in the result,
+    // but in `confirmed`.
     std::map<ServiceKey, ServiceInfo> observe(
         const std::vector<ServiceKey>& keys,
         const std::map<ServiceKey, const DesiredService*>& assumed = {},

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <ctime>
 #include <map>
@@ -105,14 +106,12 @@ bool host_allowed(std::string_view host, const std::vector<std::string>& allowed
     if (IpAddress::parse(name) || name == "localhost") {
         return true;
     }
-    std::string lower(name);
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    // Host names compare without regard to case (RFC 4343).
     return std::any_of(allowed.begin(), allowed.end(), [&](const std::string& a) {
-        std::string l = a;
-        std::transform(l.begin(), l.end(), l.begin(),
-                       [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-        return l == lower;
+        return std::equal(a.begin(), a.end(), name.begin(), name.end(), [](char x, char y) {
+            return std::tolower(static_cast<unsigned char>(x)) ==
+                   std::tolower(static_cast<unsigned char>(y));
+        });
     });
 }
 
