@@ -1,6 +1,8 @@
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "fixtures.h"
 #include "lvsctl/error.h"
@@ -259,4 +261,99 @@ TEST_CASE("\"ha\": \"vrrp\" only with VRRP; it reads back; other values are refu
                       "desired state: ha: \"carp\" is not vrrp or external");
     doc["ha"] = 1;
     CHECK_THROWS_AS(parse_desired_state(doc.dump()), Error);
+}
+
+namespace {
+// The example with the IPv4 service's destinations (and checked servers) replaced.
+json with_destinations(const std::vector<std::string>& addresses) {
+    auto doc = json::parse(spec_example());
+    auto& dests = doc["services"][0]["destinations"];
+    dests = json::array();
+    json servers = json::array();
+    for (const auto& a : addresses) {
+        dests.push_back({{"address", a}, {"port", 0}, {"forwarding", "route"}, {"weight", 3}});
+        servers.push_back({{"address", a}, {"mgmt_address", a}});
+    }
+    servers.push_back({{"address", "2001:db8:84::43"}, {"mgmt_address", "10.39.94.43"}});
+    doc["checks"] = {{"interval", 10},     {"timeout", 10},    {"reentry", 10},
+                     {"port", 80},         {"send", ""},       {"expect", ""},
+                     {"use_regex", false}, {"quiesce", false}, {"load_scale", 10},
+                     {"servers", servers}};
+    return doc;
+}
+}  // namespace
+
+TEST_CASE("the long lists are read as they come, in any order, from a string or a stream") {
+    // Unsorted destinations: repeats and checked servers are still found (desired_state() sorts
+    // them; a document from elsewhere need not).
+    const auto unsorted = with_destinations({"10.0.0.9", "10.0.0.2", "10.0.0.5"});
+    const auto s = parse_desired_state(unsorted.dump());
+    REQUIRE(s.services[0].destinations.size() == 3);
+    CHECK(s.services[0].destinations[0].address == ip("10.0.0.9"));  // the document's order
+    CHECK(s.checks->servers.size() == 4);
+    std::istringstream stream(unsorted.dump(2));
+    CHECK(to_json(parse_desired_state(stream)) == to_json(s));
+
+    // The first repeat in the document's order is named, sorted or not.
+    CHECK(refusal(with_destinations({"10.0.0.9", "10.0.0.2", "10.0.0.5", "10.0.0.2", "10.0.0.9"})
+                      .dump()) ==
+          "desired state: services[0].destinations[3].address: 10.0.0.2 is listed twice");
+    CHECK(refusal(with_destinations({"10.0.0.1", "10.0.0.2", "10.0.0.2"}).dump()) ==
+          "desired state: services[0].destinations[2].address: 10.0.0.2 is listed twice");
+    auto twice = with_destinations({"10.0.0.9", "10.0.0.2"});
+    twice["checks"]["servers"].push_back({{"address", "10.0.0.9"}, {"mgmt_address", "10.0.0.9"}});
+    CHECK(refusal(twice.dump()) ==
+          "desired state: checks.servers[3].address: 10.0.0.9 is listed twice");
+    auto missing = with_destinations({"10.0.0.9", "10.0.0.2", "10.0.0.5"});
+    missing["checks"]["servers"].erase(1);
+    CHECK(refusal(missing.dump()) ==
+          "desired state: checks.servers: destination 10.0.0.2 is not listed");
+
+    // An element is checked where it stands; the same key elsewhere is no long list.
+    auto bad = with_destinations({"10.0.0.1", "10.0.0.2"});
+    bad["services"][0]["destinations"][1]["port"] = "80";
+    CHECK(refusal(bad.dump()) ==
+          "desired state: services[0].destinations[1].port: expected a whole number");
+    bad = with_destinations({"10.0.0.1"});
+    bad["checks"]["servers"][0]["colour"] = 1;
+    CHECK(refusal(bad.dump()) == "desired state: checks.servers[0].colour: unknown key");
+    CHECK(refusal(spec_example("\"drain_timeout\": 30",
+                               "\"drain_timeout\": 30, \"destinations\": []")) ==
+          "desired state: destinations: unknown key");
+    CHECK(refusal(spec_example("\"website_ips\": [\"10.39.84.131\", ",
+                               "\"website_ips\": [[\"10.39.84.131\"], ")) ==
+          "desired state: website_ips[0]: expected a string");
+}
+
+TEST_CASE("a key given twice is refused, not silently the last one") {
+    CHECK(refusal(spec_example("\"name\": \"Shop\"", "\"name\": \"Shop\", \"name\": \"Bar\"")) ==
+          "desired state: cluster.name: given twice");
+    CHECK(refusal(spec_example(
+              "\"weight\": 1}\n     ]},\n    {\"family\": \"inet6\"",
+              "\"weight\": 1, \"weight\": 2}\n     ]},\n    {\"family\": \"inet6\"")) ==
+          "desired state: services[0].destinations[0].weight: given twice");
+    CHECK(refusal(spec_example("\"version\": 1,", "\"version\": 1, \"version\": 1,")) ==
+          "desired state: version: given twice");
+}
+
+TEST_CASE("write_json hands the document over in pieces that join to to_json's text") {
+    auto doc = with_destinations({});
+    auto& dests = doc["services"][0]["destinations"];
+    auto& servers = doc["checks"]["servers"];
+    for (int i = 0; i < 3000; ++i) {  // ~250 KB: several pieces
+        const auto a = fmt::format("10.1.{}.{}", i / 256, i % 256);
+        dests.push_back({{"address", a}, {"port", 0}, {"forwarding", "route"}, {"weight", 3}});
+        servers.push_back({{"address", a}, {"mgmt_address", a}});
+    }
+    const auto s = parse_desired_state(doc.dump());
+    std::vector<std::string> pieces;
+    write_json(s, [&](std::string_view p) { pieces.emplace_back(p); });
+    CHECK(pieces.size() > 2);
+    std::string joined;
+    for (const auto& p : pieces) {
+        CHECK(p.size() <= 65 * 1024);
+        joined += p;
+    }
+    CHECK(joined == to_json(s));
+    CHECK(to_json(parse_desired_state(joined)) == joined);
 }

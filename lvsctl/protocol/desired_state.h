@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <iosfwd>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -77,10 +79,15 @@ LbDesiredState desired_state(const Cluster& cluster, const LoadBalancer& lb,
                              std::uint32_t drain_timeout);
 
 std::string to_json(const LbDesiredState& state);  // indented, ends with a newline
+// The same text, handed to `sink` in pieces of about 64 KiB.
+void write_json(const LbDesiredState& state, const std::function<void(std::string_view)>& sink);
 
 // Reads the document strictly: unknown keys, wrong types, addresses of the wrong family, a mark
 // of 0, a weight outside 0..65535, duplicates, an unknown scheduler or a bad interface name are
 // refused with Error(ExitCode::data) naming the key (e.g. "services[1].destinations[0].weight").
+// The stream form reads as the document comes, without holding its text: the agent's input, of
+// up to hundreds of thousands of destinations.
 LbDesiredState parse_desired_state(std::string_view json);
+LbDesiredState parse_desired_state(std::istream& json);
 
 }  // namespace lvsctl
