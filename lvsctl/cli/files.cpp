@@ -54,6 +54,22 @@ std::string read_stream(std::istream& in) {
     return text.str();
 }
 
+FdInput::int_type FdInput::underflow() {
+    if (gptr() < egptr()) {
+        return traits_type::to_int_type(*gptr());
+    }
+    ssize_t n = 0;
+    do {
+        n = ::read(fd_, buffer_.data(), buffer_.size());
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0) {
+        error_ = n < 0 ? errno : 0;
+        return traits_type::eof();
+    }
+    setg(buffer_.data(), buffer_.data(), buffer_.data() + n);
+    return traits_type::to_int_type(*gptr());
+}
+
 std::optional<std::string> read_file_if_exists(const std::filesystem::path& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
@@ -70,6 +86,11 @@ std::optional<std::string> read_file_if_exists(const std::filesystem::path& path
 
 void write_file_atomic(const std::filesystem::path& path, const std::string& content,
                        unsigned mode) {
+    write_file_atomic(path, mode, [&](const TextSink& put) { put(content); });
+}
+
+void write_file_atomic(const std::filesystem::path& path, unsigned mode,
+                       const std::function<void(const TextSink&)>& produce) {
     const auto dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
@@ -83,19 +104,27 @@ void write_file_atomic(const std::filesystem::path& path, const std::string& con
         fail(temp, "create");
     }
     auto cleanup = [&] { ::unlink(temp.c_str()); };
-    std::size_t written = 0;
-    while (written < content.size()) {
-        const auto n = ::write(fd.get(), content.data() + written, content.size() - written);
-        if (n < 0 && errno == EINTR) {
-            continue;
+    const auto write_all = [&](std::string_view piece) {
+        std::size_t written = 0;
+        while (written < piece.size()) {
+            const auto n = ::write(fd.get(), piece.data() + written, piece.size() - written);
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            if (n < 0) {
+                const int error = errno;
+                cleanup();
+                errno = error;
+                fail(temp, "write");
+            }
+            written += static_cast<std::size_t>(n);
         }
-        if (n < 0) {
-            const int error = errno;
-            cleanup();
-            errno = error;
-            fail(temp, "write");
-        }
-        written += static_cast<std::size_t>(n);
+    };
+    try {
+        produce(write_all);
+    } catch (...) {
+        cleanup();
+        throw;
     }
     if (::fchmod(fd.get(), mode) != 0 || ::fsync(fd.get()) != 0 || ::close(fd.release()) != 0) {
         const int error = errno;

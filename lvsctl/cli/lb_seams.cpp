@@ -46,6 +46,10 @@ void DirectoryRecords::write(const std::string& name, const std::string& text) {
     write_file_atomic(dir_ / name, text, 0600);
 }
 
+void DirectoryRecords::write_pieces(const std::string& name, const Pieces& text) {
+    write_file_atomic(dir_ / name, 0600, text);
+}
+
 void DirectoryRecords::rename(const std::string& from, const std::string& to) {
     std::error_code ec;
     fs::rename(dir_ / from, dir_ / to, ec);

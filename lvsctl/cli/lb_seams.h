@@ -27,6 +27,7 @@ class DirectoryRecords : public RecordStore {
     std::vector<std::string> names() override;
     std::optional<std::string> read(const std::string& name) override;
     void write(const std::string& name, const std::string& text) override;
+    void write_pieces(const std::string& name, const Pieces& text) override;
     void rename(const std::string& from, const std::string& to) override;
     std::string path(const std::string& name) const override { return (dir_ / name).string(); }
 

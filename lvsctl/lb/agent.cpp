@@ -269,7 +269,8 @@ AgentResult Agent::apply(const LbDesiredState& desired_state, const AgentSetting
     auto finish = [&](std::vector<std::string> done, std::vector<std::string> errors) {
         records_.write(record, to_json(owned));
         // For the monitor: the document as the management node sent it.
-        records_.write(desired_record_name(desired_state.cluster_id), to_json(desired_state));
+        records_.write_pieces(desired_record_name(desired_state.cluster_id),
+                              [&](const auto& sink) { write_json(desired_state, sink); });
         result.answer.changed = report.changed() || !done.empty();
         result.answer.done = std::move(report.done);
         result.answer.done.insert(result.answer.done.end(), done.begin(), done.end());

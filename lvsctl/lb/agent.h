@@ -16,8 +16,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "lvsctl/error.h"
@@ -38,6 +40,14 @@ class RecordStore {
     // The file's content, or std::nullopt when there is no such file.
     virtual std::optional<std::string> read(const std::string& name) = 0;
     virtual void write(const std::string& name, const std::string& text) = 0;  // atomically
+    // The same for a text made piece by piece (`text` calls its argument with each piece), so
+    // that a large record need not be held whole; by default the pieces are joined for write().
+    using Pieces = std::function<void(const std::function<void(std::string_view)>&)>;
+    virtual void write_pieces(const std::string& name, const Pieces& text) {
+        std::string whole;
+        text([&](std::string_view piece) { whole.append(piece); });
+        write(name, whole);
+    }
     virtual void rename(const std::string& from, const std::string& to) = 0;
     virtual std::string path(const std::string& name) const = 0;  // as messages name it
 };
