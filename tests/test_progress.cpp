@@ -57,3 +57,30 @@ TEST_CASE("progress only for a terminal, never with --json or -q; colour never w
     CHECK(paint("FAILED", Colour::red, true) == "\x1b[31;1mFAILED\x1b[0m");
     CHECK(paint("FAILED", Colour::red, false) == "FAILED");
 }
+
+TEST_CASE("the phase timer: each phase's time, before and after the hosts, passed on to the line") {
+    std::ostringstream out;
+    auto now = std::chrono::steady_clock::time_point{};
+    TerminalProgress line(
+        out, "cluster 7", [&] { return now; }, std::chrono::milliseconds(0));
+    PhaseTimer timer(&line, [&] { return now; });
+    now += std::chrono::milliseconds(12);
+    timer.begin("reading hosts", 65);
+    CHECK(out.str().ends_with("reading hosts 0/65"));
+    timer.done(false);
+    CHECK(out.str().ends_with("reading hosts 1/65"));
+    now += std::chrono::milliseconds(300);
+    timer.begin("LBs: applying", 1);
+    now += std::chrono::milliseconds(100);
+    timer.end();
+    CHECK(out.str().ends_with("\r\x1b[K"));
+    now += std::chrono::milliseconds(6);
+    CHECK(timer.summary() ==
+          "before the hosts 0.012 s (database snapshot, rendering), reading hosts (65) 0.300 s, "
+          "LBs: applying (1) 0.100 s, after the hosts 0.006 s (the run log); total 0.418 s");
+
+    PhaseTimer alone(nullptr, [&] { return now; });  // no line (not a terminal): still timed
+    now += std::chrono::milliseconds(5);
+    CHECK(alone.summary() ==
+          "before the hosts 0.005 s (database snapshot, rendering); total 0.005 s");
+}

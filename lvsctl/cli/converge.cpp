@@ -116,9 +116,13 @@ Converged run_converge(const Context& ctx, db::Database& database, const Converg
 
 int converge(Context& ctx, db::Database& database, const ConvergeOptions& options) {
     const auto progress = make_progress(ctx, fmt::format("cluster {}", options.cluster_id));
+    PhaseTimer timer(progress.get());  // -v: where the time went
     auto o = options;
-    o.progress = progress.get();
+    o.progress = &timer;
     const auto converged = run_converge(ctx, database, o);
+    if (ctx.settings.verbosity > 0) {
+        fmt::print(ctx.err, "lvsctl: timing: {}\n", timer.summary());
+    }
     if (ctx.settings.json) {
         ctx.out << converged.outcome.document;
     } else {

@@ -62,6 +62,60 @@ bool wants_progress(const Settings& settings, bool stderr_is_terminal) {
     return stderr_is_terminal && !settings.json && settings.verbosity >= 0;
 }
 
+PhaseTimer::PhaseTimer(Progress* inner, Clock clock)
+    : inner_(inner),
+      clock_(clock ? std::move(clock) : [] { return std::chrono::steady_clock::now(); }),
+      started_(clock_()) {}
+
+void PhaseTimer::begin(std::string_view phase, std::size_t total) {
+    {
+        const std::lock_guard lock(mutex_);
+        phases_.push_back({std::string(phase), total, clock_()});
+    }
+    if (inner_ != nullptr) {
+        inner_->begin(phase, total);
+    }
+}
+
+void PhaseTimer::done(bool failed) {
+    if (inner_ != nullptr) {
+        inner_->done(failed);
+    }
+}
+
+void PhaseTimer::end() {
+    {
+        const std::lock_guard lock(mutex_);
+        hosts_done_ = clock_();
+    }
+    if (inner_ != nullptr) {
+        inner_->end();
+    }
+}
+
+std::string PhaseTimer::summary() {
+    const std::lock_guard lock(mutex_);
+    const auto now = clock_();
+    const auto secs = [](auto from, auto to) {
+        return std::chrono::duration<double>(to - from).count();
+    };
+    const auto first = phases_.empty() ? hosts_done_.value_or(now) : phases_.front().began;
+    std::string out = fmt::format("before the hosts {:.3f} s (database snapshot, rendering)",
+                                  secs(started_, first));
+    for (std::size_t i = 0; i < phases_.size(); ++i) {
+        const auto until =
+            i + 1 < phases_.size() ? phases_[i + 1].began : hosts_done_.value_or(now);
+        fmt::format_to(std::back_inserter(out), ", {} ({}) {:.3f} s", phases_[i].name,
+                       phases_[i].hosts, secs(phases_[i].began, until));
+    }
+    if (hosts_done_) {
+        fmt::format_to(std::back_inserter(out), ", after the hosts {:.3f} s (the run log)",
+                       secs(*hosts_done_, now));
+    }
+    fmt::format_to(std::back_inserter(out), "; total {:.3f} s", secs(started_, now));
+    return out;
+}
+
 std::unique_ptr<Progress> make_progress(const Context& ctx, const std::string& prefix) {
     if (!wants_progress(ctx.settings, isatty(STDERR_FILENO) == 1)) {
         return nullptr;

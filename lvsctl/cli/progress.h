@@ -7,8 +7,10 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "lvsctl/cli/app.h"
 #include "lvsctl/manage/progress.h"
@@ -43,6 +45,33 @@ class TerminalProgress : public Progress {
     std::size_t run_failed_ = 0;
     bool shown_ = false;
     std::chrono::steady_clock::time_point last_{};
+};
+
+// Where a run's time went, for -v (docs/commands.md, "Progress"): passes every call on to `inner`
+// (when there is one) and notes when each phase began. summary(), at the run's end: "before the
+// hosts 0.012 s (database snapshot, rendering), reading hosts (65) 0.301 s, LBs: applying (1)
+// 0.104 s, after the hosts 0.006 s (the run log); total 0.423 s". Thread-safe.
+class PhaseTimer : public Progress {
+  public:
+    using Clock = TerminalProgress::Clock;
+    explicit PhaseTimer(Progress* inner, Clock clock = {});
+    void begin(std::string_view phase, std::size_t total) override;
+    void done(bool failed) override;
+    void end() override;
+    std::string summary();
+
+  private:
+    struct Phase {
+        std::string name;
+        std::size_t hosts = 0;
+        std::chrono::steady_clock::time_point began;
+    };
+    Progress* inner_;
+    Clock clock_;
+    std::mutex mutex_;
+    std::chrono::steady_clock::time_point started_;
+    std::vector<Phase> phases_;
+    std::optional<std::chrono::steady_clock::time_point> hosts_done_;  // the last phase's end
 };
 
 // Whether people watch: stderr (fd 2) a terminal, no --json, not -q.
