@@ -113,6 +113,28 @@ TEST_CASE("a web server down: the others converge, the LB gets no new website IP
     CHECK(dests == std::vector<IpAddress>{ip("10.39.84.43"), ip("10.39.84.44"), ip("10.39.84.45")});
 }
 
+TEST_CASE("a new server whose web server is down: the LB converges without it, and its check") {
+    auto cluster = lvsctl::testing::seed_cluster();
+    cluster.servers.push_back(
+        {45, ip("10.39.94.45"), ip("10.39.84.45"), std::nullopt, 22, 32, true, std::nullopt, {}});
+    FakeEnvironment env;
+    auto& lb = env.fakes.hosts[ip("10.39.94.41")];
+    lb.agent_show = show({"10.39.84.131"});
+    lb.agent_answer = kApplied;
+    env.fakes.hosts[ip("10.39.94.43")];
+    env.fakes.hosts[ip("10.39.94.44")];  // 45 is down
+    const auto result = Updater(env, {}).run(cluster, false);
+    CHECK(result.code() == ExitCode::partial);
+    CHECK(result.applied.at(3).ok());
+    // What the agent reads strictly: a check of a server that is no destination is refused.
+    const auto sent = parse_desired_state(lb.agent_input);
+    REQUIRE(sent.checks);
+    CHECK(sent.checks->servers ==
+          std::vector<CheckedServer>{{ip("10.39.84.43"), ip("10.39.94.43")},
+                                     {ip("10.39.84.44"), ip("10.39.94.44")}});
+    CHECK(sent.services.at(0).destinations.size() == 2);
+}
+
 // A Progress that writes down what a run tells it.
 class RecordedProgress : public Progress {
   public:

@@ -67,6 +67,18 @@ LbDesiredState held_back(const LbDesiredState& desired,
             return !dests.contains(d.address) && !ok.contains(d.address);
         });
     }
+    // The monitor checks destinations only: a server held back leaves its checks too (the
+    // agent refuses a check of an address that is no destination, docs/agent-protocol.md).
+    if (out.checks) {
+        std::set<IpAddress> kept;
+        for (const auto& svc : out.services) {
+            for (const auto& d : svc.destinations) {
+                kept.insert(d.address);
+            }
+        }
+        std::erase_if(out.checks->servers,
+                      [&](const CheckedServer& s) { return !kept.contains(s.address); });
+    }
     // A family whose last website IP is held back keeps its service as the LB has it: only
     // drop the IPv6 service when the cluster itself has no IPv6 website IP any more.
     return out;

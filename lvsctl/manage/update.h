@@ -134,7 +134,7 @@ std::string lb_name(const LoadBalancer& lb);
 
 // The desired state `update` gives an LB while some web servers failed (see above): the
 // website IPs the LB has and new ones only if `all_web_ok`; destinations the LB has, and new
-// ones only for servers in `web_ok`.
+// ones only for servers in `web_ok`; the monitor's checks of those destinations only.
 LbDesiredState held_back(const LbDesiredState& desired,
                          const std::optional<std::vector<IpAddress>>& lb_website_ips,
                          const std::optional<std::vector<IpAddress>>& lb_destinations,
