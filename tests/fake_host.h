@@ -189,7 +189,17 @@ class FakeConnector : public Connector {
     std::map<IpAddress, ExitCode> refuse;  // connect fails with this code
     Journal journal;
 
+    // How often each address was connected to (refused and unreachable ones too).
+    int connections(const IpAddress& address) {
+        const std::lock_guard lock(mutex_);
+        return connects_[address];
+    }
+
     std::unique_ptr<Transport> connect(const IpAddress& address, std::uint16_t) override {
+        {
+            const std::lock_guard lock(mutex_);
+            ++connects_[address];
+        }
         if (const auto r = refuse.find(address); r != refuse.end()) {
             throw Error(r->second, "ssh root@" + address.str() + ":22: refused");
         }
@@ -200,6 +210,10 @@ class FakeConnector : public Connector {
         }
         return std::make_unique<FakeHost>(it->second, &journal, address.str());
     }
+
+  private:
+    std::mutex mutex_;
+    std::map<IpAddress, int> connects_;
 };
 
 }  // namespace lvsctl::testing

@@ -159,3 +159,26 @@ TEST_CASE("run: a run whose lock is gone stops and records nothing") {
     // Stopped before any change: no host was changed, the LB's agent never ran.
     CHECK(s.hosts.hosts[ip("10.39.94.41")].agent_input.empty());
 }
+
+TEST_CASE("run: the LBs only: the report lists the LBs, its note the hook's and the run's") {
+    Setup s;  // the LB has nothing yet: every website IP and server is new to it
+    RunRequest request;
+    request.cluster_id = 1;
+    request.settings.lbs_only = true;
+    request.note = "apache_h2e_nodes node_id=44: set weight=10";
+    const auto out = run_cluster(
+        s.log, s.guard, s.render,
+        [&](std::string, std::string) { return std::make_unique<Environment>(s.hosts); }, request);
+    CHECK(out.code == ExitCode::ok);
+    const auto doc = nlohmann::json::parse(s.log.runs.back().report);
+    REQUIRE(doc.at("hosts").size() == 1);
+    CHECK(doc["hosts"][0]["host"] == "lb 10.39.94.41");
+    CHECK(doc.at("note") ==
+          "apache_h2e_nodes node_id=44: set weight=10; the LBs only: the web servers were "
+          "neither read nor changed (lvsctl update checks and repairs them); lb 10.39.94.41: "
+          "held back until lvsctl update has checked the web servers: new website IP "
+          "10.39.84.131; new servers 10.39.84.43, 10.39.84.44");
+    CHECK(s.hosts.journal.entries == std::vector<std::string>{"10.39.94.41: agent show",
+                                                              "10.39.94.41: agent show",
+                                                              "10.39.94.41: agent apply"});
+}

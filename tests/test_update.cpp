@@ -113,6 +113,28 @@ TEST_CASE("a web server down: the others converge, the LB gets no new website IP
     CHECK(dests == std::vector<IpAddress>{ip("10.39.84.43"), ip("10.39.84.44"), ip("10.39.84.45")});
 }
 
+TEST_CASE("a new server whose web server is down: the LB converges without it, and its check") {
+    auto cluster = lvsctl::testing::seed_cluster();
+    cluster.servers.push_back(
+        {45, ip("10.39.94.45"), ip("10.39.84.45"), std::nullopt, 22, 32, true, std::nullopt, {}});
+    FakeEnvironment env;
+    auto& lb = env.fakes.hosts[ip("10.39.94.41")];
+    lb.agent_show = show({"10.39.84.131"});
+    lb.agent_answer = kApplied;
+    env.fakes.hosts[ip("10.39.94.43")];
+    env.fakes.hosts[ip("10.39.94.44")];  // 45 is down
+    const auto result = Updater(env, {}).run(cluster, false);
+    CHECK(result.code() == ExitCode::partial);
+    CHECK(result.applied.at(3).ok());
+    // What the agent reads strictly: a check of a server that is no destination is refused.
+    const auto sent = parse_desired_state(lb.agent_input);
+    REQUIRE(sent.checks);
+    CHECK(sent.checks->servers ==
+          std::vector<CheckedServer>{{ip("10.39.84.43"), ip("10.39.94.43")},
+                                     {ip("10.39.84.44"), ip("10.39.94.44")}});
+    CHECK(sent.services.at(0).destinations.size() == 2);
+}
+
 // A Progress that writes down what a run tells it.
 class RecordedProgress : public Progress {
   public:
@@ -679,4 +701,182 @@ TEST_CASE("status: an LB's VRRP state, keepalived and sync daemons in one line")
     CHECK(ha_summary(ha) ==
           "keepalived NOT running (last state MASTER, 35 s ago); sync daemon: "
           "master on eth1 (id 7), backup on eth1 (id 7)");
+}
+
+namespace {
+
+// The addresses and weights of the destinations an LB was sent, in its first service.
+std::vector<std::pair<IpAddress, std::uint32_t>> sent_destinations(const FakeHostState& lb) {
+    std::vector<std::pair<IpAddress, std::uint32_t>> out;
+    const auto sent = parse_desired_state(lb.agent_input);
+    for (const auto& d : sent.services.at(0).destinations) {
+        out.emplace_back(d.address, d.weight);
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("lbs_only (server set): no web server is reached; the LB gets the new weight") {
+    auto cluster = lvsctl::testing::seed_cluster();
+    cluster.servers[1].weight = 10;
+    FakeEnvironment env;
+    auto& lb = env.fakes.hosts[ip("10.39.94.41")];
+    lb.agent_show = show({"10.39.84.131"});
+    lb.agent_answer = kApplied;
+    env.fakes.hosts[ip("10.39.94.43")];
+    env.fakes.hosts[ip("10.39.94.44")];
+    RecordedProgress progress;
+    UpdateSettings settings;
+    settings.lbs_only = true;
+    settings.progress = &progress;
+    Updater updater(env, settings);
+
+    const auto plan = updater.run(cluster, true);
+    CHECK(plan.lbs_only);
+    REQUIRE(plan.plan.size() == 1);  // no web server's plan
+    CHECK(plan.plan[0].host == "lb 10.39.94.41");
+    CHECK(plan.plan[0].changes ==
+          std::vector<std::string>{"set destination 10.39.84.44:0 in FWM 100"});
+
+    const auto result = updater.run(cluster, false);
+    CHECK(result.code() == ExitCode::ok);
+    CHECK(result.lbs_only);
+    REQUIRE(result.applied.size() == 1);
+    CHECK(result.applied[0].host == "lb 10.39.94.41");
+    CHECK(sent_destinations(lb) == std::vector<std::pair<IpAddress, std::uint32_t>>{
+                                       {ip("10.39.84.43"), 32}, {ip("10.39.84.44"), 10}});
+    CHECK(parse_desired_state(lb.agent_input).website_ips ==
+          std::vector<IpAddress>{ip("10.39.84.131")});
+    for (const char* web : {"10.39.94.43", "10.39.94.44"}) {
+        CHECK(env.fakes.connections(ip(web)) == 0);
+        CHECK(env.fakes.hosts[ip(web)].commands.empty());
+    }
+    CHECK(env.fakes.connections(ip("10.39.94.41")) == 2);  // once per run
+    // Nothing held back: the one note says the web servers were left alone.
+    CHECK(result.notes ==
+          std::vector<std::string>{"the LBs only: the web servers were neither read nor changed "
+                                   "(lvsctl update checks and repairs them)"});
+    CHECK(progress.events == std::vector<std::string>{"reading load balancers 1", "end",
+                                                      "reading load balancers 1",
+                                                      "load balancers 1", "end"});
+    // The LBs are the one changing phase: the lock is checked once, before them.
+    CountingGuard once(1);
+    CHECK(Updater(env, settings, &once).run(cluster, false).code() == ExitCode::ok);
+    CountingGuard never(0);
+    const auto stopped = Updater(env, settings, &never).run(cluster, false);
+    CHECK(stopped.code() == ExitCode::db_unavailable);
+    CHECK(stopped.stopped->reason.ends_with("stopped before changing any host"));
+}
+
+TEST_CASE(
+    "lbs_only: no website IP or server the LB lacks is added; the weights of the others are") {
+    auto cluster = lvsctl::testing::seed_cluster();
+    cluster.website_ips.push_back(ip("10.39.84.132"));  // pending from an `ip add --no-update`
+    cluster.servers.push_back(                          // pending from a `server add --no-update`
+        {45, ip("10.39.94.45"), ip("10.39.84.45"), std::nullopt, 22, 32, true, std::nullopt, {}});
+    cluster.servers[1].weight = 10;
+    FakeEnvironment env;
+    auto& lb = env.fakes.hosts[ip("10.39.94.41")];
+    lb.agent_answer = kApplied;
+    for (const char* web : {"10.39.94.43", "10.39.94.44", "10.39.94.45"}) {
+        env.fakes.hosts[ip(web)];
+    }
+    UpdateSettings settings;
+    settings.lbs_only = true;
+    const std::string held =
+        "lb 10.39.94.41: held back until lvsctl update has checked the web servers: new website "
+        "IP 10.39.84.132; new server 10.39.84.45";
+
+    SUBCASE("planned and applied without them, and the notes name them") {
+        lb.agent_show = show({"10.39.84.131"});
+        const auto plan = Updater(env, settings).run(cluster, true);
+        REQUIRE(plan.plan.size() == 1);
+        // Planned for what it will get: only the weight.
+        CHECK(plan.plan[0].changes ==
+              std::vector<std::string>{"set destination 10.39.84.44:0 in FWM 100"});
+        REQUIRE(plan.notes.size() == 2);
+        CHECK(plan.notes[1] == held);
+
+        const auto result = Updater(env, settings).run(cluster, false);
+        CHECK(result.code() == ExitCode::ok);
+        CHECK(result.notes.at(1) == held);
+        CHECK(parse_desired_state(lb.agent_input).website_ips ==
+              std::vector<IpAddress>{ip("10.39.84.131")});
+        CHECK(sent_destinations(lb) == std::vector<std::pair<IpAddress, std::uint32_t>>{
+                                           {ip("10.39.84.43"), 32}, {ip("10.39.84.44"), 10}});
+        CHECK(env.fakes.connections(ip("10.39.94.45")) == 0);
+
+        // They stay pending for the next full update, which checks the web servers first.
+        const auto full = Updater(env, {}).run(cluster, false);
+        CHECK(full.code() == ExitCode::ok);
+        CHECK_FALSE(full.lbs_only);
+        CHECK(full.notes.empty());
+        CHECK(parse_desired_state(lb.agent_input).website_ips ==
+              std::vector<IpAddress>{ip("10.39.84.131"), ip("10.39.84.132")});
+        CHECK(sent_destinations(lb).size() == 3);
+        CHECK(env.fakes.hosts[ip("10.39.94.45")].lo.size() == 2);
+    }
+    SUBCASE("a server the LB's monitor took out is still the LB's: it is kept, not held back") {
+        lb.agent_show = show({"10.39.84.131"}, {"10.39.84.44"}, {monitor_shown(true, 2)});
+        const auto result = Updater(env, settings).run(cluster, false);
+        CHECK(result.code() == ExitCode::ok);
+        CHECK(result.notes.at(1) == held);
+        std::vector<IpAddress> dests;
+        for (const auto& [address, weight] : sent_destinations(lb)) {
+            dests.push_back(address);
+        }
+        CHECK(dests == std::vector<IpAddress>{ip("10.39.84.43"), ip("10.39.84.44")});
+    }
+    SUBCASE("a website IP leaving the database leaves the LB; lo is the next update's") {
+        cluster.website_ips = {ip("10.39.84.131")};
+        cluster.servers.pop_back();
+        lb.agent_show = show({"10.39.84.131", "10.39.84.139"});
+        const auto result = Updater(env, settings).run(cluster, false);
+        CHECK(result.code() == ExitCode::ok);
+        CHECK(result.notes.size() == 1);  // nothing held back
+        CHECK(parse_desired_state(lb.agent_input).website_ips ==
+              std::vector<IpAddress>{ip("10.39.84.131")});
+    }
+}
+
+namespace {
+// The seed cluster's hosts, but its LB's backend is piranha's: it cannot tell what it has.
+class PiranhaEnvironment : public FakeEnvironment {
+  public:
+    std::unique_ptr<LbBackend> backend(const Cluster&, const LoadBalancer&, Transport* host,
+                                       const std::string& name) override {
+        return std::make_unique<FileBackend>(*host, name, kPiranhaConfig, "serial_no = 1\n",
+                                             piranha_reload());
+    }
+};
+}  // namespace
+
+TEST_CASE("lbs_only with an LB that cannot tell what it has: a full run, as update's, noted") {
+    auto cluster = lvsctl::testing::seed_cluster();
+    PiranhaEnvironment env;
+    auto& lb = env.fakes.hosts[ip("10.39.94.41")];
+    lb.programs.insert("service");
+    env.fakes.hosts[ip("10.39.94.43")];
+    env.fakes.hosts[ip("10.39.94.44")];
+    RecordedProgress progress;
+    UpdateSettings settings;
+    settings.lbs_only = true;
+    settings.progress = &progress;
+    const auto result = Updater(env, settings).run(cluster, false);
+    CHECK(result.code() == ExitCode::ok);
+    CHECK_FALSE(result.lbs_only);
+    REQUIRE(result.plan.size() == 3);
+    CHECK(result.plan[0].host == "web 10.39.94.43");
+    CHECK(env.fakes.connections(ip("10.39.94.43")) == 1);
+    CHECK(env.fakes.hosts[ip("10.39.94.43")].lo.size() == 1);
+    CHECK(lb.files[kPiranhaConfig] == "serial_no = 1\n");
+    CHECK(result.notes ==
+          std::vector<std::string>{"the web servers were read too: lb 10.39.94.41 cannot tell "
+                                   "which website IPs and servers it has, so nothing new could "
+                                   "be kept from it"});
+    CHECK(progress.events == std::vector<std::string>{"reading load balancers 1",
+                                                      "reading web servers 2",
+                                                      "web servers: adding 2", "load balancers 1",
+                                                      "web servers: removing 2", "end"});
 }

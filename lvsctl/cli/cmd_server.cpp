@@ -100,6 +100,9 @@ int run_remove(const ServerOptions& o, Context& ctx) {
     return clean_web_server(ctx, leaving, o.cluster_id);
 }
 
+// docs/commands.md, "Hooks": a weight or activity matters to the LBs alone (an inactive server
+// stays a destination, with weight 0), so only they are read and converged; `update` checks the
+// web servers.
 int run_set(const ServerOptions& o, Context& ctx) {
     auto database = locked(ctx, o.cluster_id);
     const auto weight =
@@ -109,7 +112,8 @@ int run_set(const ServerOptions& o, Context& ctx) {
     return hook_done(ctx, database, o.cluster_id, o.no_update,
                      fmt::format("apache_h2e_nodes node_id={}: set{}{}", o.node_id,
                                  weight ? fmt::format(" weight={}", *weight) : "",
-                                 active ? fmt::format(" active={}", *active) : ""));
+                                 active ? fmt::format(" active={}", *active) : ""),
+                     HookScope::lbs_only);
 }
 
 }  // namespace
@@ -150,7 +154,8 @@ void setup_server(CLI::App& parent, Registry& registry) {
     registry.add(cmd, remove, run_remove);
 
     auto set = std::make_shared<ServerOptions>();
-    cmd = group->add_subcommand("set", "Change a web server's weight or activity, then update");
+    cmd = group->add_subcommand("set",
+                                "Change a web server's weight or activity, then converge the LBs");
     add_cluster_id(*cmd, set->cluster_id)->required();
     add_node_id(*cmd, set->node_id);
     set->weight_flag =

@@ -81,6 +81,7 @@ Converged run_converge(const Context& ctx, db::Database& database, const Converg
     request.settings.parallel = static_cast<std::size_t>(ctx.settings.parallel);
     request.settings.drain_timeout = o.drain_timeout;
     request.settings.progress = o.progress;
+    request.settings.lbs_only = o.lbs_only;
     request.cluster = o.cluster;
     request.note = o.note;
     LockGuard guard(database);
@@ -130,6 +131,12 @@ int converge(Context& ctx, db::Database& database, const ConvergeOptions& option
             fmt::print(ctx.out, "{}\n", o.note);
         }
         print_human(ctx, converged.outcome.cluster, converged.outcome.result, o.dry_run);
+        // As --no-update's note; with --json they are in the document's note.
+        if (ctx.settings.verbosity >= 0) {
+            for (const auto& n : converged.outcome.result.notes) {
+                fmt::print(ctx.err, "lvsctl: note: {}\n", n);
+            }
+        }
     }
     for (const auto& e : converged.errors) {
         fmt::print(ctx.err, "lvsctl: {}\n", e);
@@ -219,11 +226,12 @@ int converge_all(Context& ctx, const ConvergeAllOptions& o) {
 }
 
 int hook_done(Context& ctx, db::Database& database, std::int64_t cluster_id, bool no_update,
-              const std::string& what) {
+              const std::string& what, HookScope scope) {
     if (!no_update) {
         ConvergeOptions c;
         c.cluster_id = cluster_id;
         c.note = what;
+        c.lbs_only = scope == HookScope::lbs_only;
         return converge(ctx, database, c);
     }
     constexpr const char* kPending = "the hosts were not changed (--no-update): run lvsctl update";

@@ -25,6 +25,7 @@ struct ConvergeOptions {
     // Instead of the database's cluster (server remove: the cluster without the server).
     std::optional<Cluster> cluster;
     std::string note;              // printed first, e.g. the hook's database change
+    bool lbs_only = false;         // the LBs only (UpdateSettings::lbs_only): `server set`
     Progress* progress = nullptr;  // converge() sets the terminal's progress line
 };
 
@@ -52,11 +53,16 @@ struct ConvergeAllOptions {
 };
 int converge_all(Context& ctx, const ConvergeAllOptions& options);
 
+// What a hook's run converges: every host, as `update` does, or the LBs only (`server set`: a
+// weight or activity matters to the LBs alone; docs/commands.md, "Hooks").
+enum class HookScope { all_hosts, lbs_only };
+
 // What a hook runs once its database change is committed, under the lock it still holds:
-// `update` of the cluster, printed after `what`; with `no_update`, `what` alone (text, or JSON
-// with --json) and a note that the hosts were not changed.
+// `update` of the cluster (of its LBs only with HookScope::lbs_only), printed after `what`; with
+// `no_update`, `what` alone (text, or JSON with --json) and a note that the hosts were not
+// changed.
 int hook_done(Context& ctx, db::Database& database, std::int64_t cluster_id, bool no_update,
-              const std::string& what);
+              const std::string& what, HookScope scope = HookScope::all_hosts);
 
 // `server remove` after the database row is gone: the cluster's website IPs leave the server's
 // lo (what lvsctl recorded there). Returns the exit code; failures on stderr.

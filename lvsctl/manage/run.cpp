@@ -63,6 +63,15 @@ Prepared prepare(RunLog& log, const ConfigRender& render, const RunRequest& requ
     return p;
 }
 
+// The document's note: the request's (a hook's change), then the run's own (lbs_only's).
+std::string run_note(const RunRequest& request, const UpdateResult& result) {
+    auto note = request.note;
+    for (const auto& n : result.notes) {
+        note += (note.empty() ? "" : "; ") + n;
+    }
+    return note;
+}
+
 }  // namespace
 
 RunOutcome run_cluster(RunLog& log, RunGuard& guard, const ConfigRender& render,
@@ -75,8 +84,9 @@ RunOutcome run_cluster(RunLog& log, RunGuard& guard, const ConfigRender& render,
     out.cluster = std::move(prepared.cluster);
     out.result = Updater(*env, request.settings, &guard).run(out.cluster, request.dry_run);
     out.code = out.result.code();
-    out.document = update_document(out.cluster, out.result, request.dry_run, out.code,
-                                   prepared.digest, request.note);
+    const auto note = run_note(request, out.result);
+    out.document =
+        update_document(out.cluster, out.result, request.dry_run, out.code, prepared.digest, note);
     // The database may have gone away while the hosts were being changed, and the lock with it:
     // what was done is still shown, the run says it is not in the log (nothing is written
     // without the lock), and the next run converges from there.
@@ -101,9 +111,9 @@ RunOutcome run_cluster(RunLog& log, RunGuard& guard, const ConfigRender& render,
         out.unrecorded = fmt::format("{} (the hosts are as shown; this run is not in lvsctl_runs)",
                                      lost->what());
         out.code = lost->code();
-        out.document = update_document(
-            out.cluster, out.result, request.dry_run, out.code, prepared.digest,
-            request.note.empty() ? *out.unrecorded : request.note + "; " + *out.unrecorded);
+        out.document =
+            update_document(out.cluster, out.result, request.dry_run, out.code, prepared.digest,
+                            note.empty() ? *out.unrecorded : note + "; " + *out.unrecorded);
     }
     return out;
 }

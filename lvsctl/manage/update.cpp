@@ -1,6 +1,7 @@
 #include "lvsctl/manage/update.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <set>
@@ -66,6 +67,18 @@ LbDesiredState held_back(const LbDesiredState& desired,
         std::erase_if(svc.destinations, [&](const Destination& d) {
             return !dests.contains(d.address) && !ok.contains(d.address);
         });
+    }
+    // The monitor checks destinations only: a server held back leaves its checks too (the
+    // agent refuses a check of an address that is no destination, docs/agent-protocol.md).
+    if (out.checks) {
+        std::set<IpAddress> kept;
+        for (const auto& svc : out.services) {
+            for (const auto& d : svc.destinations) {
+                kept.insert(d.address);
+            }
+        }
+        std::erase_if(out.checks->servers,
+                      [&](const CheckedServer& s) { return !kept.contains(s.address); });
     }
     // A family whose last website IP is held back keeps its service as the LB has it: only
     // drop the IPv6 service when the cluster itself has no IPv6 website IP any more.
@@ -134,7 +147,7 @@ void guarded(HostSlot& host, bool reading, Fn&& fn) {
 class Run {
   public:
     Run(UpdateEnvironment& env, const UpdateSettings& settings, const Cluster& cluster)
-        : env_(env), settings_(settings), cluster_(cluster) {
+        : env_(env), settings_(settings), cluster_(cluster), lb_ssh_(env.needs_ssh(cluster)) {
         webs_.resize(cluster.servers.size());
         lbs_.resize(cluster.load_balancers.size());
         for (std::size_t i = 0; i < webs_.size(); ++i) {
@@ -151,36 +164,43 @@ class Run {
         }
     }
 
-    // 1. Reach and read every host at once.
+    // 1. Reach and read every host at once; with lbs_only, the LBs first, and the web servers
+    //    only when an LB cannot tell what it has.
     void read() {
-        const bool lb_ssh = env_.needs_ssh(cluster_);
-        fan_out_with_progress(
-            settings_.progress, "reading hosts", webs_.size() + lbs_.size(), settings_.parallel,
-            [&](std::size_t i) {
-                if (i < webs_.size()) {
-                    auto& w = webs_[i];
-                    guarded(w, true, [&] {
-                        w.transport = env_.connector().connect(
-                            w.server->mgmt_address, static_cast<std::uint16_t>(w.server->ssh_port));
-                        w.step.emplace(*w.transport, w.name, cluster_.id, cluster_.website_ips);
-                        describe(w.step->observe(), w.plan.changes);
-                    });
-                    return w.failed();
-                }
-                auto& l = lbs_[i - webs_.size()];
-                guarded(l, true, [&] {
-                    if (lb_ssh) {
-                        l.transport = env_.connector().connect(
-                            l.lb->mgmt_address, static_cast<std::uint16_t>(l.lb->ssh_port));
-                    }
-                    l.backend = env_.backend(cluster_, *l.lb, l.transport.get(), l.name);
-                    l.plan.changes = l.backend->plan(l.desired);
-                    l.plan.monitored = l.backend->has_monitor();
-                    l.plan.monitor = l.backend->monitor();
-                });
-                return l.failed();
-            });
+        if (!settings_.lbs_only) {
+            fan_out_with_progress(settings_.progress, "reading hosts", webs_.size() + lbs_.size(),
+                                  settings_.parallel, [&](std::size_t i) {
+                                      return i < webs_.size() ? read_web(webs_[i])
+                                                              : read_lb(lbs_[i - webs_.size()]);
+                                  });
+            return;
+        }
+        fan_out_with_progress(settings_.progress, "reading load balancers", lbs_.size(),
+                              settings_.parallel, [&](std::size_t i) { return read_lb(lbs_[i]); });
+        const auto blind = std::find_if(lbs_.begin(), lbs_.end(), [](const LbHost& l) {
+            return l.backend && !l.plan.error &&
+                   (!l.backend->website_ips() || !l.backend->destinations());
+        });
+        if (blind != lbs_.end()) {
+            notes_.push_back(fmt::format(
+                "the web servers were read too: {} cannot tell which website IPs and servers it "
+                "has, so nothing new could be kept from it",
+                blind->name));
+            fan_out_with_progress(settings_.progress, "reading web servers", webs_.size(),
+                                  settings_.parallel,
+                                  [&](std::size_t i) { return read_web(webs_[i]); });
+            return;
+        }
+        lbs_only_ = true;
+        webs_.clear();
+        notes_.push_back(
+            "the LBs only: the web servers were neither read nor changed (lvsctl update checks "
+            "and repairs them)");
+        hold_back();
     }
+
+    bool lbs_only() const { return lbs_only_; }
+    std::vector<std::string> notes() const { return notes_; }
 
     std::vector<HostPlan> plans() const {
         std::vector<HostPlan> out;
@@ -205,7 +225,8 @@ class Run {
                               });
     }
 
-    // 3. LBs, holding back what a failed web server lacks. Returns whether every LB converged.
+    // 3. LBs, holding back what a failed web server lacks (with lbs_only: what hold_back()
+    //    held back). Returns whether every LB converged.
     bool converge_lbs() {
         bool all_web_ok = true;
         std::vector<IpAddress> web_ok;
@@ -228,6 +249,10 @@ class Run {
                     return l.failed();
                 }
                 guarded(l, false, [&] {
+                    if (lbs_only_) {  // held back already (hold_back())
+                        lb_ok[i] = l.backend->apply(l.desired, l.report) ? 1 : 0;
+                        return;
+                    }
                     const auto ips = l.backend->website_ips();
                     if (!all_web_ok && !ips) {
                         l.report.errors.push_back(fmt::format(
@@ -296,11 +321,123 @@ class Run {
     }
 
   private:
+    // Reaches and reads one web server; returns whether it failed.
+    bool read_web(WebHost& w) {
+        guarded(w, true, [&] {
+            w.transport = env_.connector().connect(w.server->mgmt_address,
+                                                   static_cast<std::uint16_t>(w.server->ssh_port));
+            w.step.emplace(*w.transport, w.name, cluster_.id, cluster_.website_ips);
+            describe(w.step->observe(), w.plan.changes);
+        });
+        return w.failed();
+    }
+
+    // Reaches one LB (when its backend uses SSH), reads it through its backend and plans it;
+    // returns whether it failed.
+    bool read_lb(LbHost& l) {
+        guarded(l, true, [&] {
+            if (lb_ssh_) {
+                l.transport = env_.connector().connect(l.lb->mgmt_address,
+                                                       static_cast<std::uint16_t>(l.lb->ssh_port));
+            }
+            l.backend = env_.backend(cluster_, *l.lb, l.transport.get(), l.name);
+            plan_lb(l);
+        });
+        return l.failed();
+    }
+
+    static void plan_lb(LbHost& l) {
+        l.plan.changes = l.backend->plan(l.desired);
+        l.plan.monitored = l.backend->has_monitor();
+        l.plan.monitor = l.backend->monitor();
+    }
+
+    // lbs_only, once every LB is read: each LB's desired state becomes what it may get without
+    // the web servers (held_back() as if all had failed), and an LB kept from something is
+    // planned again for that (read once more), so that its plan is what step 3 will do.
+    void hold_back() {
+        std::vector<std::size_t> again;
+        for (std::size_t i = 0; i < lbs_.size(); ++i) {
+            auto& l = lbs_[i];
+            if (!l.backend || l.plan.error) {
+                continue;
+            }
+            // A server the LB's monitor took out of the table is still the LB's: were it held
+            // back, the agent and its monitor would forget it (docs/monitor.md).
+            auto has = l.backend->destinations();
+            if (const auto monitor = l.backend->monitor(); has && monitor) {
+                for (const auto& [address, health] : monitor->record.servers) {
+                    has->push_back(address);
+                }
+            }
+            auto held = held_back(l.desired, l.backend->website_ips(), has,
+                                  /*all_web_ok=*/false, /*web_ok_addresses=*/{});
+            if (const auto kept = kept_from(l.desired, held); !kept.empty()) {
+                notes_.push_back(
+                    fmt::format("{}: held back until lvsctl update has checked the "
+                                "web servers: {}",
+                                l.name, kept));
+                l.desired = std::move(held);
+                again.push_back(i);
+            }
+        }
+        fan_out_with_progress(settings_.progress, "planning load balancers", again.size(),
+                              settings_.parallel, [&](std::size_t k) {
+                                  auto& l = lbs_[again[k]];
+                                  guarded(l, true, [&] { plan_lb(l); });
+                                  return l.failed();
+                              });
+    }
+
+    // What `held` lacks of `desired`, in words: "website IPs A, B; servers C" (empty: nothing).
+    static std::string kept_from(const LbDesiredState& desired, const LbDesiredState& held) {
+        const std::set<IpAddress> ips(held.website_ips.begin(), held.website_ips.end());
+        std::set<IpAddress> kept_ips;
+        for (const auto& ip : desired.website_ips) {
+            if (!ips.contains(ip)) {
+                kept_ips.insert(ip);
+            }
+        }
+        std::set<IpAddress> dests;
+        for (const auto& svc : held.services) {
+            for (const auto& d : svc.destinations) {
+                dests.insert(d.address);
+            }
+        }
+        std::set<IpAddress> kept_servers;
+        for (const auto& svc : desired.services) {
+            for (const auto& d : svc.destinations) {
+                if (!dests.contains(d.address)) {
+                    kept_servers.insert(d.address);
+                }
+            }
+        }
+        auto words = [](std::string_view what, const std::set<IpAddress>& addresses) {
+            std::vector<std::string> strings;
+            for (const auto& a : addresses) {
+                strings.push_back(a.str());
+            }
+            return fmt::format("{}{} {}", what, addresses.size() == 1 ? "" : "s",
+                               fmt::join(strings, ", "));
+        };
+        std::vector<std::string> parts;
+        if (!kept_ips.empty()) {
+            parts.push_back(words("new website IP", kept_ips));
+        }
+        if (!kept_servers.empty()) {
+            parts.push_back(words("new server", kept_servers));
+        }
+        return fmt::format("{}", fmt::join(parts, "; "));
+    }
+
     UpdateEnvironment& env_;
     const UpdateSettings& settings_;
     const Cluster& cluster_;
+    const bool lb_ssh_;
     std::vector<WebHost> webs_;
     std::vector<LbHost> lbs_;
+    bool lbs_only_ = false;  // settings_.lbs_only, and every LB read could tell what it has
+    std::vector<std::string> notes_;
 };
 
 }  // namespace
@@ -319,6 +456,8 @@ UpdateResult Updater::run(const Cluster& cluster, bool dry_run) {
     run.read();
     UpdateResult result;
     result.plan = run.plans();
+    result.lbs_only = run.lbs_only();
+    result.notes = run.notes();
     if (dry_run) {
         return result;
     }
@@ -336,7 +475,12 @@ UpdateResult Updater::run(const Cluster& cluster, bool dry_run) {
             return false;
         }
     };
-    if (may_go_on("changing any host")) {
+    if (run.lbs_only()) {
+        // No web server to change before the LBs, nor after them.
+        if (may_go_on("changing any host")) {
+            run.converge_lbs();
+        }
+    } else if (may_go_on("changing any host")) {
         run.add_to_web_servers();
         if (may_go_on("changing the LBs")) {
             const bool all_lb_ok = run.converge_lbs();

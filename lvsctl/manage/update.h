@@ -10,6 +10,10 @@
 //  4. Web servers: former website IPs leave lo, once every LB has let them go.
 //
 // A host that fails never stops the others; the result names it.
+//
+// With UpdateSettings::lbs_only (`server set`) only the LBs are read and converged: step 1
+// reads the LBs, steps 2 and 4 have no host, and step 3 holds back as if every web server had
+// failed (docs/commands.md, "Hooks").
 #pragma once
 
 #include <cstdint>
@@ -61,6 +65,17 @@ struct UpdateSettings {
     std::size_t parallel = 16;
     std::uint32_t drain_timeout = 30;
     Progress* progress = nullptr;  // told of each host done in each phase, when set
+    // The LBs only (`server set`: weights and activity, which no web server depends on;
+    // docs/commands.md, "Hooks"): the web servers are neither reached, read nor changed, and
+    // each LB gets nothing they were not checked for: held_back() as if every web server had
+    // failed, so no website IP or destination the LB does not have yet; those it has follow
+    // the database (their weights, a website IP or server gone from it). What is held back
+    // waits for the next full run, and the result's notes name it. When an LB cannot tell what
+    // it has (its backend's website_ips() or destinations() is std::nullopt: piranha,
+    // keepalived, exec:, a VRRP LB without lvsctl's keepalived.conf yet), nothing could be held
+    // back there: the web servers are read after all, and the run is a full one (a note says
+    // so).
+    bool lbs_only = false;
 };
 
 struct HostPlan {
@@ -89,6 +104,13 @@ struct UpdateResult {
     // the two below; 68 when a host could not be reached and nothing changed anywhere; 77 when
     // a host refused us (key, authentication, not root) and nothing changed anywhere.
     ExitCode code() const;
+    // The run was one of the LBs only (UpdateSettings::lbs_only, not made a full one): `plan`
+    // and `applied` have no web server.
+    bool lbs_only = false;
+    // About the run as a whole, each a sentence (what `update` prints as a note and puts in its
+    // document's note): with lbs_only, that the web servers were not read, and what each LB
+    // did not get.
+    std::vector<std::string> notes;
 };
 
 // Asked before each changing phase, and before the run is recorded, whether the run may go on:
@@ -134,7 +156,7 @@ std::string lb_name(const LoadBalancer& lb);
 
 // The desired state `update` gives an LB while some web servers failed (see above): the
 // website IPs the LB has and new ones only if `all_web_ok`; destinations the LB has, and new
-// ones only for servers in `web_ok`.
+// ones only for servers in `web_ok`; the monitor's checks of those destinations only.
 LbDesiredState held_back(const LbDesiredState& desired,
                          const std::optional<std::vector<IpAddress>>& lb_website_ips,
                          const std::optional<std::vector<IpAddress>>& lb_destinations,

@@ -102,6 +102,14 @@ run server set --cluster-id 1 --node-id 44 --weight 20
 check "server set: exit 0, and the LB has the weight" test \
     "$rc|$(agent_input | json '[x["weight"] for x in d["services"][0]["destinations"]]')" = "0|[32, 20]"
 check "server set prints the database change, then the run" bash -c 'grep -q "node_id=44: set weight=20" <<<"$1" && grep -q "^lb 10.200.1.1:" <<<"$1"' _ "$out"
+check "server set converges the LBs only: no web server in its run, a note says so" bash -c \
+    '! grep -q "^web " <<<"$1" && grep -q "^lvsctl: note: the LBs only: the web servers were neither read nor changed" <<<"$2"' _ "$out" "$err"
+run ip add --no-update --cluster-id 1 10.39.84.134
+run server set --cluster-id 1 --node-id 44 --weight 20
+held="lvsctl: note: lb 10.200.1.1: held back until lvsctl update has checked the web servers: new website IP 10.39.84.134"
+check "server set gives the LB no website IP pending from --no-update, and names it" test \
+    "$rc|$(agent_input | json 'd["website_ips"]')|$(grep -cxF "$held" <<<"$err")" = "0|['10.39.84.132']|1"
+sql "delete from h2e_cluster_ips where address = '10.39.84.134'"
 run ip add --cluster-id 1 10.39.84.133
 check "ip add: exit 0; on lo and on the LB" test \
     "$rc|$(lo 3)|$(agent_input | json 'd["website_ips"]')" = "0|10.39.84.132/32 10.39.84.133/32 |['10.39.84.132', '10.39.84.133']"
