@@ -483,3 +483,29 @@ TEST_CASE(
                            "lb 10.0.0.1"),
         Error);
 }
+
+TEST_CASE(
+    "the firewall tool a fresh record names is taken on trust; --marks, --full or age probe") {
+    AgentState record;
+    record.marks_via = "iptables";
+    record.last_full = 1000;
+    record.digests[ServiceKey::fwmark_service(Family::inet, 100)] = "42";
+    AgentSettings settings;
+    settings.now = 1000 + 3599;
+    CHECK(trusted_marks_via(record, settings) == std::optional<std::string>("iptables"));
+    record.marks_via = "nft";
+    CHECK(trusted_marks_via(record, settings) == std::optional<std::string>("nft"));
+
+    auto probe = [&](auto change) {
+        auto r = record;
+        auto s = settings;
+        change(r, s);
+        return trusted_marks_via(r, s);
+    };
+    CHECK_FALSE(probe([](AgentState&, AgentSettings& s) { s.marks = "iptables"; }));
+    CHECK_FALSE(probe([](AgentState&, AgentSettings& s) { s.full = true; }));
+    CHECK_FALSE(probe([](AgentState&, AgentSettings& s) { s.now = 1000 + 3600; }));  // stale
+    CHECK_FALSE(probe([](AgentState&, AgentSettings& s) { s.now = 999; }));  // a clock set back
+    CHECK_FALSE(probe([](AgentState& r, AgentSettings&) { r.digests.clear(); }));  // no full run
+    CHECK_FALSE(probe([](AgentState& r, AgentSettings&) { r.marks_via = ""; }));
+}

@@ -169,6 +169,17 @@ void Agent::check(const LbDesiredState& desired, const AgentSettings& settings) 
         .check({desired.fwmark, desired.protocol, desired.ports, desired.website_ips});
 }
 
+std::optional<std::string> trusted_marks_via(const AgentState& record,
+                                             const AgentSettings& settings) {
+    const bool fresh = !record.digests.empty() && settings.now >= record.last_full &&
+                       settings.now - record.last_full < settings.full_interval;
+    if (!settings.marks.empty() || settings.full || !fresh ||
+        (record.marks_via != "nft" && record.marks_via != "iptables")) {
+        return std::nullopt;
+    }
+    return record.marks_via;
+}
+
 std::string desired_record_name(std::int64_t cluster_id) {
     return fmt::format("desired-cluster-{}.json", cluster_id);
 }

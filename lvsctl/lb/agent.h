@@ -74,6 +74,13 @@ struct AgentResult {
     ExitCode code() const;
 };
 
+// Which firewall tool a cluster's record says made its marks, when a run may take it on trust
+// instead of probing the kernel for nft (a process: `nft -c`): not with --marks (the caller's
+// choice), not with --full, and not when the record's last full run is --full-interval old or
+// more, the schedule on which the digests are not trusted either (docs/agent-protocol.md).
+std::optional<std::string> trusted_marks_via(const AgentState& record,
+                                             const AgentSettings& settings);
+
 // The desired state `agent apply` last received for a cluster, left in the state directory for
 // the monitor: "desired-cluster-7.json".
 std::string desired_record_name(std::int64_t cluster_id);
