@@ -1,4 +1,5 @@
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <mutex>
 
@@ -879,4 +880,29 @@ TEST_CASE("lbs_only with an LB that cannot tell what it has: a full run, as upda
                                                       "reading web servers 2",
                                                       "web servers: adding 2", "load balancers 1",
                                                       "web servers: removing 2", "end"});
+}
+
+TEST_CASE("a web server's address changes: the first 20 of each kind by name, then a count") {
+    WebPlan plan;
+    for (int i = 1; i <= 25; ++i) {
+        plan.add.push_back(ip(fmt::format("10.40.0.{}", i).c_str()));
+    }
+    for (int i = 1; i <= 22; ++i) {
+        plan.remove.push_back({ip(fmt::format("2001:db8:40::{:x}", i).c_str()), 128});
+    }
+    std::vector<std::string> lines;
+    describe(plan, lines);
+    REQUIRE(lines.size() == 42);
+    CHECK(lines[0] == "add 10.40.0.1/32 to lo");
+    CHECK(lines[19] == "add 10.40.0.20/32 to lo");
+    CHECK(lines[20] == "... and 5 more website IPs added to lo");
+    CHECK(lines[21] == "remove 2001:db8:40::1/128 from lo (after the LBs)");
+    CHECK(lines[41] == "... and 2 more addresses removed from lo (after the LBs)");
+
+    plan.add.resize(20);  // exactly 20: no count line
+    plan.remove.clear();
+    lines.clear();
+    describe(plan, lines);
+    CHECK(lines.size() == 20);
+    CHECK(lines.back() == "add 10.40.0.20/32 to lo");
 }

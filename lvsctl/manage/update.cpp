@@ -115,13 +115,7 @@ void describe(const WebPlan& p, std::vector<std::string>& out) {
     for (const auto& [name, value] : p.sysctls) {
         out.push_back(fmt::format("set {} = {}", name, value));
     }
-    for (const auto& ip : p.add) {
-        out.push_back(fmt::format("add {}/{} to lo", ip.str(), ip.host_prefix()));
-    }
-    for (const auto& a : p.remove) {
-        out.push_back(
-            fmt::format("remove {}/{} from lo (after the LBs)", a.address.str(), a.prefix));
-    }
+    describe_addresses(p.add, p.remove, " (after the LBs)", out);
     if (p.add.empty() && p.remove.empty() && (p.record_before || p.record_after)) {
         out.push_back("update the record of this cluster's website IPs on lo");
     }

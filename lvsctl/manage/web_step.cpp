@@ -50,6 +50,26 @@ std::string address_with_prefix(const IpAddress& ip) {
 
 }  // namespace
 
+void describe_addresses(const std::vector<IpAddress>& add,
+                        const std::vector<InterfaceAddress>& remove, std::string_view remove_note,
+                        std::vector<std::string>& out) {
+    for (std::size_t i = 0; i < add.size() && i < kNamedAddresses; ++i) {
+        out.push_back(fmt::format("add {} to lo", address_with_prefix(add[i])));
+    }
+    if (add.size() > kNamedAddresses) {
+        out.push_back(
+            fmt::format("... and {} more website IPs added to lo", add.size() - kNamedAddresses));
+    }
+    for (std::size_t i = 0; i < remove.size() && i < kNamedAddresses; ++i) {
+        out.push_back(fmt::format("remove {}/{} from lo{}", remove[i].address.str(),
+                                  remove[i].prefix, remove_note));
+    }
+    if (remove.size() > kNamedAddresses) {
+        out.push_back(fmt::format("... and {} more addresses removed from lo{}",
+                                  remove.size() - kNamedAddresses, remove_note));
+    }
+}
+
 std::string web_record_path(std::int64_t cluster_id) {
     return fmt::format("/var/lib/lvsctl/lo-cluster-{}.ips", cluster_id);
 }
@@ -285,13 +305,14 @@ bool WebServerStep::batch(const std::vector<IpAddress>& add,
     } else {
         result = host_.run_changing({"ip", "-force", "-batch", "-"}, lines);
     }
-    std::vector<std::string> what;
-    for (const auto& ip : add) {
-        what.push_back(fmt::format("add {} to lo", address_with_prefix(ip)));
-    }
-    for (const auto& a : remove) {
-        what.push_back(fmt::format("remove {}/{} from lo", a.address.str(), a.prefix));
-    }
+    // Line n of the batch, for its error: the adds, then the removals.
+    const auto what = [&](std::size_t n) {
+        return n < add.size()
+                   ? fmt::format("add {} to lo", address_with_prefix(add[n]))
+                   : fmt::format("remove {}/{} from lo", remove[n - add.size()].address.str(),
+                                 remove[n - add.size()].prefix);
+    };
+    const auto lines_sent = add.size() + remove.size();
     // ip reports each failed line as "<reason>" then "Command failed -:<line>".
     std::set<std::size_t> failed;
     std::istringstream err(result.err);
@@ -300,10 +321,10 @@ bool WebServerStep::batch(const std::vector<IpAddress>& add,
         constexpr std::string_view kFailed = "Command failed -:";
         if (line.starts_with(kFailed)) {
             const auto n = number(std::string_view(line).substr(kFailed.size()));
-            if (n && *n >= 1 && static_cast<std::size_t>(*n) <= what.size()) {
+            if (n && *n >= 1 && static_cast<std::size_t>(*n) <= lines_sent) {
                 failed.insert(static_cast<std::size_t>(*n) - 1);
                 report.errors.push_back(fmt::format(
-                    "{}: {}: {}", name_, what[static_cast<std::size_t>(*n) - 1], previous));
+                    "{}: {}: {}", name_, what(static_cast<std::size_t>(*n) - 1), previous));
             }
         } else if (!line.empty()) {
             previous = line;
@@ -314,12 +335,23 @@ bool WebServerStep::batch(const std::vector<IpAddress>& add,
             fmt::format("{}: ip -batch: exit status {}: {}", name_, result.status, result.err));
         return false;
     }
-    for (std::size_t i = 0; i < what.size(); ++i) {
+    if (failed.empty()) {
+        describe_addresses(add, remove, "", report.done);
+        return true;
+    }
+    std::vector<IpAddress> added;
+    std::vector<InterfaceAddress> removed;
+    for (std::size_t i = 0; i < lines_sent; ++i) {
         if (!failed.contains(i)) {
-            report.done.push_back(what[i]);
+            if (i < add.size()) {
+                added.push_back(add[i]);
+            } else {
+                removed.push_back(remove[i - add.size()]);
+            }
         }
     }
-    return failed.empty();
+    describe_addresses(added, removed, "", report.done);
+    return false;
 }
 
 bool WebServerStep::add(HostReport& report) {

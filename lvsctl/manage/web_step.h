@@ -54,6 +54,14 @@ WebPlan plan_web(const std::vector<IpAddress>& desired, const WebObserved& seen)
 
 // The record's path on web servers, for cluster `cluster_id`.
 std::string web_record_path(std::int64_t cluster_id);
+
+// A host's address changes as lines for people (the plan, the report, the run log): the first
+// kNamedAddresses of each kind by name, then one line counting the rest, so that a cold update
+// of 10,000 website IPs on 64 web servers prints, records and keeps 64 x 21 lines, not 640,000.
+inline constexpr std::size_t kNamedAddresses = 20;
+void describe_addresses(const std::vector<IpAddress>& add,
+                        const std::vector<InterfaceAddress>& remove, std::string_view remove_note,
+                        std::vector<std::string>& out);
 // argv that prints lo's addresses, the two sysctls and the record at `record_path`
 // (parse_web_observed reads it): scripts/web-read.sh.
 std::vector<std::string> web_read_command(const std::string& record_path);
