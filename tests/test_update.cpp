@@ -34,6 +34,19 @@ std::size_t position(const std::vector<std::string>& journal, const std::string&
                                : static_cast<std::size_t>(it - journal.begin());
 }
 
+// A server the seed cluster does not have yet: node 45, 10.39.94.45 / 10.39.84.45.
+Server new_server_45() {
+    return {45, ip("10.39.94.45"), ip("10.39.84.45"), std::nullopt, 22, 32, true, std::nullopt, {}};
+}
+
+// The seed cluster's LB, which has website IP 10.39.84.131 and answers an apply.
+FakeHostState& lb_with_131(FakeEnvironment& env) {
+    auto& lb = env.fakes.hosts[ip("10.39.94.41")];
+    lb.agent_show = show({"10.39.84.131"});
+    lb.agent_answer = kApplied;
+    return lb;
+}
+
 }  // namespace
 
 TEST_CASE("update from empty: web servers first, then the LB; a second run changes nothing") {
@@ -91,12 +104,9 @@ TEST_CASE("update from empty: web servers first, then the LB; a second run chang
 TEST_CASE("a web server down: the others converge, the LB gets no new website IP or server") {
     auto cluster = lvsctl::testing::seed_cluster();
     cluster.website_ips.push_back(ip("10.39.84.132"));  // new
-    cluster.servers.push_back(
-        {45, ip("10.39.94.45"), ip("10.39.84.45"), std::nullopt, 22, 32, true, std::nullopt, {}});
+    cluster.servers.push_back(new_server_45());
     FakeEnvironment env;
-    auto& lb = env.fakes.hosts[ip("10.39.94.41")];
-    lb.agent_show = show({"10.39.84.131"});
-    lb.agent_answer = kApplied;
+    auto& lb = lb_with_131(env);
     env.fakes.hosts[ip("10.39.94.43")];
     env.fakes.hosts[ip("10.39.94.45")];  // 44 is down
     const auto result = Updater(env, {}).run(cluster, false);
@@ -116,12 +126,9 @@ TEST_CASE("a web server down: the others converge, the LB gets no new website IP
 
 TEST_CASE("a new server whose web server is down: the LB converges without it, and its check") {
     auto cluster = lvsctl::testing::seed_cluster();
-    cluster.servers.push_back(
-        {45, ip("10.39.94.45"), ip("10.39.84.45"), std::nullopt, 22, 32, true, std::nullopt, {}});
+    cluster.servers.push_back(new_server_45());
     FakeEnvironment env;
-    auto& lb = env.fakes.hosts[ip("10.39.94.41")];
-    lb.agent_show = show({"10.39.84.131"});
-    lb.agent_answer = kApplied;
+    auto& lb = lb_with_131(env);
     env.fakes.hosts[ip("10.39.94.43")];
     env.fakes.hosts[ip("10.39.94.44")];  // 45 is down
     const auto result = Updater(env, {}).run(cluster, false);
@@ -161,9 +168,7 @@ TEST_CASE("the run tells its progress: each phase with its hosts, each host done
     auto cluster = lvsctl::testing::seed_cluster();
     cluster.website_ips.push_back(ip("10.39.84.132"));
     FakeEnvironment env;
-    auto& lb = env.fakes.hosts[ip("10.39.94.41")];
-    lb.agent_show = show({"10.39.84.131"});
-    lb.agent_answer = kApplied;
+    lb_with_131(env);
     env.fakes.hosts[ip("10.39.94.43")];  // 44 is down
     RecordedProgress progress;
     UpdateSettings settings;
@@ -232,9 +237,7 @@ TEST_CASE("a host that fails while changing makes the run partial, never 0") {
     auto cluster = lvsctl::testing::seed_cluster();
     cluster.website_ips.push_back(ip("10.39.84.132"));  // new: every host has a change
     FakeEnvironment env;
-    auto& lb = env.fakes.hosts[ip("10.39.94.41")];
-    lb.agent_show = show({"10.39.84.131"});
-    lb.agent_answer = kApplied;
+    auto& lb = lb_with_131(env);
     auto& web43 = env.fakes.hosts[ip("10.39.94.43")];
     env.fakes.hosts[ip("10.39.94.44")];
 
@@ -293,9 +296,7 @@ TEST_CASE("the run stops between phases once its lock is gone") {
     auto cluster = lvsctl::testing::seed_cluster();
     cluster.website_ips = {ip("10.39.84.132")};  // 131 goes, 132 comes
     FakeEnvironment env;
-    auto& lb = env.fakes.hosts[ip("10.39.94.41")];
-    lb.agent_show = show({"10.39.84.131"});
-    lb.agent_answer = kApplied;
+    auto& lb = lb_with_131(env);
     for (const char* web : {"10.39.94.43", "10.39.94.44"}) {
         auto& h = env.fakes.hosts[ip(web)];
         h.lo = {{ip("10.39.84.131"), 32}};
@@ -722,9 +723,7 @@ TEST_CASE("lbs_only (server set): no web server is reached; the LB gets the new 
     auto cluster = lvsctl::testing::seed_cluster();
     cluster.servers[1].weight = 10;
     FakeEnvironment env;
-    auto& lb = env.fakes.hosts[ip("10.39.94.41")];
-    lb.agent_show = show({"10.39.84.131"});
-    lb.agent_answer = kApplied;
+    auto& lb = lb_with_131(env);
     env.fakes.hosts[ip("10.39.94.43")];
     env.fakes.hosts[ip("10.39.94.44")];
     RecordedProgress progress;
@@ -774,8 +773,7 @@ TEST_CASE(
     "lbs_only: no website IP or server the LB lacks is added; the weights of the others are") {
     auto cluster = lvsctl::testing::seed_cluster();
     cluster.website_ips.push_back(ip("10.39.84.132"));  // pending from an `ip add --no-update`
-    cluster.servers.push_back(                          // pending from a `server add --no-update`
-        {45, ip("10.39.94.45"), ip("10.39.84.45"), std::nullopt, 22, 32, true, std::nullopt, {}});
+    cluster.servers.push_back(new_server_45());         // pending from a `server add --no-update`
     cluster.servers[1].weight = 10;
     FakeEnvironment env;
     auto& lb = env.fakes.hosts[ip("10.39.94.41")];

@@ -108,14 +108,7 @@ int run_apply(const AgentOptions& opts, Context& ctx) {
     DirectoryRecords records(dir);
     const AgentSettings settings{opts.marks, opts.full, opts.full_interval, unix_now()};
     // The kernel is probed for nft (a process) only when the cluster's record cannot say.
-    std::optional<std::string> recorded;
-    try {
-        if (const auto text = records.read(agent_record_name(desired.cluster_id))) {
-            recorded = trusted_marks_via(parse_agent_state(*text, ""), settings);
-        }
-    } catch (const Error&) {
-        // An unreadable record: apply() deals with it; the kernel is probed.
-    }
+    const auto recorded = trusted_marks_via(records, desired.cluster_id, settings);
     const bool nft_supported =
         opts.marks.empty() && (recorded ? *recorded == "nft" : NftMarks::supported(runner));
     Agent agent(kernel, addresses, {nft, iptables, nft_supported}, clock, records);

@@ -112,10 +112,7 @@ void write_file_atomic(const std::filesystem::path& path, unsigned mode,
                 continue;
             }
             if (n < 0) {
-                const int error = errno;
-                cleanup();
-                errno = error;
-                fail(temp, "write");
+                fail(temp, "write");  // the temporary file goes below
             }
             written += static_cast<std::size_t>(n);
         }

@@ -180,6 +180,17 @@ std::optional<std::string> trusted_marks_via(const AgentState& record,
     return record.marks_via;
 }
 
+std::optional<std::string> trusted_marks_via(RecordStore& records, std::int64_t cluster_id,
+                                             const AgentSettings& settings) {
+    try {
+        if (const auto record = read_record(records, agent_record_name(cluster_id))) {
+            return trusted_marks_via(*record, settings);
+        }
+    } catch (const Error&) {
+    }
+    return std::nullopt;
+}
+
 std::string desired_record_name(std::int64_t cluster_id) {
     return fmt::format("desired-cluster-{}.json", cluster_id);
 }

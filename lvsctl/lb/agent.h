@@ -80,6 +80,10 @@ struct AgentResult {
 // more, the schedule on which the digests are not trusted either (docs/agent-protocol.md).
 std::optional<std::string> trusted_marks_via(const AgentState& record,
                                              const AgentSettings& settings);
+// The same for cluster `cluster_id`'s record in `records`: std::nullopt also when there is none
+// or it cannot be read (apply() then deals with it).
+std::optional<std::string> trusted_marks_via(RecordStore& records, std::int64_t cluster_id,
+                                             const AgentSettings& settings);
 
 // The desired state `agent apply` last received for a cluster, left in the state directory for
 // the monitor: "desired-cluster-7.json".
