@@ -509,3 +509,64 @@ TEST_CASE(
     CHECK_FALSE(probe([](AgentState& r, AgentSettings&) { r.digests.clear(); }));  // no full run
     CHECK_FALSE(probe([](AgentState& r, AgentSettings&) { r.marks_via = ""; }));
 }
+
+TEST_CASE("agent: marks left converged are trusted: no firewall tool runs until they change") {
+    Lb lb;
+    lb.apply(seed());
+    CHECK(lb.first("mark nft 100:") > 0);
+    const auto digest = parse_agent_state(lb.records.files.at("agent-cluster-1.json"), "r");
+    const auto d = seed();
+    const MarkSpec spec{d.fwmark, d.protocol, d.ports, d.website_ips};
+    CHECK(digest.marks_digest == marks_digest(spec, "nft"));
+    CHECK(digest.marks_digest != marks_digest(spec, "iptables"));
+
+    auto marks_run = [&] {
+        return std::any_of(lb.journal.begin(), lb.journal.end(),
+                           [](const std::string& e) { return e.starts_with("mark "); });
+    };
+    // Nothing changed, digests trusted: no firewall tool; the record keeps the digest.
+    CHECK(lb.apply(seed()).code() == ExitCode::ok);
+    CHECK_FALSE(marks_run());
+    CHECK(parse_agent_state(lb.records.files.at("agent-cluster-1.json"), "r").marks_digest ==
+          digest.marks_digest);
+
+    // A mark removed by hand is not seen by a trusting run, and is repaired by a full one.
+    lb.nft.marked.erase(100);
+    lb.journal.clear();
+    CHECK(lb.agent.apply(seed(), {"", true, 3600, 1000}).code() == ExitCode::ok);
+    CHECK(marks_run());
+    CHECK(lb.nft.marked.at(100) == std::vector<IpAddress>{ip("10.39.84.131")});
+
+    // Ports, website IPs or the tool changed: the marks are applied.
+    auto ports = seed();
+    ports.ports = {80, 443};
+    lb.apply(ports);
+    CHECK(marks_run());
+    lb.apply(ports);
+    CHECK_FALSE(marks_run());
+    lb.apply(seed({"10.39.84.131", "10.39.84.132"}));
+    CHECK(marks_run());
+    lb.apply(seed({"10.39.84.131", "10.39.84.132"}), "iptables");
+    CHECK(lb.first("mark iptables 100:") > lb.first("mark nft 100:"));
+
+    // A record without the digest (an older version, or a run that died before the marks):
+    // they are read and applied.
+    auto record = parse_agent_state(lb.records.files.at("agent-cluster-1.json"), "r");
+    record.marks_digest.clear();
+    lb.records.files["agent-cluster-1.json"] = to_json(record);
+    lb.apply(seed({"10.39.84.131", "10.39.84.132"}), "iptables");
+    CHECK(marks_run());
+}
+
+TEST_CASE("agent: a run whose IPVS step fails leaves no marks digest to trust") {
+    Lb lb;
+    lb.apply(seed());
+    auto broken = seed();
+    broken.services[0].scheduler = "nosuch";  // ENOENT from the kernel
+    CHECK(lb.apply(broken).code() == ExitCode::kernel);
+    CHECK(parse_agent_state(lb.records.files.at("agent-cluster-1.json"), "r").marks_digest.empty());
+    // So the next run reads the marks again, and repairs one removed meanwhile.
+    lb.nft.marked.erase(100);
+    CHECK(lb.apply(seed()).code() == ExitCode::ok);
+    CHECK(lb.nft.marked.at(100) == std::vector<IpAddress>{ip("10.39.84.131")});
+}

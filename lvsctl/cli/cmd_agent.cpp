@@ -222,7 +222,8 @@ void setup_agent(CLI::App& parent, Registry& registry) {
         ->type_name("DIR")
         ->default_str(opts->state_dir);
     apply->add_flag("--full", opts->full,
-                    "Compare every service's destinations with the kernel's, changed or not");
+                    "Compare every service's destinations with the kernel's, changed or not, "
+                    "and read the firewall marks back");
     apply
         ->add_option("--full-interval", opts->full_interval,
                      "Seconds after which a run is a full one anyway")

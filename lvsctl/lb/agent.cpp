@@ -3,9 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <iterator>
 #include <map>
 #include <set>
 
+#include "lvsctl/digest.h"
 #include "lvsctl/error.h"
 #include "lvsctl/lb/alias_step.h"
 #include "lvsctl/lb/health_record.h"
@@ -191,6 +193,18 @@ std::optional<std::string> trusted_marks_via(RecordStore& records, std::int64_t 
     return std::nullopt;
 }
 
+std::string marks_digest(const MarkSpec& spec, const std::string& via) {
+    auto text = fmt::format("{} {} {}", via, spec.fwmark, spec.protocol);
+    for (const auto port : spec.ports) {
+        fmt::format_to(std::back_inserter(text), " {}", port);
+    }
+    text += ';';
+    for (const auto& ip : sorted_unique(spec.website_ips)) {
+        text += ' ' + ip.str();
+    }
+    return fnv1a_hex(text);
+}
+
 std::string desired_record_name(std::int64_t cluster_id) {
     return fmt::format("desired-cluster-{}.json", cluster_id);
 }
@@ -262,6 +276,7 @@ AgentResult Agent::apply(const LbDesiredState& desired_state, const AgentSetting
     // half-way trusts nothing it might have left half-changed.
     AgentState owned = previous;
     owned.digests.clear();
+    owned.marks_digest.clear();
     owned.services = retired;
     owned.services.insert(owned.services.end(), wanted.begin(), wanted.end());
     owned.marks = previous_marks;
@@ -313,7 +328,9 @@ AgentResult Agent::apply(const LbDesiredState& desired_state, const AgentSetting
     // 2. Marks and aliases: a new website IP is marked before its alias draws traffic; a removed
     // one loses its alias before its mark.
     std::vector<std::string> done;
-    if (!previous.marks_via.empty() && previous.marks_via != via && !previous_marks.empty()) {
+    const bool switched =
+        !previous.marks_via.empty() && previous.marks_via != via && !previous_marks.empty();
+    if (switched) {
         // Switching between nft and iptables: the other one's sets and rules go first.
         Marks& old = previous.marks_via == "nft" ? marks_.nft : marks_.iptables;
         const MarkSpec none{
@@ -332,11 +349,22 @@ AgentResult Agent::apply(const LbDesiredState& desired_state, const AgentSetting
     AliasStep aliases(addresses_, *ifindex, desired_state.interface,
                       desired_state.vrrp ? std::vector<IpAddress>{} : desired_state.website_ips,
                       {previous.interface, previous.vips, previous.former});
+    const auto leaving_ips = aliases.leaving();
+    // A run that trusts its digests trusts the marks as the last run left them too, while nothing
+    // they are made of changed: no firewall tool runs (a process each, and `iptables-save` grows
+    // with every cluster's rule). A full run reads and repairs them ("Changed services only").
+    const auto wanted_marks = marks_digest(spec, via);
+    const bool marks_trusted = !full && previous.marks_via == via &&
+                               !previous.marks_digest.empty() &&
+                               previous.marks_digest == wanted_marks && leaving_ips.empty() &&
+                               retired_marks.empty() && !switched;
     auto apply_marks = [&](const MarkSpec& s, const std::vector<std::uint32_t>& r) {
+        if (marks_trusted) {
+            return;
+        }
         const auto m = marks.apply(s, r);
         done.insert(done.end(), m.done.begin(), m.done.end());
     };
-    const auto leaving_ips = aliases.leaving();
     auto leaving = spec;
     leaving.website_ips.insert(leaving.website_ips.end(), leaving_ips.begin(), leaving_ips.end());
     leaving.website_ips = sorted_unique(std::move(leaving.website_ips));
@@ -358,6 +386,7 @@ AgentResult Agent::apply(const LbDesiredState& desired_state, const AgentSetting
     record_aliases(aliases.owned());
     owned.marks = {desired_state.fwmark};
     owned.marks_via = via;
+    owned.marks_digest = wanted_marks;
     done.insert(done.end(), aliases.done.begin(), aliases.done.end());
     result.refused = aliases.refused;
     return finish(std::move(done), aliases.errors);

@@ -85,6 +85,10 @@ std::optional<std::string> trusted_marks_via(const AgentState& record,
 std::optional<std::string> trusted_marks_via(RecordStore& records, std::int64_t cluster_id,
                                              const AgentSettings& settings);
 
+// The fingerprint of the marks `spec` asks of tool `via` ("nft" or "iptables"), as the record
+// keeps it (AgentState::marks_digest): the mark, protocol, ports and website IPs, in order.
+std::string marks_digest(const MarkSpec& spec, const std::string& via);
+
 // The desired state `agent apply` last received for a cluster, left in the state directory for
 // the monitor: "desired-cluster-7.json".
 std::string desired_record_name(std::int64_t cluster_id);

@@ -45,7 +45,8 @@ std::string to_json(const AgentState& state) {
                                         {"marks", state.marks},
                                         {"marks_via", state.marks_via},
                                         {"digests", std::move(digests)},
-                                        {"last_full", state.last_full}};
+                                        {"last_full", state.last_full},
+                                        {"marks_digest", state.marks_digest}};
     return codec::text(doc);
 }
 
@@ -80,6 +81,8 @@ AgentState parse_agent_state(std::string_view text, std::string_view source) {
         state.last_full = codec::integer_or<std::int64_t>(doc, "last_full", std::int64_t{0});
         state.interface = doc.value("interface", "");
         state.marks_via = doc.value("marks_via", "");
+        // Absent in records from before it: the next run reads the firewall.
+        state.marks_digest = doc.value("marks_digest", "");
         auto address = [&](const nlohmann::json& v) {
             const auto ip = IpAddress::parse(v.get<std::string>());
             if (!ip) {

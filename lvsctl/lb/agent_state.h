@@ -28,6 +28,9 @@ struct AgentState {
     // last run that dumped every service's destinations (a full one) ended, in Unix seconds.
     ServiceDigests digests;
     std::int64_t last_full = 0;
+    // The marks as the last run left them converged (marks_digest()), "" when it did not: a run
+    // that trusts its digests runs no firewall tool while they are unchanged.
+    std::string marks_digest;
 };
 
 std::string to_json(const AgentState& state);
