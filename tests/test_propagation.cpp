@@ -90,8 +90,11 @@ TEST_CASE("the web server plan") {
         CHECK(plan.sysctls.size() == 2);
         CHECK(plan.add == kWebsite);
         CHECK(plan.remove.empty());
-        REQUIRE(plan.record_before);
-        CHECK(*plan.record_before == kWebsite);
+        CHECK(plan.appended() == kWebsite);  // no record yet: appended to
+        CHECK(plan.record_appends_add);      // held once, in `add`
+        CHECK(plan.record_append.empty());
+        CHECK_FALSE(plan.record_before);
+        CHECK(plan.record_size == kWebsite.size());
         CHECK_FALSE(plan.record_after);
         CHECK(ip_batch(plan.add, {}, "lo") ==
               "address add 10.39.84.131/32 dev lo\naddress add 2001:db8:84::131/128 dev lo\n");
@@ -110,29 +113,36 @@ TEST_CASE("the web server plan") {
         CHECK(plan.add.empty());
         REQUIRE(plan.remove.size() == 1);
         CHECK(plan.remove[0].address == ip("2001:db8:84::131"));
-        CHECK_FALSE(plan.record_before);
+        CHECK_FALSE(plan.record_grows());
         REQUIRE(plan.record_after);
         CHECK(*plan.record_after == std::vector<IpAddress>{ip("10.39.84.131")});
     }
     SUBCASE("an unrelated host route that becomes a website IP is taken over") {
         const auto plan = plan_web({ip("10.39.84.131"), ip("192.0.2.9")}, seen);
         CHECK(plan.add.empty());
-        REQUIRE(plan.record_before);
-        CHECK(std::count(plan.record_before->begin(), plan.record_before->end(), ip("192.0.2.9")) ==
-              1);
+        CHECK(plan.appended() == std::vector<IpAddress>{ip("192.0.2.9")});
+        CHECK_FALSE(plan.record_appends_add);  // a line for what is not added
+        CHECK(plan.record_size == 3);
+        seen.record_appendable = false;
+        const auto rewrite = plan_web({ip("10.39.84.131"), ip("192.0.2.9")}, seen);
+        REQUIRE(rewrite.record_before);
+        CHECK(std::count(rewrite.record_before->begin(), rewrite.record_before->end(),
+                         ip("192.0.2.9")) == 1);
     }
     SUBCASE("an IP added: its line is appended to the record, which is not rewritten") {
         auto more = kWebsite;
         more.push_back(ip("10.39.84.200"));
         const auto plan = plan_web(more, seen);
         CHECK(plan.add == std::vector<IpAddress>{ip("10.39.84.200")});
-        REQUIRE(plan.record_before);
-        CHECK(plan.record_before->size() == 3);
-        CHECK(plan.record_append == std::vector<IpAddress>{ip("10.39.84.200")});
+        CHECK_FALSE(plan.record_before);  // not held: only its size is said
+        CHECK(plan.record_size == 3);
+        CHECK(plan.appended() == std::vector<IpAddress>{ip("10.39.84.200")});
         seen.record_appendable = false;
         const auto rewrite = plan_web(more, seen);
-        CHECK(rewrite.record_append.empty());
-        CHECK(rewrite.record_before == plan.record_before);
+        CHECK(rewrite.appended().empty());
+        REQUIRE(rewrite.record_before);
+        CHECK(rewrite.record_before->size() == 3);
+        CHECK(rewrite.record_size == 3);
     }
     SUBCASE("a wrong sysctl alone is set alone") {
         seen.arp_announce = 0;

@@ -127,7 +127,7 @@ TEST_CASE("the web-server scripts, run for real: read, record, add, append, remo
     // One more: appended to the record by the shell's own read, then added.
     const auto second = converge(ips({"10.39.84.131", "10.39.84.132", "2001:db8::131"}));
     CHECK(second.add == ips({"10.39.84.132"}));
-    CHECK(second.record_append == ips({"10.39.84.132"}));
+    CHECK(second.appended() == ips({"10.39.84.132"}));
     CHECK(read_file(stubs.record) == "10.39.84.131\n2001:db8::131\n10.39.84.132\n");
     CHECK(read_file(stubs.lo) == "10.39.84.131/32\n2001:db8::131/128\n10.39.84.132/32\n");
 
@@ -142,8 +142,46 @@ TEST_CASE("the web-server scripts, run for real: read, record, add, append, remo
     const auto& plan = step.observe();
     CHECK(plan.add.empty());
     CHECK(plan.remove.empty());
-    CHECK_FALSE(plan.record_before);
+    CHECK_FALSE(plan.record_grows());
     CHECK_FALSE(plan.record_after);
+}
+
+TEST_CASE("the web-server scripts, run for real: a website IP already on lo is taken over") {
+    Stubs stubs;
+    LocalHost host;
+    std::filesystem::create_directories(stubs.record.parent_path());
+    std::ofstream(stubs.lo) << "10.39.84.131/32\n10.39.84.140/32\n";
+    SUBCASE("the record appended to: one line, no address line sent") {
+        std::ofstream(stubs.record) << "10.39.84.131\n";
+        WebServerStep step(host, "web local", 7, ips({"10.39.84.131", "10.39.84.140"}),
+                           stubs.record.string());
+        const auto& plan = step.observe();
+        CHECK(plan.add.empty());
+        CHECK(plan.appended() == ips({"10.39.84.140"}));
+        CHECK_FALSE(plan.record_before);
+        CHECK(plan.record_size == 2);
+        HostReport report;
+        CHECK(step.add(report));
+        CHECK(report.errors.empty());
+        // (After the ARP sysctls, where this machine does not have them so.)
+        REQUIRE_FALSE(report.done.empty());
+        CHECK(report.done.back() == "record 2 website IPs in " + stubs.record.string());
+        CHECK(read_file(stubs.record) == "10.39.84.131\n10.39.84.140\n");
+    }
+    SUBCASE("a record cut short is rewritten whole") {
+        std::ofstream(stubs.record) << "10.39.84.131\n10.39.8";
+        WebServerStep step(host, "web local", 7, ips({"10.39.84.131", "10.39.84.140"}),
+                           stubs.record.string());
+        const auto& plan = step.observe();
+        CHECK(plan.appended().empty());
+        REQUIRE(plan.record_before);
+        CHECK(*plan.record_before == ips({"10.39.84.131", "10.39.84.140"}));
+        HostReport report;
+        CHECK(step.add(report));
+        CHECK(report.errors.empty());
+        CHECK(read_file(stubs.record) == "10.39.84.131\n10.39.84.140\n");
+    }
+    CHECK(read_file(stubs.lo) == "10.39.84.131/32\n10.39.84.140/32\n");
 }
 
 TEST_CASE("the web-server scripts, run for real: more than 16 new addresses go through dd") {
@@ -160,7 +198,7 @@ TEST_CASE("the web-server scripts, run for real: more than 16 new addresses go t
         CHECK(step.add(report));
     }
     WebServerStep step(host, "web local", 7, many, stubs.record.string());
-    CHECK(step.observe().record_append.size() == 19);
+    CHECK(step.observe().appended().size() == 19);
     HostReport report;
     CHECK(step.add(report));
     CHECK(report.errors.empty());

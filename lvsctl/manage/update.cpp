@@ -116,7 +116,7 @@ void describe(const WebPlan& p, std::vector<std::string>& out) {
         out.push_back(fmt::format("set {} = {}", name, value));
     }
     describe_addresses(p.add, p.remove, " (after the LBs)", out);
-    if (p.add.empty() && p.remove.empty() && (p.record_before || p.record_after)) {
+    if (p.add.empty() && p.remove.empty() && (p.record_grows() || p.record_after)) {
         out.push_back("update the record of this cluster's website IPs on lo");
     }
 }
@@ -141,7 +141,11 @@ void guarded(HostSlot& host, bool reading, Fn&& fn) {
 class Run {
   public:
     Run(UpdateEnvironment& env, const UpdateSettings& settings, const Cluster& cluster)
-        : env_(env), settings_(settings), cluster_(cluster), lb_ssh_(env.needs_ssh(cluster)) {
+        : env_(env),
+          settings_(settings),
+          cluster_(cluster),
+          website_ips_(std::make_shared<const std::vector<IpAddress>>(cluster.website_ips)),
+          lb_ssh_(env.needs_ssh(cluster)) {
         webs_.resize(cluster.servers.size());
         lbs_.resize(cluster.load_balancers.size());
         for (std::size_t i = 0; i < webs_.size(); ++i) {
@@ -320,7 +324,7 @@ class Run {
         guarded(w, true, [&] {
             w.transport = env_.connector().connect(w.server->mgmt_address,
                                                    static_cast<std::uint16_t>(w.server->ssh_port));
-            w.step.emplace(*w.transport, w.name, cluster_.id, cluster_.website_ips);
+            w.step.emplace(*w.transport, w.name, cluster_.id, website_ips_);
             describe(w.step->observe(), w.plan.changes);
         });
         return w.failed();
@@ -427,6 +431,8 @@ class Run {
     UpdateEnvironment& env_;
     const UpdateSettings& settings_;
     const Cluster& cluster_;
+    // What every web server is to have on lo: one list for all of them.
+    const std::shared_ptr<const std::vector<IpAddress>> website_ips_;
     const bool lb_ssh_;
     std::vector<WebHost> webs_;
     std::vector<LbHost> lbs_;

@@ -200,12 +200,18 @@ WebPlan plan_web(const std::vector<IpAddress>& desired, const WebObserved& seen)
     std::vector<IpAddress> after;
     std::set_intersection(during.begin(), during.end(), wanted.begin(), wanted.end(),
                           std::back_inserter(after));
+    plan.record_size = during.size();
     if (during != recorded) {
         if (seen.record_appendable) {
             std::set_difference(during.begin(), during.end(), recorded.begin(), recorded.end(),
                                 std::back_inserter(plan.record_append));
+            if (plan.record_append == plan.add) {
+                plan.record_append = {};
+                plan.record_appends_add = true;
+            }
+        } else {
+            plan.record_before = during;
         }
-        plan.record_before = during;
     }
     if (after != during) {
         plan.record_after = std::move(after);
@@ -213,9 +219,11 @@ WebPlan plan_web(const std::vector<IpAddress>& desired, const WebObserved& seen)
     return plan;
 }
 
-std::string ip_batch(const std::vector<IpAddress>& add, const std::vector<InterfaceAddress>& remove,
-                     std::string_view device) {
-    std::string out;
+namespace {
+// ip_batch()'s lines, appended to `out`.
+void append_ip_batch(std::string& out, const std::vector<IpAddress>& add,
+                     const std::vector<InterfaceAddress>& remove, std::string_view device) {
+    out.reserve(out.size() + (add.size() + remove.size()) * 48);
     for (const auto& ip : add) {
         fmt::format_to(std::back_inserter(out), "address add {} dev {}\n", address_with_prefix(ip),
                        device);
@@ -224,6 +232,13 @@ std::string ip_batch(const std::vector<IpAddress>& add, const std::vector<Interf
         fmt::format_to(std::back_inserter(out), "address del {}/{} dev {}\n", a.address.str(),
                        a.prefix, device);
     }
+}
+}  // namespace
+
+std::string ip_batch(const std::vector<IpAddress>& add, const std::vector<InterfaceAddress>& remove,
+                     std::string_view device) {
+    std::string out;
+    append_ip_batch(out, add, remove, device);
     return out;
 }
 
@@ -233,13 +248,14 @@ const WebPlan& WebServerStep::observe() {
         throw Error(ExitCode::partial, fmt::format("{}: reading lo: exit status {}: {}", name_,
                                                    result.status, result.err));
     }
-    plan_ = plan_web(desired_, parse_web_observed(result.out, name_));
+    plan_ = plan_web(*desired_, parse_web_observed(result.out, name_));
     return plan_;
 }
 
 namespace {
 std::string record_text(const std::vector<IpAddress>& ips) {
     std::string text;
+    text.reserve(ips.size() * 40);
     for (const auto& ip : ips) {
         text += ip.str();
         text += '\n';
@@ -264,17 +280,24 @@ bool WebServerStep::write_record(const std::vector<IpAddress>& ips, HostReport& 
 
 bool WebServerStep::batch(const std::vector<IpAddress>& add,
                           const std::vector<InterfaceAddress>& remove, HostReport& report,
-                          const std::vector<IpAddress>* record_first) {
-    if (add.empty() && remove.empty()) {
-        return record_first == nullptr || write_record(*record_first, report);
+                          bool record_first) {
+    if (add.empty() && remove.empty() && !record_first) {
+        return true;
     }
+    // The input: the record's part first where it goes in the same command, then the batch, made
+    // in one string (a cold host's is 10,000 lines of each).
     // -force: one refused line does not stop the others; each failure is named below.
-    const auto lines = ip_batch(add, remove, "lo");
-    ProcessResult result;
-    if (record_first != nullptr) {
+    std::string input;
+    const bool append = !plan_.record_before;
+    if (record_first) {
         // Appending is one line per new address; rewriting is all of them.
-        const bool append = !plan_.record_append.empty();
-        const auto record = record_text(append ? plan_.record_append : *record_first);
+        input = record_text(append ? plan_.appended() : *plan_.record_before);
+    }
+    const auto record_bytes = input.size();
+    append_ip_batch(input, add, remove, "lo");
+    ProcessResult result;
+    if (record_first) {
+        const std::string_view record(input.data(), record_bytes);
         // The record is lvsctl's own file: mode 0644 by umask (no chmod on every host), written
         // before any address changes, in the same command (one round trip per host).
         const std::vector<std::string> argv =
@@ -284,7 +307,7 @@ bool WebServerStep::batch(const std::vector<IpAddress>& add,
                                               "lvsctl-record-append-batch",
                                               record_path_,
                                               std::to_string(record.size()),
-                                              std::to_string(plan_.record_append.size())}
+                                              std::to_string(plan_.appended().size())}
                    : std::vector<std::string>{"sh",
                                               "-c",
                                               std::string(scripts::kReplaceFileScript),
@@ -294,16 +317,16 @@ bool WebServerStep::batch(const std::vector<IpAddress>& add,
                                               posix_cksum(record),
                                               std::to_string(record.size()),
                                               "then-batch"};
-        result = host_.run_changing(argv, record + lines);
+        result = host_.run_changing(argv, input);
         if (result.status != 0 && result.err.find("Command failed -:") == std::string::npos) {
             report.errors.push_back(fmt::format("{}: write {} and ip -batch: exit status {}: {}",
                                                 name_, record_path_, result.status, result.err));
             return false;
         }
         report.done.push_back(
-            fmt::format("record {} website IPs in {}", record_first->size(), record_path_));
+            fmt::format("record {} website IPs in {}", plan_.record_size, record_path_));
     } else {
-        result = host_.run_changing({"ip", "-force", "-batch", "-"}, lines);
+        result = host_.run_changing({"ip", "-force", "-batch", "-"}, input);
     }
     // Line n of the batch, for its error: the adds, then the removals.
     const auto what = [&](std::size_t n) {
@@ -370,7 +393,7 @@ bool WebServerStep::add(HostReport& report) {
             report.done.push_back(fmt::format("set {} = {}", name, value));
         }
     }
-    return batch(plan_.add, {}, report, plan_.record_before ? &*plan_.record_before : nullptr);
+    return batch(plan_.add, {}, report, plan_.record_grows());
 }
 
 bool WebServerStep::remove(HostReport& report) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,14 +40,25 @@ struct WebPlan {
     std::vector<std::pair<std::string, int>> sysctls;  // name, value: only those that differ
     std::vector<IpAddress> add;
     std::vector<InterfaceAddress> remove;
-    // The record while adding (owned + what is added: ownership is written before the change)
-    // and at the end; std::nullopt where it is already so.
-    std::optional<std::vector<IpAddress>> record_before, record_after;
-    // What record_before adds to the record, when it can be appended rather than rewritten:
-    // one more website IP sends one line, not 10,000.
+    // The record while adding (owned + what is added: ownership is written before the change),
+    // written in one of two ways: appended(), the lines it gains, when the record can be
+    // appended to (one more website IP sends one line, not 10,000); else `record_before`, the
+    // whole of it. Both empty where the record is already so. `record_size`: how many it names
+    // while adding.
+    std::optional<std::vector<IpAddress>> record_before;
     std::vector<IpAddress> record_append;
+    std::size_t record_size = 0;
+    // The record at the end; std::nullopt where it is already so.
+    std::optional<std::vector<IpAddress>> record_after;
+    // On a cold host the lines appended are exactly `add`: then they are held once, there
+    // (record_append stays empty), and this says so. appended() is the lines either way.
+    bool record_appends_add = false;
+    const std::vector<IpAddress>& appended() const {
+        return record_appends_add ? add : record_append;
+    }
+    bool record_grows() const { return record_before.has_value() || !appended().empty(); }
     bool converged() const {
-        return sysctls.empty() && add.empty() && remove.empty() && !record_before && !record_after;
+        return sysctls.empty() && add.empty() && remove.empty() && !record_grows() && !record_after;
     }
 };
 
@@ -75,12 +87,19 @@ std::string ip_batch(const std::vector<IpAddress>& add, const std::vector<Interf
 class WebServerStep {
   public:
     // `record_path`: where the host keeps the record (tests run the scripts for real, locally).
+    // `desired` may be shared by every web server of the run (10,000 website IPs are 200 KB).
     WebServerStep(Transport& host, std::string name, std::int64_t cluster_id,
-                  std::vector<IpAddress> desired, std::string record_path = {})
+                  std::shared_ptr<const std::vector<IpAddress>> desired,
+                  std::string record_path = {})
         : host_(host),
           name_(std::move(name)),
           record_path_(record_path.empty() ? web_record_path(cluster_id) : std::move(record_path)),
           desired_(std::move(desired)) {}
+    WebServerStep(Transport& host, std::string name, std::int64_t cluster_id,
+                  std::vector<IpAddress> desired, std::string record_path = {})
+        : WebServerStep(host, std::move(name), cluster_id,
+                        std::make_shared<const std::vector<IpAddress>>(std::move(desired)),
+                        std::move(record_path)) {}
 
     // Reads the host's state and plans. Throws Error naming the host.
     const WebPlan& observe();
@@ -91,17 +110,17 @@ class WebServerStep {
     bool remove(HostReport& report);
 
   private:
-    // One `ip -force -batch`; with `record_first`, the record is written in the same command
-    // before any address changes (one round trip per host for a change): replaced by
-    // `record_first`, or, where the plan has record_append, those lines appended to it.
+    // One `ip -force -batch`; with `record_first`, the plan's record while adding is written in
+    // the same command before any address changes (one round trip per host for a change):
+    // appended() appended to it, or record_before replacing it.
     bool batch(const std::vector<IpAddress>& add, const std::vector<InterfaceAddress>& remove,
-               HostReport& report, const std::vector<IpAddress>* record_first = nullptr);
+               HostReport& report, bool record_first = false);
     bool write_record(const std::vector<IpAddress>& ips, HostReport& report);
 
     Transport& host_;
     std::string name_;
     std::string record_path_;
-    std::vector<IpAddress> desired_;
+    std::shared_ptr<const std::vector<IpAddress>> desired_;
     WebPlan plan_;
 };
 
