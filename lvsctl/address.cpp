@@ -23,6 +23,10 @@ std::optional<Family> parse_family(std::string_view text) {
     return std::nullopt;
 }
 
+std::string_view ip_version(Family family) {
+    return family == Family::inet ? "IPv4" : "IPv6";
+}
+
 std::optional<IpAddress> IpAddress::parse(std::string_view text) {
     // inet_pton needs a NUL-terminated string, and its longest valid input is 45 characters.
     if (text.empty() || text.size() >= INET6_ADDRSTRLEN) {

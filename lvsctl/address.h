@@ -20,6 +20,8 @@ enum class Family : std::uint8_t { inet, inet6 };
 std::string_view to_string(Family family);  // "inet" / "inet6", as in the agent's JSON
 // The inverse, for every reader of those documents; std::nullopt for anything else.
 std::optional<Family> parse_family(std::string_view text);
+// "IPv4" / "IPv6", as messages for people say it.
+std::string_view ip_version(Family family);
 
 class IpAddress {
   public:

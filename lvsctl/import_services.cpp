@@ -128,7 +128,7 @@ class Folder {
                 fail(s.line, s,
                      fmt::format("a second {} fwmark service (the first is on line {}): lvsctl "
                                  "keeps one service per address family",
-                                 s.family == Family::inet ? "IPv4" : "IPv6", it->second->line));
+                                 ip_version(s.family), it->second->line));
             }
         }
         c_.fwmark = *first.fwmark;

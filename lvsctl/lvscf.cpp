@@ -688,7 +688,7 @@ class Parser {
                                             v.name));
             }
             const auto family = family_of(v);
-            const auto fam = family == Family::inet ? "IPv4" : "IPv6";
+            const auto fam = ip_version(family);
             if (auto [it, fresh] = by_family.emplace(family, &v); !fresh) {
                 fail_at(v.line, fmt::format("virtual {}: a second {} virtual (the first is {} on "
                                             "line {}); a cluster is one service per address "

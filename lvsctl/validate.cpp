@@ -359,8 +359,7 @@ class Checker {
                             std::optional<Family> family, bool must_be_unicast) {
         if (family && addr.family() != *family) {
             add(obj, column,
-                fmt::format("{} is not an {} address", addr.str(),
-                            *family == Family::inet ? "IPv4" : "IPv6"));
+                fmt::format("{} is not an {} address", addr.str(), ip_version(*family)));
             return;
         }
         const bool usable = must_be_unicast ? addr.is_global_unicast() : addr != IpAddress();

@@ -328,3 +328,42 @@ TEST_CASE("a large reconcile names its first changes and counts the rest by kind
     CHECK(again.done.front() == "set destination 10.1.1.1:0 in FWM 2");
     CHECK(again.done.back() == "delete destination 10.1.0.150:0 from FWM 1");
 }
+
+TEST_CASE("observe: a service found as desired once dumped is confirmed, not held") {
+    const auto desired = seed_services(lvsctl::testing::dual_stack_cluster());
+    auto kernel = converged(desired);
+    FakeClock clock;
+    IpvsReconciler r(kernel, clock);
+    std::set<ServiceKey> confirmed;
+    // Both as desired: dumped (no digests to trust), compared, and dropped.
+    auto observed = r.observe({kFwm4, kFwm6}, {}, &confirmed, &desired);
+    CHECK(observed.empty());
+    CHECK(confirmed == std::set<ServiceKey>{kFwm4, kFwm6});
+    CHECK(kernel.dest_dumps == 2);
+
+    // A weight, a destination too many or too few, or the scheduler: held for the plan.
+    for (int c = 0; c < 4; ++c) {
+        auto k = converged(desired);
+        auto& service = k.table[kFwm6];
+        if (c == 0) {
+            service.dests[0].settings.weight = 7;
+        } else if (c == 1) {
+            service.dests.push_back(service.dests[0]);
+            service.dests.back().key.address = ip("2001:db8:84::99");
+        } else if (c == 2) {
+            service.dests.pop_back();
+        } else {
+            service.settings.scheduler = "rr";
+        }
+        IpvsReconciler rc(k, clock);
+        confirmed.clear();
+        observed = rc.observe({kFwm4, kFwm6}, {}, &confirmed, &desired);
+        CAPTURE(c);
+        CHECK(confirmed == std::set<ServiceKey>{kFwm4});
+        REQUIRE(observed.size() == 1);
+        CHECK(observed.begin()->first == kFwm6);
+        // And the reconcile repairs it.
+        CHECK(rc.reconcile(desired, {}, 0s).changed());
+        CHECK(rc.reconcile(desired, {}, 0s).changes_sent == 0);
+    }
+}

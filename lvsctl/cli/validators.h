@@ -15,12 +15,11 @@ inline CLI::Validator ip_address(std::optional<Family> family = std::nullopt) {
                 return "not an IP address: " + text;
             }
             if (family && ip->family() != *family) {
-                return text + " is not an " + (*family == Family::inet ? "IPv4" : "IPv6") +
-                       " address";
+                return text + " is not an " + std::string(ip_version(*family)) + " address";
             }
             return {};
         },
-        family ? (*family == Family::inet ? "IPv4" : "IPv6") : "IP");
+        family ? std::string(ip_version(*family)) : "IP");
 }
 
 }  // namespace lvsctl::cli

@@ -263,11 +263,37 @@ IpvsPlan plan_ipvs(const std::vector<DesiredService>& desired,
     return plan;
 }
 
+namespace {
+// Whether `have` is exactly `want`: its settings as plan_ipvs() compares them, and the same
+// destinations with the same settings (a service never names a destination twice).
+bool as_desired(const ServiceInfo& have, const DesiredService& want, Present& present) {
+    if (comparable(have.settings) != comparable(want.settings) ||
+        have.dests.size() != want.dests.size()) {
+        return false;
+    }
+    present.index(have.dests);
+    return std::all_of(want.dests.begin(), want.dests.end(), [&](const DesiredDest& d) {
+        const auto* found = present.find(d.key);
+        return found != nullptr && found->settings == d.settings;
+    });
+}
+}  // namespace
+
 std::map<ServiceKey, ServiceInfo> IpvsReconciler::observe(
     const std::vector<ServiceKey>& keys, const std::map<ServiceKey, const DesiredService*>& assumed,
-    std::set<ServiceKey>* confirmed) {
+    std::set<ServiceKey>* confirmed, const std::vector<DesiredService>* desired) {
     std::map<ServiceKey, ServiceInfo> observed;
     const std::set<ServiceKey> wanted(keys.begin(), keys.end());
+    // The desired services by key, for as_desired().
+    std::vector<const DesiredService*> by_key;
+    if (desired != nullptr && confirmed != nullptr) {
+        for (const auto& d : *desired) {
+            by_key.push_back(&d);
+        }
+        std::sort(by_key.begin(), by_key.end(),
+                  [](const DesiredService* a, const DesiredService* b) { return a->key < b->key; });
+    }
+    Present present;
     for (auto& svc : kernel_.services()) {
         if (!wanted.contains(svc.key)) {
             continue;
@@ -285,6 +311,13 @@ std::map<ServiceKey, ServiceInfo> IpvsReconciler::observe(
             continue;  // deleted between the two dumps: it does not exist
         }
         svc.dests = std::move(*dests);
+        const auto want = std::lower_bound(
+            by_key.begin(), by_key.end(), svc.key,
+            [](const DesiredService* d, const ServiceKey& k) { return d->key < k; });
+        if (want != by_key.end() && (*want)->key == svc.key && as_desired(svc, **want, present)) {
+            confirmed->insert(svc.key);
+            continue;
+        }
         auto key = svc.key;
         observed.emplace(std::move(key), std::move(svc));
     }
@@ -360,7 +393,7 @@ IpvsReport IpvsReconciler::reconcile(const std::vector<DesiredService>& desired,
         const auto elapsed = clock_.now() - start;
         const bool expired = drain_timeout.count() == 0 || elapsed >= drain_timeout;
         std::set<ServiceKey> confirmed;
-        const auto observed = observe(keys, assumed, &confirmed);
+        const auto observed = observe(keys, assumed, &confirmed, &desired);
         const auto plan = plan_ipvs(desired, retired, observed, expired, confirmed);
         if (plan.converged()) {
             return finish();

@@ -112,11 +112,14 @@ class IpvsReconciler {
 
     // The kernel's state of the services `keys` that exist, with their destinations; those in
     // `assumed` whose settings match are taken to be as desired: not dumped, not in the result,
-    // but in `confirmed`.
+    // but in `confirmed`. With `desired` (and `confirmed`), a service found exactly as desired
+    // once dumped goes to `confirmed` too instead of the result: a no-op holds one service's
+    // destinations at a time, not the whole table.
     std::map<ServiceKey, ServiceInfo> observe(
         const std::vector<ServiceKey>& keys,
         const std::map<ServiceKey, const DesiredService*>& assumed = {},
-        std::set<ServiceKey>* confirmed = nullptr);
+        std::set<ServiceKey>* confirmed = nullptr,
+        const std::vector<DesiredService>* desired = nullptr);
 
   private:
     IpvsKernel& kernel_;

@@ -293,10 +293,6 @@ IpAddress address(const json& j, const Where& where) {
     return *ip;
 }
 
-std::string_view family_name(Family family) {
-    return family == Family::inet ? "IPv4" : "IPv6";
-}
-
 Family family(const json& j, const Where& where) {
     const auto& t = text(j, where);
     if (const auto f = parse_family(t)) {
@@ -623,7 +619,7 @@ Service parse_service(const json& j, const Where& where, std::uint32_t fwmark,
         if (destinations[k].address.family() != svc.family) {
             refuse(Where(Where(at_dests, k), "address"),
                    fmt::format("{} is not an {} address", destinations[k].address.str(),
-                               family_name(svc.family)));
+                               ip_version(svc.family)));
         }
     }
     if (const auto k = first_repeat(destinations, [](const Destination& d) { return d.address; });
