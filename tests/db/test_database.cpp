@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -14,6 +16,7 @@
 #include "fixtures.h"
 #include "lvsctl/cli/process.h"
 #include "lvsctl/error.h"
+#include "lvsctl/lvsctl.h"
 #include "lvsctl/validate.h"
 
 using namespace lvsctl;
@@ -783,4 +786,106 @@ TEST_CASE("the web view's run log reads: a cluster's last runs newest first, run
     CHECK(counts[2].result == "planned");
     CHECK(counts[3].cluster_id == 2);
     CHECK(counts[3].count == 1);
+}
+
+// The public API (include/lvsctl/lvsctl.h) against the database: values out, errors with the
+// exit codes the program gives for the same call.
+TEST_CASE("api::Connection: clusters, render and plan; errors carry the program's exit codes") {
+    auto db = migrated_with_seed();
+    api::Options options;
+    options.db = db.conninfo;
+    options.templates = lvsctl::testing::template_dir().string();
+    options.timeout = 2;
+    auto connection = api::Connection::open(options);
+
+    const auto clusters = connection.clusters();
+    REQUIRE(clusters.size() == 1);
+    CHECK(clusters[0].id == 1);
+    CHECK(clusters[0].name == "Web-Cluster");
+
+    // render: the program's output, byte for byte.
+    const auto rendered = connection.render(1, "lvs.cf");
+    CHECK(rendered.cluster_name == "Web-Cluster");
+    const auto program = lvsctl_cmd({"--db", db.conninfo, "render", "--cluster-id=1"});
+    CHECK(program.status == 0);
+    CHECK(rendered.content == program.out);
+    CHECK(connection.render(1, "ipvsadm").content ==
+          lvsctl_cmd({"--db", db.conninfo, "render", "--cluster-id=1", "--format=ipvsadm"}).out);
+
+    // An unknown cluster: the program's 65, for every call.
+    const auto missing = lvsctl_cmd({"--db", db.conninfo, "render", "--cluster-id=99"});
+    CHECK(missing.status == api::exit_code::data);
+    for (const auto& call : std::vector<std::function<void()>>{
+             [&] { connection.render(99); }, [&] { connection.plan(99); },
+             [&] { connection.update(99); }, [&] { connection.status(99); }}) {
+        try {
+            call();
+            FAIL("no error");
+        } catch (const api::Error& e) {
+            CHECK(e.exit_code() == missing.status);
+            CHECK(missing.err == std::string("lvsctl: ") + e.what() + "\n");
+        }
+    }
+    // A format the program's parser would refuse: usage.
+    try {
+        connection.render(1, "yaml");
+        FAIL("no error");
+    } catch (const api::Error& e) {
+        CHECK(e.exit_code() == api::exit_code::usage);
+    }
+
+    // plan: the seed's hosts do not exist; the plan says so per host, as values.
+    std::vector<api::ProgressEvent> events;
+    std::mutex events_mutex;
+    options.progress = [&](const api::ProgressEvent& e) {
+        std::lock_guard lock(events_mutex);
+        events.push_back(e);
+    };
+    options.parallel = 4;
+    auto watched = api::Connection::open(options);
+    const auto plan = watched.plan(1);
+    CHECK(plan.cluster_id == 1);
+    CHECK(plan.cluster_name == "Web-Cluster");
+    CHECK(plan.dry_run);
+    REQUIRE(plan.hosts.size() == 3);
+    // The program's order: the web servers, then the LB.
+    CHECK(plan.hosts[0].host == "web 10.39.94.43");
+    CHECK(plan.hosts[0].role == "web");
+    CHECK(plan.hosts[2].host == "lb 10.39.94.41");
+    CHECK(plan.hosts[2].role == "lb");
+    for (const auto& h : plan.hosts) {
+        CHECK(h.error.has_value());
+        CHECK(h.exit_code != 0);
+    }
+    CHECK(plan.exit_code != 0);
+    CHECK(plan.errors.size() == 3);
+    CHECK(plan.document.starts_with("{"));
+    CHECK(plan.document.find("Web-Cluster") != std::string::npos);
+    REQUIRE_FALSE(events.empty());
+    CHECK(events.front().kind == api::ProgressEvent::Kind::begin);
+    CHECK(events.front().total == 3);
+    CHECK(events.back().kind == api::ProgressEvent::Kind::end);
+
+    // update waits Options::lock_timeout for a lock another session holds, then 75.
+    db::Database holder(db.conninfo);
+    holder.lock_cluster(1, std::chrono::seconds(5));
+    options.lock_timeout = 1;
+    options.progress = nullptr;
+    try {
+        api::Connection::open(options).update(1);
+        FAIL("no error");
+    } catch (const api::Error& e) {
+        CHECK(e.exit_code() == api::exit_code::lock_busy);
+    }
+}
+
+TEST_CASE("api::Connection::open: a database that cannot be reached is 69") {
+    api::Options options;
+    options.db = "host=/nonexistent user=nobody connect_timeout=2";
+    try {
+        api::Connection::open(options);
+        FAIL("no error");
+    } catch (const api::Error& e) {
+        CHECK(e.exit_code() == api::exit_code::db_unavailable);
+    }
 }

@@ -1,0 +1,267 @@
+// The public API (include/lvsctl/lvsctl.h) over the engine: internal types in, plain values out,
+// every internal exception turned into api::Error with its exit code.
+#include <fmt/format.h>
+
+#include <fstream>
+#include <sstream>
+#include <utility>
+
+#include "lvsctl/api/engine.h"
+#include "lvsctl/ipvsadm_format.h"
+#include "lvsctl/lvsctl.h"
+#include "lvsctl/manage/documents.h"
+#include "lvsctl/manage/status.h"
+#include "lvsctl/validate.h"
+
+#ifndef LVSCTL_TEMPLATES_DIR
+#error "LVSCTL_TEMPLATES_DIR: the installed templates' directory (lvsctl/api/CMakeLists.txt)"
+#endif
+
+namespace lvsctl::api {
+
+Error::Error(int exit_code, const std::string& message)
+    : std::runtime_error(message), exit_code_(exit_code) {}
+
+int Error::exit_code() const noexcept {
+    return exit_code_;
+}
+
+namespace {
+
+// Runs `fn`, turning what the engine throws into api::Error: an lvsctl::Error keeps its code and
+// message; anything else is an internal error (70), with the message the CLI prints for it.
+template <typename Fn>
+auto translated(Fn&& fn) -> decltype(fn()) {
+    try {
+        return fn();
+    } catch (const api::Error&) {
+        throw;
+    } catch (const lvsctl::Error& e) {
+        throw api::Error(static_cast<int>(e.code()), e.what());
+    } catch (const std::exception& e) {
+        throw api::Error(exit_code::internal, fmt::format("internal error: {}", e.what()));
+    }
+}
+
+// The engine's Progress as the API's callback.
+class CallbackProgress : public lvsctl::Progress {
+  public:
+    explicit CallbackProgress(const api::Progress& callback) : callback_(callback) {}
+    void begin(std::string_view phase, std::size_t total) override {
+        callback_({ProgressEvent::Kind::begin, std::string(phase), total, false});
+    }
+    void done(bool failed) override { callback_({ProgressEvent::Kind::done, {}, 0, failed}); }
+    void end() override { callback_({ProgressEvent::Kind::end, {}, 0, false}); }
+
+  private:
+    const api::Progress& callback_;
+};
+
+std::string ip_list(const std::vector<IpAddress>& ips) {
+    std::string text;
+    for (const auto& ip : ips) {
+        text += (text.empty() ? "" : " ") + ip.str();
+    }
+    return text.empty() ? std::string("none") : text;
+}
+
+// The monitor's line, then one line per real server: its state, the kernel's and the
+// database's weight, its last check.
+void print_monitor(std::string& out, const lvsctl::HostStatus& h) {
+    out += fmt::format("  monitor: {}\n", monitor_summary(h.monitor));
+    if (h.real_servers.empty()) {
+        return;
+    }
+    out += fmt::format("  {:<40} {:<12} {:>6} {:>10}  {}\n", "real server", "state", "weight",
+                       "configured", "last check");
+    auto number = [](const std::optional<std::uint32_t>& n) {
+        return n ? std::to_string(*n) : std::string("-");
+    };
+    for (const auto& r : h.real_servers) {
+        std::string check = "-";
+        if (r.health && r.checked_ago) {
+            check = r.health->last_ok
+                        ? fmt::format("{} s ago: ok in {} ms", *r.checked_ago, r.health->latency_ms)
+                        : fmt::format("{} s ago: {}", *r.checked_ago, r.health->why);
+        }
+        out += fmt::format("  {:<40} {:<12} {:>6} {:>10}  {}\n", r.address.str(), r.state,
+                           number(r.weight), number(r.configured), check);
+    }
+}
+
+// What `status` prints under a host it read.
+std::string status_text(const lvsctl::HostStatus& h, TableLayout layout) {
+    std::string out;
+    if (h.table) {
+        out += ipvsadm_table(*h.table, layout);
+    }
+    if (h.ha) {
+        out += fmt::format("  vrrp: {}\n", ha_summary(*h.ha));
+    }
+    if (h.monitored) {
+        print_monitor(out, h);
+    }
+    out += fmt::format("  website IPs on {}: present {}; missing {}\n", h.interface,
+                       ip_list(h.present), ip_list(h.missing));
+    if (h.drift.empty()) {
+        out += "  drift from the database: none\n";
+    } else {
+        out += "  drift from the database (update would):\n";
+        for (const auto& d : h.drift) {
+            out += fmt::format("    {}\n", d);
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+Options load_options(const std::string& config_path, bool must_exist) {
+    return translated([&] {
+        Settings settings;
+        std::ifstream in(config_path, std::ios::binary);
+        if (in) {
+            std::ostringstream text;
+            text << in.rdbuf();
+            if (in.bad()) {
+                throw lvsctl::Error(ExitCode::config,
+                                    fmt::format("config {}: cannot be read", config_path));
+            }
+            for (const auto& entry : parse_config(text.str(), config_path)) {
+                apply_config_entry(settings, entry, config_path);
+            }
+        } else if (must_exist) {
+            throw lvsctl::Error(ExitCode::config,
+                                fmt::format("config {}: cannot be opened", config_path));
+        }
+        if (const char* env = std::getenv("LVSCTL_DB"); env != nullptr && *env != '\0') {
+            settings.db = env;
+        }
+        return engine::options_of(settings);
+    });
+}
+
+struct Connection::Impl {
+    Options options;
+    engine::Runtime runtime;
+    db::Database database;
+
+    Impl(const Options& o, engine::Runtime r)
+        : options(o), runtime(std::move(r)), database(runtime.settings.db) {}
+
+    Result converge(db::Database& session, std::int64_t cluster_id, const UpdateOptions& u) {
+        std::optional<CallbackProgress> progress;
+        if (options.progress) {
+            progress.emplace(options.progress);
+        }
+        engine::ConvergeOptions c;
+        c.cluster_id = cluster_id;
+        c.dry_run = u.dry_run;
+        c.detailed_exitcode = u.detailed_exitcode;
+        c.drain_timeout = static_cast<std::uint32_t>(u.drain_timeout);
+        c.progress = progress ? &*progress : nullptr;
+        return engine::result_of(engine::run_converge(runtime, session, c), u.dry_run);
+    }
+};
+
+Connection::Connection(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Connection::~Connection() = default;
+Connection::Connection(Connection&&) noexcept = default;
+Connection& Connection::operator=(Connection&&) noexcept = default;
+
+Connection Connection::open(const Options& options) {
+    return translated([&] {
+        engine::Runtime runtime;
+        runtime.settings = engine::settings_of(options);
+        runtime.templates = options.templates ? std::filesystem::path(*options.templates)
+                                              : std::filesystem::path(LVSCTL_TEMPLATES_DIR);
+        return Connection(std::make_unique<Impl>(options, std::move(runtime)));
+    });
+}
+
+std::vector<ClusterInfo> Connection::clusters() {
+    return translated([&] {
+        std::vector<ClusterInfo> out;
+        for (auto& c : impl_->database.list_clusters()) {
+            out.push_back({c.id, std::move(c.name)});
+        }
+        return out;
+    });
+}
+
+Result Connection::plan(std::int64_t cluster_id, const PlanOptions& options) {
+    return translated([&] {
+        UpdateOptions u;
+        u.dry_run = true;
+        u.detailed_exitcode = options.detailed_exitcode;
+        return impl_->converge(impl_->database, cluster_id, u);
+    });
+}
+
+Result Connection::update(std::int64_t cluster_id, const UpdateOptions& options) {
+    return translated([&] {
+        if (options.dry_run) {
+            return impl_->converge(impl_->database, cluster_id, options);
+        }
+        // The lock lasts as long as its session: a session of the run's own, so that it is
+        // released when the call returns.
+        db::Database session(impl_->runtime.settings.db);
+        session.lock_cluster(cluster_id,
+                             std::chrono::seconds(impl_->runtime.settings.lock_timeout));
+        return impl_->converge(session, cluster_id, options);
+    });
+}
+
+Rendered Connection::render(std::int64_t cluster_id, const std::string& format,
+                            const std::string& role) {
+    return translated([&] {
+        auto cluster = impl_->database.read_cluster(cluster_id);
+        validate_or_throw(cluster);
+        Rendered r;
+        r.cluster_id = cluster.id;
+        r.cluster_name = cluster.name;
+        r.format = format;
+        r.content = engine::render_cluster(impl_->runtime, cluster, format, role);
+        return r;
+    });
+}
+
+StatusResult Connection::status(std::int64_t cluster_id, const std::string& layout) {
+    return translated([&] {
+        const auto table =
+            layout == "list"    ? TableLayout::list
+            : layout == "stats" ? TableLayout::stats
+            : layout == "rate"
+                ? TableLayout::rate
+                : throw lvsctl::Error(
+                      ExitCode::usage,
+                      fmt::format("status: layout {:?}: list, stats or rate", layout));
+        auto cluster = impl_->database.read_cluster(cluster_id);
+        validate_or_throw(cluster);
+        auto env = engine::environment(impl_->runtime, "", "");
+        std::optional<CallbackProgress> progress;
+        if (impl_->options.progress) {
+            progress.emplace(impl_->options.progress);
+        }
+        const auto hosts =
+            gather_status(cluster, *env, static_cast<std::size_t>(impl_->runtime.settings.parallel),
+                          progress ? &*progress : nullptr);
+        StatusResult r;
+        r.cluster_id = cluster.id;
+        r.document = status_document(cluster, hosts);
+        for (const auto& h : hosts) {
+            HostStatus s;
+            s.host = h.host;
+            s.error = h.error;
+            if (h.error) {
+                r.exit_code = exit_code::partial;
+            } else {
+                s.text = status_text(h, table);
+            }
+            r.hosts.push_back(std::move(s));
+        }
+        return r;
+    });
+}
+
+}  // namespace lvsctl::api
