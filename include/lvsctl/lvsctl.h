@@ -126,6 +126,30 @@ struct UpdateOptions {
     int drain_timeout = 30;  // seconds a removed server's connections may take to end
 };
 
+// The hooks (docs/commands.md, "Hooks"): the database change, then, unless no_update, the
+// cluster's update (of its LBs only for set_server), under the cluster's lock.
+struct HookOptions {
+    bool no_update = false;  // only write the database; run update later (to batch hooks)
+};
+
+// A web server for add_server(): `lvsctl server add`'s flags.
+struct NewServer {
+    std::int64_t node_id = 0;
+    std::string address;                    // the IPv4 real-server address
+    std::string mgmt_address;               // the management (SSH) address
+    std::optional<std::string> address_v6;  // the IPv6 real-server address
+    int weight = 32;
+};
+
+struct HookResult {
+    std::string what;              // the database change, as the program prints it first
+    std::optional<Result> update;  // the run that followed; none with no_update
+    // With no_update: the --json document, and the note that the hosts were not changed.
+    std::string document;
+    std::vector<std::string> notes;
+    int exit_code = 0;  // as the program exits: the update's
+};
+
 // What render() gives: `content` is the file as `lvsctl render` prints it.
 struct Rendered {
     std::int64_t cluster_id = 0;
@@ -172,6 +196,19 @@ class LVSCTL_API Connection {
                     const std::string& role = "primary");
     // `lvsctl status`: layout "list", "stats" or "rate".
     StatusResult status(std::int64_t cluster_id, const std::string& layout = "list");
+
+    // The hooks: `lvsctl server add`, `server set` (weight, activity or both), `ip add`,
+    // `ip remove`. Each takes the cluster's lock on a database session of its own (Error 75
+    // after Options::lock_timeout), writes in one transaction that validates the cluster
+    // (Error 65: nothing written), then updates. An address that does not parse: Error 64.
+    HookResult add_server(std::int64_t cluster_id, const NewServer& server,
+                          const HookOptions& options = {});
+    HookResult set_server(std::int64_t cluster_id, std::int64_t node_id, std::optional<int> weight,
+                          std::optional<bool> active, const HookOptions& options = {});
+    HookResult add_ips(std::int64_t cluster_id, const std::vector<std::string>& ips,
+                       const HookOptions& options = {});
+    HookResult remove_ips(std::int64_t cluster_id, const std::vector<std::string>& ips,
+                          const HookOptions& options = {});
 
   private:
     struct Impl;

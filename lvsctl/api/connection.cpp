@@ -141,6 +141,19 @@ Options load_options(const std::string& config_path, bool must_exist) {
     });
 }
 
+// An address given to a hook, in `family` when one is asked for. Throws Error(ExitCode::usage).
+IpAddress address_of(const std::string& what, const std::string& text,
+                     std::optional<Family> family = std::nullopt) {
+    const auto ip = IpAddress::parse(text);
+    if (!ip || (family && ip->family() != *family)) {
+        throw lvsctl::Error(ExitCode::usage, fmt::format("{} {:?}: not an {} address", what, text,
+                                                         family == Family::inet    ? "IPv4"
+                                                         : family == Family::inet6 ? "IPv6"
+                                                                                   : "IP"));
+    }
+    return *ip;
+}
+
 struct Connection::Impl {
     Options options;
     engine::Runtime runtime;
@@ -161,6 +174,46 @@ struct Connection::Impl {
         c.drain_timeout = static_cast<std::uint32_t>(u.drain_timeout);
         c.progress = progress ? &*progress : nullptr;
         return engine::result_of(engine::run_converge(runtime, session, c), u.dry_run);
+    }
+
+    // A hook: the cluster's lock on a session of its own, `write` (which returns what it
+    // changed), then the update unless no_update (of the LBs only with lbs_only).
+    template <typename Write>
+    HookResult hook(std::int64_t cluster_id, const HookOptions& o, bool lbs_only, Write&& write) {
+        db::Database session(runtime.settings.db);
+        session.lock_cluster(cluster_id, std::chrono::seconds(runtime.settings.lock_timeout));
+        const std::string what = write(session);
+        if (o.no_update) {
+            return engine::not_updated(what);
+        }
+        HookResult h;
+        h.what = what;
+        std::optional<CallbackProgress> progress;
+        if (options.progress) {
+            progress.emplace(options.progress);
+        }
+        engine::ConvergeOptions c;
+        c.cluster_id = cluster_id;
+        c.note = h.what;
+        c.lbs_only = lbs_only;
+        c.progress = progress ? &*progress : nullptr;
+        h.update = engine::result_of(engine::run_converge(runtime, session, c), false);
+        h.exit_code = h.update->exit_code;
+        return h;
+    }
+
+    HookResult ips(std::int64_t cluster_id, const std::vector<std::string>& texts,
+                   const HookOptions& o, bool add) {
+        std::vector<IpAddress> list;
+        for (const auto& text : texts) {
+            list.push_back(address_of("website IP", text));
+        }
+        return hook(cluster_id, o, false, [&](db::Database& session) {
+            const int changed =
+                add ? session.add_ips(cluster_id, list) : session.remove_ips(cluster_id, list);
+            return fmt::format("h2e_cluster_ips cluster_id={}: {} {} of {} website IP(s)",
+                               cluster_id, add ? "added" : "removed", changed, list.size());
+        });
     }
 };
 
@@ -262,6 +315,50 @@ StatusResult Connection::status(std::int64_t cluster_id, const std::string& layo
         }
         return r;
     });
+}
+
+HookResult Connection::add_server(std::int64_t cluster_id, const NewServer& server,
+                                  const HookOptions& options) {
+    return translated([&] {
+        db::Database::NewServer s;
+        s.node_id = server.node_id;
+        s.mgmt_address = address_of("mgmt_address", server.mgmt_address);
+        s.address = address_of("address", server.address, Family::inet);
+        if (server.address_v6) {
+            s.address_v6 = address_of("address_v6", *server.address_v6, Family::inet6);
+        }
+        s.weight = server.weight;
+        return impl_->hook(cluster_id, options, false, [&](db::Database& session) {
+            session.add_server(cluster_id, s);
+            return fmt::format("apache_h2e_nodes node_id={}: added to cluster {}", s.node_id,
+                               cluster_id);
+        });
+    });
+}
+
+HookResult Connection::set_server(std::int64_t cluster_id, std::int64_t node_id,
+                                  std::optional<int> weight, std::optional<bool> active,
+                                  const HookOptions& options) {
+    return translated([&] {
+        const auto w = weight ? std::optional<std::int64_t>(*weight) : std::nullopt;
+        // A weight or activity matters to the LBs alone (docs/commands.md, "Hooks").
+        return impl_->hook(cluster_id, options, true, [&](db::Database& session) {
+            session.set_server(cluster_id, node_id, w, active);
+            return fmt::format("apache_h2e_nodes node_id={}: set{}{}", node_id,
+                               w ? fmt::format(" weight={}", *w) : "",
+                               active ? fmt::format(" active={}", *active) : "");
+        });
+    });
+}
+
+HookResult Connection::add_ips(std::int64_t cluster_id, const std::vector<std::string>& ips,
+                               const HookOptions& options) {
+    return translated([&] { return impl_->ips(cluster_id, ips, options, true); });
+}
+
+HookResult Connection::remove_ips(std::int64_t cluster_id, const std::vector<std::string>& ips,
+                                  const HookOptions& options) {
+    return translated([&] { return impl_->ips(cluster_id, ips, options, false); });
 }
 
 }  // namespace lvsctl::api

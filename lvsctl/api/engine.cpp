@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "lvsctl/ipvsadm_format.h"
+#include "lvsctl/manage/documents.h"
 #include "lvsctl/manage/status.h"
 #include "lvsctl/protocol/desired_state.h"
 #include "templates/render.h"
@@ -66,6 +67,15 @@ Converged run_converge(const Runtime& runtime, db::Database& database, const Con
         out.code = ExitCode::changes_pending;
     }
     return out;
+}
+
+api::HookResult not_updated(const std::string& what) {
+    constexpr const char* kPending = "the hosts were not changed (--no-update): run lvsctl update";
+    api::HookResult h;
+    h.what = what;
+    h.document = hook_document(what, kPending);
+    h.notes.push_back(kPending);
+    return h;
 }
 
 Settings settings_of(const api::Options& o) {

@@ -70,6 +70,10 @@ Converged run_converge(const Runtime& runtime, db::Database& database,
 // The run as the public API gives it (include/lvsctl/lvsctl.h): what the CLI prints.
 api::Result result_of(const Converged& converged, bool dry_run);
 
+// A hook's answer with --no-update (HookOptions::no_update): `what` was written, the hosts were
+// not changed; the --json document and the note say so.
+api::HookResult not_updated(const std::string& what);
+
 // The global options and the API's Options, field by field (the CLI's presentation options,
 // --json and -v / -q, are not the API's; Options::progress is not a setting).
 Settings settings_of(const api::Options& options);

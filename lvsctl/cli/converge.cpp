@@ -82,6 +82,25 @@ int print_result(Context& ctx, PhaseTimer& timer, const api::Result& result,
     return result.exit_code;
 }
 
+// What a hook prints: its run as print_result() with the database change first, or with
+// --no-update the change alone (text, or the --json document) and the note.
+int print_hook(Context& ctx, PhaseTimer& timer, const api::HookResult& hook) {
+    if (hook.update) {
+        return print_result(ctx, timer, *hook.update, hook.what);
+    }
+    if (ctx.settings.json) {
+        ctx.out << hook.document;
+    } else {
+        fmt::print(ctx.out, "{}\n", hook.what);
+        if (ctx.settings.verbosity >= 0) {
+            for (const auto& n : hook.notes) {
+                fmt::print(ctx.err, "lvsctl: note: {}\n", n);
+            }
+        }
+    }
+    return hook.exit_code;
+}
+
 }  // namespace
 
 Converged run_converge(const Context& ctx, db::Database& database, const ConvergeOptions& o) {
@@ -103,6 +122,14 @@ int converge_api(Context& ctx, std::int64_t cluster_id, const api::UpdateOptions
     auto connection = api::Connection::open(api_options(ctx, &timer));
     const auto result = connection.update(cluster_id, options);
     return print_result(ctx, timer, result, "");
+}
+
+int hook_api(Context& ctx, std::int64_t cluster_id,
+             const std::function<api::HookResult(api::Connection&)>& call) {
+    const auto progress = make_progress(ctx, fmt::format("cluster {}", cluster_id));
+    PhaseTimer timer(progress.get());  // -v: where the time went
+    auto connection = api::Connection::open(api_options(ctx, &timer));
+    return print_hook(ctx, timer, call(connection));
 }
 
 namespace {
@@ -195,16 +222,8 @@ int hook_done(Context& ctx, db::Database& database, std::int64_t cluster_id, boo
         c.lbs_only = scope == HookScope::lbs_only;
         return converge(ctx, database, c);
     }
-    constexpr const char* kPending = "the hosts were not changed (--no-update): run lvsctl update";
-    if (ctx.settings.json) {
-        ctx.out << hook_document(what, kPending);
-    } else {
-        fmt::print(ctx.out, "{}\n", what);
-        if (ctx.settings.verbosity >= 0) {
-            fmt::print(ctx.err, "lvsctl: note: {}\n", kPending);
-        }
-    }
-    return 0;
+    PhaseTimer timer(nullptr);
+    return print_hook(ctx, timer, engine::not_updated(what));
 }
 
 int clean_web_server(Context& ctx, const Server& server, std::int64_t cluster_id) {

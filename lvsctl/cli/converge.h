@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,6 +34,11 @@ Converged run_converge(const Context& ctx, db::Database& database, const Converg
 // `plan` and `update` of one cluster, through the public API (api::Connection): the progress
 // line, the run, the result printed.
 int converge_api(Context& ctx, std::int64_t cluster_id, const api::UpdateOptions& options);
+
+// A hook through the public API: `call` runs it on a Connection opened with the global options
+// and the progress line; prints as hook_done() does. Returns the exit code.
+int hook_api(Context& ctx, std::int64_t cluster_id,
+             const std::function<api::HookResult(api::Connection&)>& call);
 
 // `update --all` and `plan --all` (lvsctl/manage/all_clusters.h): every cluster of the database,
 // `clusters_parallel` at once, each with a database session of its own and, unless `dry_run`,

@@ -889,3 +889,58 @@ TEST_CASE("api::Connection::open: a database that cannot be reached is 69") {
         CHECK(e.exit_code() == api::exit_code::db_unavailable);
     }
 }
+
+TEST_CASE("api::Connection hooks: the database change, with no_update; errors as the program's") {
+    auto db = migrated_with_seed();
+    api::Options options;
+    options.db = db.conninfo;
+    options.templates = lvsctl::testing::template_dir().string();
+    auto connection = api::Connection::open(options);
+    api::HookOptions no_update;
+    no_update.no_update = true;
+
+    auto h = connection.add_ips(1, {"10.39.84.132", "10.39.84.131"}, no_update);
+    CHECK(h.what == "h2e_cluster_ips cluster_id=1: added 1 of 2 website IP(s)");
+    CHECK_FALSE(h.update);
+    CHECK(h.exit_code == 0);
+    REQUIRE(h.notes.size() == 1);
+    CHECK(h.notes[0].find("--no-update") != std::string::npos);
+    CHECK(h.document.find("10.39.84.132") == std::string::npos);  // names the change, not IPs
+    CHECK(h.document.find("website IP(s)") != std::string::npos);
+    CHECK(db.sql("select count(*) from h2e_cluster_ips where cluster_id = 1") == "2\n");
+    CHECK(connection.remove_ips(1, {"10.39.84.132"}, no_update).what ==
+          "h2e_cluster_ips cluster_id=1: removed 1 of 1 website IP(s)");
+
+    api::NewServer s;
+    s.node_id = 45;
+    s.address = "10.39.84.45";
+    s.mgmt_address = "10.39.94.45";
+    s.weight = 7;
+    CHECK(connection.add_server(1, s, no_update).what ==
+          "apache_h2e_nodes node_id=45: added to cluster 1");
+    CHECK(db.sql("select weight from apache_h2e_nodes where node_id = 45") == "7\n");
+    CHECK(connection.set_server(1, 45, 9, false, no_update).what ==
+          "apache_h2e_nodes node_id=45: set weight=9 active=false");
+    CHECK(connection.set_server(1, 45, std::nullopt, true, no_update).what ==
+          "apache_h2e_nodes node_id=45: set active=true");
+
+    // The program's exit codes: a bad address (64), a row that is not there (65, as
+    // `lvsctl server set` gives with the same message).
+    CHECK_THROWS_AS(connection.add_ips(1, {"10.39.84"}, no_update), api::Error);
+    s.address = "fd00::45";
+    try {
+        connection.add_server(1, s, no_update);
+        FAIL("no error");
+    } catch (const api::Error& e) {
+        CHECK(e.exit_code() == api::exit_code::usage);
+    }
+    const auto program = lvsctl_cmd(
+        {"--db", db.conninfo, "server", "set", "--cluster-id=1", "--node-id=99", "--weight=3"});
+    try {
+        connection.set_server(1, 99, 3, std::nullopt, no_update);
+        FAIL("no error");
+    } catch (const api::Error& e) {
+        CHECK(e.exit_code() == program.status);
+        CHECK(program.err == std::string("lvsctl: ") + e.what() + "\n");
+    }
+}
