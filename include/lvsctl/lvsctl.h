@@ -141,6 +141,19 @@ struct NewServer {
     int weight = 32;
 };
 
+// `lvsctl import`'s flags (docs/migration.md, docs/migration-keepalived-ipvsadm.md).
+struct ImportOptions {
+    std::string source = "import";     // the file's name, in messages
+    std::string format = "lvscf";      // "lvscf", "keepalived" or "ipvsadm"
+    std::vector<std::string> servers;  // "NAME=MGMT_IP": the management address of NAME
+    std::string backend;               // empty: the cluster's (ipvs for a new one)
+    std::string primary;               // the primary LB's management address, when given
+    std::string backup;                // the backup LB's
+    bool no_update = false;
+    // Told each warning about the file (a note, not an error), before anything is written.
+    std::function<void(const std::string&)> warning;
+};
+
 struct HookResult {
     std::string what;              // the database change, as the program prints it first
     std::optional<Result> update;  // the run that followed; none with no_update
@@ -176,7 +189,8 @@ struct StatusResult {
 // copyable; one call at a time per Connection.
 class LVSCTL_API Connection {
   public:
-    // Connects (Error 69 when the database cannot be reached).
+    // Nothing is reached yet: the first call that needs the database connects (Error 69 when
+    // it cannot be reached).
     static Connection open(const Options& options);
     ~Connection();
     Connection(Connection&&) noexcept;
@@ -209,6 +223,11 @@ class LVSCTL_API Connection {
                        const HookOptions& options = {});
     HookResult remove_ips(std::int64_t cluster_id, const std::vector<std::string>& ips,
                           const HookOptions& options = {});
+    // `lvsctl import`: `text` (a piranha lvs.cf, a keepalived.conf or `ipvsadm -S` output) made
+    // cluster `cluster_id` (its settings, LBs and servers; website IPs added), then updated as
+    // a hook. A file that does not parse, or asks what the backend cannot do: Error 65.
+    HookResult import_config(std::int64_t cluster_id, const std::string& text,
+                             const ImportOptions& options = {});
 
   private:
     struct Impl;

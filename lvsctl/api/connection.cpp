@@ -2,13 +2,18 @@
 // every internal exception turned into api::Error with its exit code.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <utility>
 
 #include "lvsctl/api/engine.h"
+#include "lvsctl/api/import_hints.h"
+#include "lvsctl/import.h"
 #include "lvsctl/ipvsadm_format.h"
+#include "lvsctl/lvscf.h"
 #include "lvsctl/lvsctl.h"
+#include "lvsctl/manage/backends.h"
 #include "lvsctl/manage/documents.h"
 #include "lvsctl/manage/status.h"
 #include "lvsctl/validate.h"
@@ -141,6 +146,64 @@ Options load_options(const std::string& config_path, bool must_exist) {
     });
 }
 
+Imported read_import(const std::string& text, const ImportOptions& o) {
+    const auto hints = engine::import_hints(o.servers);
+    if (o.format == "lvscf") {
+        return parse_lvs_cf(text, o.source, hints);
+    }
+    if (o.format == "keepalived") {
+        return parse_keepalived_conf(text, o.source, hints);
+    }
+    if (o.format == "ipvsadm") {
+        return parse_ipvsadm_save(text, o.source, hints);
+    }
+    throw lvsctl::Error(ExitCode::usage, fmt::format("import: unknown --format {:?}", o.format));
+}
+
+// `--primary` / `--backup`: the LBs a file does not name (keepalived.conf and ipvsadm run on the
+// LB itself) or names otherwise.
+void set_load_balancer(Cluster& c, Role role, const std::string& text) {
+    if (text.empty()) {
+        return;
+    }
+    const auto ip = IpAddress::parse(text);
+    if (!ip) {
+        throw lvsctl::Error(ExitCode::usage,
+                            fmt::format("--{} {}: not an IP address", to_string(role), text));
+    }
+    auto& lbs = c.load_balancers;
+    const auto it = std::find_if(lbs.begin(), lbs.end(),
+                                 [&](const LoadBalancer& lb) { return lb.role == role; });
+    if (it != lbs.end()) {
+        it->mgmt_address = *ip;
+    } else {
+        lbs.push_back({role, *ip, 22, "eth1"});
+    }
+    std::stable_sort(lbs.begin(), lbs.end(), [](const LoadBalancer& a, const LoadBalancer& b) {
+        return a.role == Role::primary && b.role != Role::primary;
+    });
+}
+
+// What the ipvs backend cannot do that the file asks of its LBs: pulse raises the NAT router's
+// address; lvsctl's agent does not (docs/migration.md).
+void refuse_for_backend(const Cluster& c, const std::string& backend, const std::string& file) {
+    const auto spec = parse_backend(backend);
+    if (!spec || spec->kind != BackendKind::ipvs) {
+        return;
+    }
+    for (const auto& s : c.lvscf.global) {
+        if (s.key == "nat_router" && c.forwarding == Forwarding::masq) {
+            throw lvsctl::Error(
+                ExitCode::data,
+                fmt::format("{}: nat_router = {}: the web servers' NAT gateway is pulse's "
+                            "to raise, and lvsctl's ipvs backend does not; import with "
+                            "--backend=piranha, or raise the router address otherwise "
+                            "and remove the line",
+                            file, s.value));
+        }
+    }
+}
+
 // An address given to a hook, in `family` when one is asked for. Throws Error(ExitCode::usage).
 IpAddress address_of(const std::string& what, const std::string& text,
                      std::optional<Family> family = std::nullopt) {
@@ -157,10 +220,16 @@ IpAddress address_of(const std::string& what, const std::string& text,
 struct Connection::Impl {
     Options options;
     engine::Runtime runtime;
-    db::Database database;
+    std::optional<db::Database> shared;  // plan, render, status, clusters: connected when needed
 
-    Impl(const Options& o, engine::Runtime r)
-        : options(o), runtime(std::move(r)), database(runtime.settings.db) {}
+    Impl(const Options& o, engine::Runtime r) : options(o), runtime(std::move(r)) {}
+
+    db::Database& database() {
+        if (!shared) {
+            shared.emplace(runtime.settings.db);
+        }
+        return *shared;
+    }
 
     Result converge(db::Database& session, std::int64_t cluster_id, const UpdateOptions& u) {
         std::optional<CallbackProgress> progress;
@@ -235,7 +304,7 @@ Connection Connection::open(const Options& options) {
 std::vector<ClusterInfo> Connection::clusters() {
     return translated([&] {
         std::vector<ClusterInfo> out;
-        for (auto& c : impl_->database.list_clusters()) {
+        for (auto& c : impl_->database().list_clusters()) {
             out.push_back({c.id, std::move(c.name)});
         }
         return out;
@@ -247,14 +316,14 @@ Result Connection::plan(std::int64_t cluster_id, const PlanOptions& options) {
         UpdateOptions u;
         u.dry_run = true;
         u.detailed_exitcode = options.detailed_exitcode;
-        return impl_->converge(impl_->database, cluster_id, u);
+        return impl_->converge(impl_->database(), cluster_id, u);
     });
 }
 
 Result Connection::update(std::int64_t cluster_id, const UpdateOptions& options) {
     return translated([&] {
         if (options.dry_run) {
-            return impl_->converge(impl_->database, cluster_id, options);
+            return impl_->converge(impl_->database(), cluster_id, options);
         }
         // The lock lasts as long as its session: a session of the run's own, so that it is
         // released when the call returns.
@@ -268,7 +337,7 @@ Result Connection::update(std::int64_t cluster_id, const UpdateOptions& options)
 Rendered Connection::render(std::int64_t cluster_id, const std::string& format,
                             const std::string& role) {
     return translated([&] {
-        auto cluster = impl_->database.read_cluster(cluster_id);
+        auto cluster = impl_->database().read_cluster(cluster_id);
         validate_or_throw(cluster);
         Rendered r;
         r.cluster_id = cluster.id;
@@ -289,7 +358,7 @@ StatusResult Connection::status(std::int64_t cluster_id, const std::string& layo
                 : throw lvsctl::Error(
                       ExitCode::usage,
                       fmt::format("status: layout {:?}: list, stats or rate", layout));
-        auto cluster = impl_->database.read_cluster(cluster_id);
+        auto cluster = impl_->database().read_cluster(cluster_id);
         validate_or_throw(cluster);
         auto env = engine::environment(impl_->runtime, "", "");
         std::optional<CallbackProgress> progress;
@@ -347,6 +416,36 @@ HookResult Connection::set_server(std::int64_t cluster_id, std::int64_t node_id,
             return fmt::format("apache_h2e_nodes node_id={}: set{}{}", node_id,
                                w ? fmt::format(" weight={}", *w) : "",
                                active ? fmt::format(" active={}", *active) : "");
+        });
+    });
+}
+
+HookResult Connection::import_config(std::int64_t cluster_id, const std::string& text,
+                                     const ImportOptions& options) {
+    return translated([&] {
+        auto parsed = read_import(text, options);
+        auto& cluster = parsed.cluster;
+        cluster.id = cluster_id;
+        set_load_balancer(cluster, Role::primary, options.primary);
+        set_load_balancer(cluster, Role::backup, options.backup);
+        if (options.warning) {
+            for (const auto& note : parsed.warnings) {
+                options.warning(note);
+            }
+        }
+        cluster.backend = options.backend;
+        HookOptions hook;
+        hook.no_update = options.no_update;
+        return impl_->hook(cluster_id, hook, false, [&](db::Database& session) {
+            const auto effective = !options.backend.empty()
+                                       ? options.backend
+                                       : session.cluster_backend(cluster_id).value_or("ipvs");
+            refuse_for_backend(cluster, effective, options.source);
+            std::string what;
+            for (const auto& line : session.import_cluster(cluster_id, cluster)) {
+                what += (what.empty() ? "" : "\n") + line;
+            }
+            return what;
         });
     });
 }

@@ -7,9 +7,9 @@
 #include <memory>
 #include <sstream>
 
+#include "lvsctl/api/import_hints.h"
 #include "lvsctl/cli/app.h"
 #include "lvsctl/cli/environment.h"
-#include "lvsctl/cli/import_hints.h"
 #include "lvsctl/error.h"
 #include "lvsctl/lvscf.h"
 #include "lvsctl/lvsctl.h"
@@ -38,7 +38,7 @@ Cluster cluster_from_lvscf(const std::string& path, Context& ctx) {
     text << in.rdbuf();
     // Rendering needs no SSH target: a server name that is not an address, and that no hint
     // names or resolves, is managed at its own address here (docs/migration.md).
-    auto hints = import_hints({});
+    auto hints = engine::import_hints({});
     hints.address_as_management = true;
     auto parsed = parse_lvs_cf(text.str(), path, hints);
     if (ctx.settings.verbosity >= 0) {

@@ -879,11 +879,12 @@ TEST_CASE("api::Connection: clusters, render and plan; errors carry the program'
     }
 }
 
-TEST_CASE("api::Connection::open: a database that cannot be reached is 69") {
+TEST_CASE("api::Connection: a database that cannot be reached is 69, at the first call") {
     api::Options options;
     options.db = "host=/nonexistent user=nobody connect_timeout=2";
+    auto connection = api::Connection::open(options);  // reaches nothing yet
     try {
-        api::Connection::open(options);
+        connection.clusters();
         FAIL("no error");
     } catch (const api::Error& e) {
         CHECK(e.exit_code() == api::exit_code::db_unavailable);
@@ -942,5 +943,46 @@ TEST_CASE("api::Connection hooks: the database change, with no_update; errors as
     } catch (const api::Error& e) {
         CHECK(e.exit_code() == program.status);
         CHECK(program.err == std::string("lvsctl: ") + e.what() + "\n");
+    }
+}
+
+TEST_CASE("api::Connection::import_config: the program's import, as values") {
+    ScratchDb db;
+    db::Database(db.conninfo).migrate();
+    api::Options options;
+    options.db = db.conninfo;
+    options.templates = lvsctl::testing::template_dir().string();
+    auto connection = api::Connection::open(options);
+    const auto seed = lvsctl::testing::read_file(lvsctl::testing::golden("seed-lvs.cf"));
+    api::ImportOptions i;
+    i.source = "seed-lvs.cf";
+    i.no_update = true;
+    std::vector<std::string> warnings;
+    i.warning = [&](const std::string& w) { warnings.push_back(w); };
+    const auto h = connection.import_config(1, seed, i);
+    CHECK(h.what.find("apache_h2e_nodes node_id=1: new, for server 10.39.94.43") !=
+          std::string::npos);
+    CHECK_FALSE(h.update);
+    CHECK(warnings.empty());
+    // The program renders it back as the file; the API renders the same.
+    CHECK(lvsctl::testing::without_serial(connection.render(1).content) == seed);
+
+    // A file that does not parse: 65, nothing written; an unknown format: 64.
+    auto text = seed;
+    text.replace(text.find("10.39.84.44"), 11, "10.39.84.43");
+    try {
+        connection.import_config(1, text, i);
+        FAIL("no error");
+    } catch (const api::Error& e) {
+        CHECK(e.exit_code() == api::exit_code::data);
+        CHECK(std::string(e.what()).find("is also the address of") != std::string::npos);
+    }
+    CHECK(connection.clusters().size() == 1);
+    i.format = "nginx";
+    try {
+        connection.import_config(2, seed, i);
+        FAIL("no error");
+    } catch (const api::Error& e) {
+        CHECK(e.exit_code() == api::exit_code::usage);
     }
 }
