@@ -104,9 +104,14 @@ LVSCTL_DB="host=/nonexistent user=nobody" "$work/cmake-build/plan-all" "$work/lv
 echo "RC=$?"
 SCRIPT
 chmod +x "$work/run.sh"
-out=$("$source/tests/db/with-postgres" "$source/tests/ssh/sshd-hosts" 3 "$work/run.sh" "$work" \
-    "$prefix" "$source" 2>&1)
-rc=$?
+# A second try when the hosts did not come up (sshd-hosts: "no SSH login", on a loaded machine).
+for attempt in 1 2; do
+    out=$("$source/tests/db/with-postgres" "$source/tests/ssh/sshd-hosts" 3 "$work/run.sh" \
+        "$work" "$prefix" "$source" 2>&1)
+    rc=$?
+    grep -q '^sshd-hosts: .*no SSH login' <<<"$out" || break
+    echo "# attempt $attempt: the sshd hosts did not come up; again"
+done
 if [[ $rc == 125 ]]; then
     echo "$out"
     echo "# skipped: no PostgreSQL or sshd hosts here"
