@@ -1,5 +1,6 @@
 // lvsctl's public API (docs/library.md): what the `lvsctl` program does with a cluster, from
-// your own program. The CLI's plan, update, render and status run through these same calls.
+// your own program. The CLI's plan, update, render, status, import and hooks (all but `server
+// remove`) run through these same calls.
 //
 // Only this header and export.h are public; they name no internal type and no third-party
 // library. Every type is a plain value (public fields, std::string, std::vector, std::optional,
@@ -48,7 +49,7 @@ class LVSCTL_API Error : public std::runtime_error {
 
 // A run's progress (docs/commands.md, "Progress"): a phase begins over `total` hosts, then each
 // host is done (failed or not), and the run ends. Called from the run's worker threads: the
-// callback must be thread-safe.
+// callback must be thread-safe, and must not throw.
 struct ProgressEvent {
     enum class Kind { begin, done, end };
     Kind kind = Kind::begin;
