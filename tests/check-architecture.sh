@@ -27,6 +27,8 @@ protocol=(lvsctl/protocol/*.h lvsctl/protocol/*.cpp)
 lb=(lvsctl/lb/*.h lvsctl/lb/*.cpp)
 manage=(lvsctl/manage/*.h lvsctl/manage/*.cpp)
 checks=(checks/*.h checks/*.cpp)
+api=(lvsctl/api/*.h lvsctl/api/*.cpp)
+public=(include/lvsctl/*.h)
 
 forbid "the core includes no role of its own" 'lvsctl/(protocol|lb|manage|cli)/.*|(ipvs|checks|db|propagation|templates)/.*' "${core[@]}"
 forbid "protocol/ is documents only" 'lvsctl/(lb|manage|cli)/.*|(ipvs|checks|db|propagation|templates)/.*' "${protocol[@]}"
@@ -37,6 +39,17 @@ while IFS= read -r line; do
     [[ $line =~ :\ lvsctl/lb/(ipvs_plan|health|health_record)\.h$ ]] ||
         breach "$line: manage/ takes from lb/ only its pure predictions (ipvs_plan.h, health.h, health_record.h)"
 done < <(includes "${manage[@]}" | grep -E ': lvsctl/lb/')
+
+forbid "api/ is the engine under the CLI: never the CLI, nor the LB's kernel modules" 'lvsctl/lb/.*|(ipvs|checks)/.*' "${api[@]}"
+while IFS= read -r line; do
+    [[ $line =~ :\ lvsctl/cli/process\.h$ ]] ||
+        breach "$line: api/ takes from lvsctl/cli only the process runner (process.h)"
+done < <(includes "${api[@]}" | grep -E ': lvsctl/cli/')
+# The public headers (docs/library.md): the standard library and each other, nothing else.
+while IFS= read -r line; do
+    [[ $line =~ :\ [a-z_]+$ || $line =~ :\ lvsctl/(lvsctl|export)\.h$ ]] ||
+        breach "$line: a public header includes only the standard library and include/lvsctl/"
+done < <(includes "${public[@]}")
 
 # Each third-party library in one module only.
 mapfile -t sources < <(git ls-files '*.cpp' '*.h' | grep -vE '^(tests|bench)/')

@@ -4,6 +4,7 @@
 #include <fmt/ostream.h>
 
 #include "lvsctl/error.h"
+#include "lvsctl/lvsctl.h"
 #include "lvsctl/manage/documents.h"
 
 namespace lvsctl::cli {
@@ -107,6 +108,10 @@ int run(int argc, char** argv, std::ostream& out, std::ostream& err) {
     } catch (const Error& e) {
         report_error(ctx, e.code(), e.what());
         return static_cast<int>(e.code());
+    } catch (const api::Error& e) {
+        // The public API's: an internal error's message already says so.
+        report_error(ctx, static_cast<ExitCode>(e.exit_code()), e.what());
+        return e.exit_code();
     } catch (const std::exception& e) {
         report_error(ctx, ExitCode::internal, fmt::format("internal error: {}", e.what()));
         return static_cast<int>(ExitCode::internal);

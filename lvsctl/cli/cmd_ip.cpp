@@ -1,9 +1,6 @@
 // `lvsctl ip add|remove`: the platform's hooks for website IPs.
-#include <fmt/format.h>
-
 #include <memory>
 
-#include "db/database.h"
 #include "lvsctl/cli/app.h"
 #include "lvsctl/cli/converge.h"
 #include "lvsctl/cli/validators.h"
@@ -19,18 +16,14 @@ struct IpOptions {
     bool no_update = false;
 };
 
+// Through the public API (api::Connection::add_ips / remove_ips).
 int run_ip(const IpOptions& o, Context& ctx) {
-    std::vector<IpAddress> ips;
-    for (const auto& text : o.addresses) {
-        ips.push_back(*IpAddress::parse(text));  // checked by the flag's validator
-    }
-    db::Database database(ctx.settings.db);
-    database.lock_cluster(o.cluster_id, std::chrono::seconds(ctx.settings.lock_timeout));
-    const int changed =
-        o.add ? database.add_ips(o.cluster_id, ips) : database.remove_ips(o.cluster_id, ips);
-    return hook_done(ctx, database, o.cluster_id, o.no_update,
-                     fmt::format("h2e_cluster_ips cluster_id={}: {} {} of {} website IP(s)",
-                                 o.cluster_id, o.add ? "added" : "removed", changed, ips.size()));
+    api::HookOptions h;
+    h.no_update = o.no_update;
+    return hook_api(ctx, o.cluster_id, [&](api::Connection& connection) {
+        return o.add ? connection.add_ips(o.cluster_id, o.addresses, h)
+                     : connection.remove_ips(o.cluster_id, o.addresses, h);
+    });
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
-// `lvsctl plan`: the same as `update --dry-run`.
+// `lvsctl plan`: the same as `update --dry-run`; one cluster through the public API
+// (api::Connection::plan is update with dry_run).
 #include <memory>
 
-#include "db/database.h"
 #include "lvsctl/cli/app.h"
 #include "lvsctl/cli/converge.h"
 
@@ -30,12 +30,10 @@ void setup_plan(CLI::App& parent, Registry& registry) {
             a.clusters_parallel = o.clusters_parallel;
             return converge_all(ctx, a);
         }
-        db::Database database(ctx.settings.db);
-        ConvergeOptions c;
-        c.cluster_id = o.cluster_id;
-        c.dry_run = true;
-        c.detailed_exitcode = o.detailed_exitcode;
-        return converge(ctx, database, c);
+        api::UpdateOptions u;
+        u.dry_run = true;
+        u.detailed_exitcode = o.detailed_exitcode;
+        return converge_api(ctx, o.cluster_id, u);
     });
 }
 

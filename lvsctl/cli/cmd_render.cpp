@@ -7,17 +7,14 @@
 #include <memory>
 #include <sstream>
 
-#include "db/database.h"
+#include "lvsctl/api/import_hints.h"
 #include "lvsctl/cli/app.h"
 #include "lvsctl/cli/environment.h"
-#include "lvsctl/cli/import_hints.h"
 #include "lvsctl/error.h"
-#include "lvsctl/ipvsadm_format.h"
 #include "lvsctl/lvscf.h"
+#include "lvsctl/lvsctl.h"
 #include "lvsctl/manage/documents.h"
-#include "lvsctl/protocol/desired_state.h"
 #include "lvsctl/validate.h"
-#include "templates/render.h"
 
 namespace lvsctl::cli {
 
@@ -32,9 +29,6 @@ struct RenderOptions {
     CLI::Option* from_lvscf_flag = nullptr;
 };
 
-// The drain timeout a rendered desired state carries when no command gave one.
-constexpr std::uint32_t kDefaultDrainTimeout = 30;
-
 Cluster cluster_from_lvscf(const std::string& path, Context& ctx) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
@@ -44,7 +38,7 @@ Cluster cluster_from_lvscf(const std::string& path, Context& ctx) {
     text << in.rdbuf();
     // Rendering needs no SSH target: a server name that is not an address, and that no hint
     // names or resolves, is managed at its own address here (docs/migration.md).
-    auto hints = import_hints({});
+    auto hints = engine::import_hints({});
     hints.address_as_management = true;
     auto parsed = parse_lvs_cf(text.str(), path, hints);
     if (ctx.settings.verbosity >= 0) {
@@ -60,39 +54,22 @@ int run_render(const RenderOptions& opts, Context& ctx) {
     if (opts.cluster_id_flag->count() == 0 && opts.from_lvscf_flag->count() == 0) {
         throw Error(ExitCode::usage, "render: give --cluster-id=N or --from-lvscf=FILE");
     }
-    Cluster cluster;
+    api::Rendered rendered;
     if (opts.from_lvscf_flag->count() == 0) {
-        cluster = db::Database(ctx.settings.db).read_cluster(opts.cluster_id);
-        validate_or_throw(cluster);
+        // The database's cluster: through the public API.
+        rendered = api::Connection::open(api_options(ctx, nullptr))
+                       .render(opts.cluster_id, opts.format, opts.role);
     } else {
         // lvs.cf has no cluster id: --cluster-id gives it one, else it is cluster 1.
-        cluster = cluster_from_lvscf(opts.from_lvscf, ctx);
+        auto cluster = cluster_from_lvscf(opts.from_lvscf, ctx);
         cluster.id = opts.cluster_id_flag->count() > 0 ? opts.cluster_id : 1;
+        rendered = {cluster.id, cluster.name, opts.format,
+                    engine::render_cluster(runtime_of(ctx), cluster, opts.format, opts.role)};
     }
-    const auto directory = ctx.settings.templates ? std::filesystem::path(*ctx.settings.templates)
-                                                  : templates::default_directory(ctx.program);
-    const templates::Renderer renderer(directory);
-    std::string content;
-    if (opts.format == "lvs.cf") {
-        content = renderer.lvs_cf(cluster);
-    } else if (opts.format == "keepalived") {
-        content = renderer.keepalived(cluster);
-    } else if (opts.format == "ipvsadm") {
-        content = ipvsadm_rules(cluster);  // what `ipvsadm -S -n` prints on the converged LB
-    } else if (opts.format == "keepalived-vrrp") {
-        if (!cluster.uses_vrrp()) {
-            throw Error(ExitCode::data,
-                        fmt::format("cluster {}: no VRRP: it needs the ipvs backend, a backup LB "
-                                    "and ha = vrrp (docs/ha.md)",
-                                    cluster.id));
-        }
-        const auto* lb = opts.role == "backup" ? cluster.backup() : cluster.primary();
-        content = vrrp_keepalived_conf(ctx, cluster, *lb, cluster.website_ips);
-    } else {
-        content = to_json(desired_state(cluster, *cluster.primary(), kDefaultDrainTimeout));
-    }
+    const auto& content = rendered.content;
     if (ctx.settings.json && opts.format != "json") {
-        ctx.out << rendered_document(cluster.id, cluster.name, opts.format, content);
+        ctx.out << rendered_document(rendered.cluster_id, rendered.cluster_name, opts.format,
+                                     content);
     } else {
         ctx.out << content;
     }

@@ -42,25 +42,21 @@ db::Database locked(Context& ctx, std::int64_t cluster_id) {
     return database;
 }
 
-// The flags' values were checked by their validators: they parse.
-IpAddress parsed(const std::string& text) {
-    return *IpAddress::parse(text);
-}
-
+// Through the public API (api::Connection::add_server).
 int run_add(const ServerOptions& o, Context& ctx) {
-    auto database = locked(ctx, o.cluster_id);
-    db::Database::NewServer s;
+    api::NewServer s;
     s.node_id = o.node_id;
-    s.mgmt_address = parsed(o.mgmt_address);
-    s.address = parsed(o.address);
+    s.mgmt_address = o.mgmt_address;
+    s.address = o.address;
     if (o.address_v6_flag->count() > 0) {
-        s.address_v6 = parsed(o.address_v6);
+        s.address_v6 = o.address_v6;
     }
     s.weight = o.weight;
-    database.add_server(o.cluster_id, s);
-    return hook_done(
-        ctx, database, o.cluster_id, o.no_update,
-        fmt::format("apache_h2e_nodes node_id={}: added to cluster {}", o.node_id, o.cluster_id));
+    api::HookOptions h;
+    h.no_update = o.no_update;
+    return hook_api(ctx, o.cluster_id, [&](api::Connection& connection) {
+        return connection.add_server(o.cluster_id, s, h);
+    });
 }
 
 // docs/commands.md, "Hooks": drain, remove from IPVS, then from the database, then clean its
@@ -102,18 +98,15 @@ int run_remove(const ServerOptions& o, Context& ctx) {
 
 // docs/commands.md, "Hooks": a weight or activity matters to the LBs alone (an inactive server
 // stays a destination, with weight 0), so only they are read and converged; `update` checks the
-// web servers.
+// web servers. Through the public API (api::Connection::set_server).
 int run_set(const ServerOptions& o, Context& ctx) {
-    auto database = locked(ctx, o.cluster_id);
-    const auto weight =
-        o.weight_flag->count() > 0 ? std::optional<std::int64_t>(o.weight) : std::nullopt;
+    const auto weight = o.weight_flag->count() > 0 ? std::optional<int>(o.weight) : std::nullopt;
     const auto active = o.active_flag->count() > 0 ? std::optional<bool>(o.active) : std::nullopt;
-    database.set_server(o.cluster_id, o.node_id, weight, active);
-    return hook_done(ctx, database, o.cluster_id, o.no_update,
-                     fmt::format("apache_h2e_nodes node_id={}: set{}{}", o.node_id,
-                                 weight ? fmt::format(" weight={}", *weight) : "",
-                                 active ? fmt::format(" active={}", *active) : ""),
-                     HookScope::lbs_only);
+    api::HookOptions h;
+    h.no_update = o.no_update;
+    return hook_api(ctx, o.cluster_id, [&](api::Connection& connection) {
+        return connection.set_server(o.cluster_id, o.node_id, weight, active, h);
+    });
 }
 
 }  // namespace

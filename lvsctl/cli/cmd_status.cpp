@@ -5,19 +5,10 @@
 #include <memory>
 #include <set>
 
-#include "db/database.h"
 #include "lvsctl/cli/app.h"
 #include "lvsctl/cli/environment.h"
 #include "lvsctl/cli/progress.h"
-#include "lvsctl/fanout.h"
-#include "lvsctl/ipvsadm_format.h"
-#include "lvsctl/manage/backends.h"
-#include "lvsctl/manage/documents.h"
-#include "lvsctl/manage/status.h"
-#include "lvsctl/manage/update.h"
-#include "lvsctl/manage/web_step.h"
-#include "lvsctl/protocol/agent_documents.h"
-#include "lvsctl/validate.h"
+#include "lvsctl/lvsctl.h"
 
 namespace lvsctl::cli {
 
@@ -29,71 +20,19 @@ struct StatusOptions {
     bool rate = false;
 };
 
-void print_ips(std::ostream& out, const HostStatus& h) {
-    auto list = [](const std::vector<IpAddress>& ips) {
-        std::string text;
-        for (const auto& ip : ips) {
-            text += (text.empty() ? "" : " ") + ip.str();
-        }
-        return text.empty() ? std::string("none") : text;
-    };
-    fmt::print(out, "  website IPs on {}: present {}; missing {}\n", h.interface, list(h.present),
-               list(h.missing));
-    if (h.drift.empty()) {
-        fmt::print(out, "  drift from the database: none\n");
-        return;
-    }
-    fmt::print(out, "  drift from the database (update would):\n");
-    for (const auto& d : h.drift) {
-        fmt::print(out, "    {}\n", d);
-    }
-}
-
-// The monitor's line, then one line per real server: its state, the kernel's and the
-// database's weight, its last check.
-void print_monitor(std::ostream& out, const HostStatus& h) {
-    fmt::print(out, "  monitor: {}\n", monitor_summary(h.monitor));
-    if (h.real_servers.empty()) {
-        return;
-    }
-    fmt::print(out, "  {:<40} {:<12} {:>6} {:>10}  {}\n", "real server", "state", "weight",
-               "configured", "last check");
-    auto number = [](const std::optional<std::uint32_t>& n) {
-        return n ? std::to_string(*n) : std::string("-");
-    };
-    for (const auto& r : h.real_servers) {
-        std::string check = "-";
-        if (r.health && r.checked_ago) {
-            check = r.health->last_ok
-                        ? fmt::format("{} s ago: ok in {} ms", *r.checked_ago, r.health->latency_ms)
-                        : fmt::format("{} s ago: {}", *r.checked_ago, r.health->why);
-        }
-        fmt::print(out, "  {:<40} {:<12} {:>6} {:>10}  {}\n", r.address.str(), r.state,
-                   number(r.weight), number(r.configured), check);
-    }
-}
-
+// Through the public API (api::Connection::status), which reads every host and formats each.
 int run_status(const StatusOptions& o, Context& ctx) {
-    db::Database database(ctx.settings.db);
-    auto cluster = database.read_cluster(o.cluster_id);
-    validate_or_throw(cluster);
-    auto env = cli_environment(ctx, "", "");
-    const auto layout = o.stats  ? TableLayout::stats
-                        : o.rate ? TableLayout::rate
-                                 : TableLayout::list;
-
-    const auto progress = make_progress(ctx, fmt::format("cluster {}", cluster.id));
-    const auto hosts = gather_status(cluster, *env, static_cast<std::size_t>(ctx.settings.parallel),
-                                     progress.get());
-
-    bool failed = false;
+    const auto progress = make_progress(ctx, fmt::format("cluster {}", o.cluster_id));
+    auto connection = api::Connection::open(api_options(ctx, progress.get()));
+    const auto status = connection.status(o.cluster_id, o.stats  ? "stats"
+                                                        : o.rate ? "rate"
+                                                                 : "list");
     const bool colour = colour_on(ctx);
     if (ctx.settings.json) {
-        ctx.out << status_document(cluster, hosts);
+        ctx.out << status.document;
     }
-    for (const auto& h : hosts) {
+    for (const auto& h : status.hosts) {
         if (h.error) {
-            failed = true;
             fmt::print(ctx.err, "lvsctl: {}\n", *h.error);
         }
         if (ctx.settings.json) {
@@ -104,18 +43,9 @@ int run_status(const StatusOptions& o, Context& ctx) {
             continue;
         }
         fmt::print(ctx.out, "{}:\n", h.host);
-        if (h.table) {
-            ctx.out << ipvsadm_table(*h.table, layout);
-        }
-        if (h.ha) {
-            fmt::print(ctx.out, "  vrrp: {}\n", ha_summary(*h.ha));
-        }
-        if (h.monitored) {
-            print_monitor(ctx.out, h);
-        }
-        print_ips(ctx.out, h);
+        ctx.out << h.text;
     }
-    return static_cast<int>(failed ? ExitCode::partial : ExitCode::ok);
+    return status.exit_code;
 }
 
 }  // namespace

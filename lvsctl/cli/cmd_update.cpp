@@ -2,7 +2,6 @@
 // cluster, each under its own lock if it is free.
 #include <memory>
 
-#include "db/database.h"
 #include "lvsctl/cli/app.h"
 #include "lvsctl/cli/converge.h"
 
@@ -27,16 +26,13 @@ int run_update(const UpdateOptions& o, Context& ctx) {
         a.clusters_parallel = o.clusters_parallel;
         return converge_all(ctx, a);
     }
-    db::Database database(ctx.settings.db);
-    if (!o.dry_run) {
-        database.lock_cluster(o.cluster_id, std::chrono::seconds(ctx.settings.lock_timeout));
-    }
-    ConvergeOptions c;
-    c.cluster_id = o.cluster_id;
-    c.dry_run = o.dry_run;
-    c.detailed_exitcode = o.detailed_exitcode;
-    c.drain_timeout = static_cast<std::uint32_t>(o.drain_timeout);
-    return converge(ctx, database, c);
+    // One cluster: the public API's update (api::Connection), which takes the lock unless
+    // dry_run.
+    api::UpdateOptions u;
+    u.dry_run = o.dry_run;
+    u.detailed_exitcode = o.detailed_exitcode;
+    u.drain_timeout = o.drain_timeout;
+    return converge_api(ctx, o.cluster_id, u);
 }
 }  // namespace
 

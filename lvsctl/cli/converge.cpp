@@ -26,93 +26,85 @@ namespace lvsctl::cli {
 
 namespace {
 
-void print_human(Context& ctx, const Cluster& cluster, const UpdateResult& result, bool dry_run) {
+void print_human(Context& ctx, const api::Result& result) {
     const bool colour = colour_on(ctx);
     const auto failed = paint("FAILED", Colour::red, colour);
-    fmt::print(ctx.out, "cluster {} ({}), backend {}, serial {}{}\n", cluster.id, cluster.name,
-               cluster.backend, cluster.serial, dry_run ? ": plan" : "");
-    for (std::size_t i = 0; i < result.plan.size(); ++i) {
-        const auto& p = result.plan[i];
-        if (p.error) {
-            fmt::print(ctx.out, "{}: {}: {}\n", p.host, failed, *p.error);
+    fmt::print(ctx.out, "cluster {} ({}), backend {}, serial {}{}\n", result.cluster_id,
+               result.cluster_name, result.backend, result.serial, result.dry_run ? ": plan" : "");
+    for (const auto& h : result.hosts) {
+        if (h.error) {
+            fmt::print(ctx.out, "{}: {}: {}\n", h.host, failed, *h.error);
             continue;
         }
-        const bool applied = i < result.applied.size();
-        const auto& lines = applied ? result.applied[i].done : p.changes;
-        if (lines.empty() && (!applied || result.applied[i].errors.empty())) {
-            fmt::print(ctx.out, "{}: {}\n", p.host, paint("nothing to do", Colour::green, colour));
+        if (h.changes.empty() && (!h.applied || h.errors.empty())) {
+            fmt::print(ctx.out, "{}: {}\n", h.host, paint("nothing to do", Colour::green, colour));
         } else {
-            fmt::print(ctx.out, "{}:\n", p.host);
-            for (const auto& line : lines) {
-                fmt::print(ctx.out, "  {}{}\n", applied ? "" : "+ ", line);
+            fmt::print(ctx.out, "{}:\n", h.host);
+            for (const auto& line : h.changes) {
+                fmt::print(ctx.out, "  {}{}\n", h.applied ? "" : "+ ", line);
             }
-            if (applied) {
-                for (const auto& e : result.applied[i].errors) {
+            if (h.applied) {
+                for (const auto& e : h.errors) {
                     fmt::print(ctx.out, "  {}: {}\n", failed, e);
                 }
             }
         }
-        if (p.monitored) {
-            fmt::print(ctx.out, "  monitor: {}\n", monitor_summary(p.monitor));
+        if (h.monitored) {
+            fmt::print(ctx.out, "  monitor: {}\n", h.monitor);
         }
     }
 }
 
-// The run goes on only while this session still holds the cluster's lock (a hook or `update`
-// took it; `plan` takes none, and then nothing is checked).
-class LockGuard : public RunGuard {
-  public:
-    explicit LockGuard(db::Database& database) : database_(database) {}
-    void check() override { database_.check_lock(); }
+// What `update`, `plan` and a hook's run print: the timing with -v, then the --json document or
+// the note, the hosts and the run's notes; the errors on stderr. Returns the exit code.
+int print_result(Context& ctx, PhaseTimer& timer, const api::Result& result,
+                 const std::string& note) {
+    if (ctx.settings.verbosity > 0) {
+        fmt::print(ctx.err, "lvsctl: timing: {}\n", timer.summary());
+    }
+    if (ctx.settings.json) {
+        ctx.out << result.document;
+    } else {
+        if (!note.empty()) {
+            fmt::print(ctx.out, "{}\n", note);
+        }
+        print_human(ctx, result);
+        // As --no-update's note; with --json they are in the document's note.
+        if (ctx.settings.verbosity >= 0) {
+            for (const auto& n : result.notes) {
+                fmt::print(ctx.err, "lvsctl: note: {}\n", n);
+            }
+        }
+    }
+    for (const auto& e : result.errors) {
+        fmt::print(ctx.err, "lvsctl: {}\n", e);
+    }
+    return result.exit_code;
+}
 
-  private:
-    db::Database& database_;
-};
+// What a hook prints: its run as print_result() with the database change first, or with
+// --no-update the change alone (text, or the --json document) and the note.
+int print_hook(Context& ctx, PhaseTimer& timer, const api::HookResult& hook) {
+    if (hook.update) {
+        return print_result(ctx, timer, *hook.update, hook.what);
+    }
+    if (ctx.settings.json) {
+        ctx.out << hook.document;
+    } else {
+        fmt::print(ctx.out, "{}\n", hook.what);
+        if (ctx.settings.verbosity >= 0) {
+            for (const auto& n : hook.notes) {
+                fmt::print(ctx.err, "lvsctl: note: {}\n", n);
+            }
+        }
+    }
+    return hook.exit_code;
+}
 
 }  // namespace
 
 Converged run_converge(const Context& ctx, db::Database& database, const ConvergeOptions& o) {
-    const auto directory = ctx.settings.templates ? std::filesystem::path(*ctx.settings.templates)
-                                                  : templates::default_directory(ctx.program);
-    const templates::Renderer renderer(directory);
-    RunRequest request;
-    request.cluster_id = o.cluster_id;
-    request.dry_run = o.dry_run;
-    request.settings.parallel = static_cast<std::size_t>(ctx.settings.parallel);
-    request.settings.drain_timeout = o.drain_timeout;
-    request.settings.progress = o.progress;
-    request.settings.lbs_only = o.lbs_only;
-    request.cluster = o.cluster;
-    request.note = o.note;
-    LockGuard guard(database);
-    Converged out;
-    out.outcome = run_cluster(
-        database, guard,
-        {[&](const Cluster& c) { return renderer.lvs_cf(c); },
-         [&](const Cluster& c) { return renderer.keepalived(c); }},
-        [&](std::string lvs_cf, std::string keepalived) {
-            return cli_environment(ctx, std::move(lvs_cf), std::move(keepalived));
-        },
-        request);
-    const auto& result = out.outcome.result;
-    for (const auto& p : result.plan) {
-        if (p.error && result.applied.empty()) {
-            out.errors.push_back(*p.error);
-        }
-    }
-    for (const auto& r : result.applied) {
-        for (const auto& e : r.errors) {
-            out.errors.push_back(e);
-        }
-    }
-    if (out.outcome.unrecorded) {
-        out.errors.push_back(*out.outcome.unrecorded);
-    }
-    out.code = out.outcome.code;
-    if (out.code == ExitCode::ok && o.dry_run && o.detailed_exitcode && result.pending()) {
-        out.code = ExitCode::changes_pending;
-    }
-    return out;
+    return engine::run_converge(runtime_of(ctx), database, o);
 }
 
 int converge(Context& ctx, db::Database& database, const ConvergeOptions& options) {
@@ -120,28 +112,24 @@ int converge(Context& ctx, db::Database& database, const ConvergeOptions& option
     PhaseTimer timer(progress.get());  // -v: where the time went
     auto o = options;
     o.progress = &timer;
-    const auto converged = run_converge(ctx, database, o);
-    if (ctx.settings.verbosity > 0) {
-        fmt::print(ctx.err, "lvsctl: timing: {}\n", timer.summary());
-    }
-    if (ctx.settings.json) {
-        ctx.out << converged.outcome.document;
-    } else {
-        if (!o.note.empty()) {
-            fmt::print(ctx.out, "{}\n", o.note);
-        }
-        print_human(ctx, converged.outcome.cluster, converged.outcome.result, o.dry_run);
-        // As --no-update's note; with --json they are in the document's note.
-        if (ctx.settings.verbosity >= 0) {
-            for (const auto& n : converged.outcome.result.notes) {
-                fmt::print(ctx.err, "lvsctl: note: {}\n", n);
-            }
-        }
-    }
-    for (const auto& e : converged.errors) {
-        fmt::print(ctx.err, "lvsctl: {}\n", e);
-    }
-    return static_cast<int>(converged.code);
+    const auto result = engine::result_of(run_converge(ctx, database, o), o.dry_run);
+    return print_result(ctx, timer, result, o.note);
+}
+
+int converge_api(Context& ctx, std::int64_t cluster_id, const api::UpdateOptions& options) {
+    const auto progress = make_progress(ctx, fmt::format("cluster {}", cluster_id));
+    PhaseTimer timer(progress.get());  // -v: where the time went
+    auto connection = api::Connection::open(api_options(ctx, &timer));
+    const auto result = connection.update(cluster_id, options);
+    return print_result(ctx, timer, result, "");
+}
+
+int hook_api(Context& ctx, std::int64_t cluster_id,
+             const std::function<api::HookResult(api::Connection&)>& call) {
+    const auto progress = make_progress(ctx, fmt::format("cluster {}", cluster_id));
+    PhaseTimer timer(progress.get());  // -v: where the time went
+    auto connection = api::Connection::open(api_options(ctx, &timer));
+    return print_hook(ctx, timer, call(connection));
 }
 
 namespace {
@@ -234,16 +222,8 @@ int hook_done(Context& ctx, db::Database& database, std::int64_t cluster_id, boo
         c.lbs_only = scope == HookScope::lbs_only;
         return converge(ctx, database, c);
     }
-    constexpr const char* kPending = "the hosts were not changed (--no-update): run lvsctl update";
-    if (ctx.settings.json) {
-        ctx.out << hook_document(what, kPending);
-    } else {
-        fmt::print(ctx.out, "{}\n", what);
-        if (ctx.settings.verbosity >= 0) {
-            fmt::print(ctx.err, "lvsctl: note: {}\n", kPending);
-        }
-    }
-    return 0;
+    PhaseTimer timer(nullptr);
+    return print_hook(ctx, timer, engine::not_updated(what));
 }
 
 int clean_web_server(Context& ctx, const Server& server, std::int64_t cluster_id) {

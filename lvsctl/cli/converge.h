@@ -5,41 +5,40 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "db/database.h"
+#include "lvsctl/api/engine.h"
 #include "lvsctl/cli/app.h"
+#include "lvsctl/lvsctl.h"
 #include "lvsctl/manage/run.h"
 #include "lvsctl/manage/update.h"
 #include "lvsctl/model.h"
 
 namespace lvsctl::cli {
 
-struct ConvergeOptions {
-    std::int64_t cluster_id = 0;
-    bool dry_run = false;
-    bool detailed_exitcode = false;  // with dry_run: exit 2 when changes are pending
-    std::uint32_t drain_timeout = 30;
-    // Instead of the database's cluster (server remove: the cluster without the server).
-    std::optional<Cluster> cluster;
-    std::string note;              // printed first, e.g. the hook's database change
-    bool lbs_only = false;         // the LBs only (UpdateSettings::lbs_only): `server set`
-    Progress* progress = nullptr;  // converge() sets the terminal's progress line
-};
+// One run of the engine (lvsctl/api/engine.h), as the hooks and `update --all` run it with a
+// database session of their own.
+using ConvergeOptions = engine::ConvergeOptions;
+using Converged = engine::Converged;
 
+// Runs and prints (print_result): the hooks' update, on the session that holds the lock.
 int converge(Context& ctx, db::Database& database, const ConvergeOptions& options);
 
-// What converge() prints and exits with, unprinted: `update --all` summarises it instead.
-struct Converged {
-    RunOutcome outcome;
-    ExitCode code = ExitCode::ok;     // as `update` exits: 2 for pending changes with
-                                      // detailed_exitcode
-    std::vector<std::string> errors;  // the messages for stderr, without "lvsctl: "
-};
 // Throws what run_cluster() throws (bad rows, a template, the database before the run).
 Converged run_converge(const Context& ctx, db::Database& database, const ConvergeOptions& options);
+
+// `plan` and `update` of one cluster, through the public API (api::Connection): the progress
+// line, the run, the result printed.
+int converge_api(Context& ctx, std::int64_t cluster_id, const api::UpdateOptions& options);
+
+// A hook through the public API: `call` runs it on a Connection opened with the global options
+// and the progress line; prints as hook_done() does. Returns the exit code.
+int hook_api(Context& ctx, std::int64_t cluster_id,
+             const std::function<api::HookResult(api::Connection&)>& call);
 
 // `update --all` and `plan --all` (lvsctl/manage/all_clusters.h): every cluster of the database,
 // `clusters_parallel` at once, each with a database session of its own and, unless `dry_run`,

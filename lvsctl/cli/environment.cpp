@@ -1,105 +1,45 @@
 #include "lvsctl/cli/environment.h"
 
-#include <chrono>
-#include <cstdlib>
+#include <utility>
 
-#include <fmt/format.h>
-
-#include "lvsctl/error.h"
-
-#include "lvsctl/cli/process.h"
-#include "lvsctl/manage/backends.h"
-#include "propagation/ssh.h"
 #include "templates/render.h"
 
 namespace lvsctl::cli {
 
-namespace {
-
-// The LB's keepalived runs `AGENT agent vrrp-notify` on every VRRP state change (--agent was
-// checked: a program name or an absolute path).
-templates::Renderer::VrrpOptions vrrp_options(const Settings& settings, std::int64_t cluster_id) {
-    return {settings.vrrp_nopreempt, settings.vrrp_unicast,
-            fmt::format("{} agent vrrp-notify --cluster-id={}", settings.agent, cluster_id)};
+engine::Runtime runtime_of(const Context& ctx) {
+    return {ctx.settings, ctx.settings.templates ? std::filesystem::path(*ctx.settings.templates)
+                                                 : templates::default_directory(ctx.program)};
 }
 
-templates::Renderer renderer_of(const Context& ctx) {
-    return templates::Renderer(ctx.settings.templates
-                                   ? std::filesystem::path(*ctx.settings.templates)
-                                   : templates::default_directory(ctx.program));
+api::Options api_options(const Context& ctx, Progress* progress) {
+    auto options = engine::options_of(ctx.settings);
+    options.templates = runtime_of(ctx).templates.string();
+    if (progress != nullptr) {
+        options.progress = [progress](const api::ProgressEvent& e) {
+            switch (e.kind) {
+                case api::ProgressEvent::Kind::begin:
+                    progress->begin(e.phase, e.total);
+                    break;
+                case api::ProgressEvent::Kind::done:
+                    progress->done(e.failed);
+                    break;
+                case api::ProgressEvent::Kind::end:
+                    progress->end();
+                    break;
+            }
+        };
+    }
+    return options;
 }
-
-std::string expand_home(const std::string& path) {
-    const char* home = std::getenv("HOME");
-    if (path.rfind("~/", 0) == 0 && home != nullptr) {
-        return std::string(home) + path.substr(1);
-    }
-    return path;
-}
-
-class CliEnvironment : public UpdateEnvironment {
-  public:
-    CliEnvironment(const Context& ctx, std::string lvs_cf, std::string keepalived)
-        : ssh_(ssh_options(ctx.settings)),
-          runner_(std::chrono::seconds(ctx.settings.timeout), SpawnRunner::Environment::minimal),
-          backends_{runner_, ctx.settings.agent, std::move(lvs_cf), std::move(keepalived),
-                    [this](const Cluster& cluster, const LoadBalancer& lb,
-                           const std::vector<IpAddress>& ips) {
-                        return renderer_.keepalived_vrrp(cluster, lb, ips,
-                                                         vrrp_options(settings_, cluster.id));
-                    }},
-          renderer_(renderer_of(ctx)),
-          settings_(ctx.settings) {}
-
-    Connector& connector() override { return ssh_; }
-    bool needs_ssh(const Cluster& cluster) const override { return uses_ssh(kind(cluster)); }
-    std::unique_ptr<LbBackend> backend(const Cluster& cluster, const LoadBalancer& lb,
-                                       Transport* host, const std::string& name) override {
-        return make_backend(cluster, lb, host, name, backends_);
-    }
-
-  private:
-    static propagation::SshOptions ssh_options(const Settings& s) {
-        propagation::SshOptions o;
-        o.user = s.ssh_user;
-        o.identity = s.ssh_identity ? expand_home(*s.ssh_identity) : "";
-        o.known_hosts = expand_home(s.known_hosts);
-        o.timeout = std::chrono::seconds(s.timeout);
-        return o;
-    }
-
-    // The cluster was validated: its backend parses.
-    static BackendSpec spec(const Cluster& cluster) {
-        const auto parsed = parse_backend(cluster.backend);
-        if (!parsed) {
-            throw Error(ExitCode::data, fmt::format("h2e_clusters cluster_id={}: column backend: "
-                                                    "unknown backend {:?}",
-                                                    cluster.id, cluster.backend));
-        }
-        return *parsed;
-    }
-    static BackendKind kind(const Cluster& cluster) { return spec(cluster).kind; }
-
-    propagation::SshConnector ssh_;
-    // exec: programs: --timeout as for SSH commands, and none of our credentials.
-    SpawnRunner runner_;
-    BackendContext backends_;
-    templates::Renderer renderer_;
-    Settings settings_;
-};
-
-}  // namespace
 
 std::string vrrp_keepalived_conf(const Context& ctx, const Cluster& cluster, const LoadBalancer& lb,
                                  const std::vector<IpAddress>& website_ips) {
-    return vrrp_header(website_ips) +
-           renderer_of(ctx).keepalived_vrrp(cluster, lb, website_ips,
-                                            vrrp_options(ctx.settings, cluster.id));
+    return engine::vrrp_keepalived_conf(runtime_of(ctx), cluster, lb, website_ips);
 }
 
 std::unique_ptr<UpdateEnvironment> cli_environment(const Context& ctx, std::string lvs_cf,
                                                    std::string keepalived) {
-    return std::make_unique<CliEnvironment>(ctx, std::move(lvs_cf), std::move(keepalived));
+    return engine::environment(runtime_of(ctx), std::move(lvs_cf), std::move(keepalived));
 }
 
 }  // namespace lvsctl::cli

@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -14,6 +16,7 @@
 #include "fixtures.h"
 #include "lvsctl/cli/process.h"
 #include "lvsctl/error.h"
+#include "lvsctl/lvsctl.h"
 #include "lvsctl/validate.h"
 
 using namespace lvsctl;
@@ -783,4 +786,203 @@ TEST_CASE("the web view's run log reads: a cluster's last runs newest first, run
     CHECK(counts[2].result == "planned");
     CHECK(counts[3].cluster_id == 2);
     CHECK(counts[3].count == 1);
+}
+
+// The public API (include/lvsctl/lvsctl.h) against the database: values out, errors with the
+// exit codes the program gives for the same call.
+TEST_CASE("api::Connection: clusters, render and plan; errors carry the program's exit codes") {
+    auto db = migrated_with_seed();
+    api::Options options;
+    options.db = db.conninfo;
+    options.templates = lvsctl::testing::template_dir().string();
+    options.timeout = 2;
+    auto connection = api::Connection::open(options);
+
+    const auto clusters = connection.clusters();
+    REQUIRE(clusters.size() == 1);
+    CHECK(clusters[0].id == 1);
+    CHECK(clusters[0].name == "Web-Cluster");
+
+    // render: the program's output, byte for byte.
+    const auto rendered = connection.render(1, "lvs.cf");
+    CHECK(rendered.cluster_name == "Web-Cluster");
+    const auto program = lvsctl_cmd({"--db", db.conninfo, "render", "--cluster-id=1"});
+    CHECK(program.status == 0);
+    CHECK(rendered.content == program.out);
+    CHECK(connection.render(1, "ipvsadm").content ==
+          lvsctl_cmd({"--db", db.conninfo, "render", "--cluster-id=1", "--format=ipvsadm"}).out);
+
+    // An unknown cluster: the program's 65, for every call.
+    const auto missing = lvsctl_cmd({"--db", db.conninfo, "render", "--cluster-id=99"});
+    CHECK(missing.status == api::exit_code::data);
+    for (const auto& call : std::vector<std::function<void()>>{
+             [&] { connection.render(99); }, [&] { connection.plan(99); },
+             [&] { connection.update(99); }, [&] { connection.status(99); }}) {
+        try {
+            call();
+            FAIL("no error");
+        } catch (const api::Error& e) {
+            CHECK(e.exit_code() == missing.status);
+            CHECK(missing.err == std::string("lvsctl: ") + e.what() + "\n");
+        }
+    }
+    // A format the program's parser would refuse: usage.
+    try {
+        connection.render(1, "yaml");
+        FAIL("no error");
+    } catch (const api::Error& e) {
+        CHECK(e.exit_code() == api::exit_code::usage);
+    }
+
+    // plan: the seed's hosts do not exist; the plan says so per host, as values.
+    std::vector<api::ProgressEvent> events;
+    std::mutex events_mutex;
+    options.progress = [&](const api::ProgressEvent& e) {
+        std::lock_guard lock(events_mutex);
+        events.push_back(e);
+    };
+    options.parallel = 4;
+    auto watched = api::Connection::open(options);
+    const auto plan = watched.plan(1);
+    CHECK(plan.cluster_id == 1);
+    CHECK(plan.cluster_name == "Web-Cluster");
+    CHECK(plan.dry_run);
+    REQUIRE(plan.hosts.size() == 3);
+    // The program's order: the web servers, then the LB.
+    CHECK(plan.hosts[0].host == "web 10.39.94.43");
+    CHECK(plan.hosts[0].role == "web");
+    CHECK(plan.hosts[2].host == "lb 10.39.94.41");
+    CHECK(plan.hosts[2].role == "lb");
+    for (const auto& h : plan.hosts) {
+        CHECK(h.error.has_value());
+        CHECK(h.exit_code != 0);
+    }
+    CHECK(plan.exit_code != 0);
+    CHECK(plan.errors.size() == 3);
+    CHECK(plan.document.starts_with("{"));
+    CHECK(plan.document.find("Web-Cluster") != std::string::npos);
+    REQUIRE_FALSE(events.empty());
+    CHECK(events.front().kind == api::ProgressEvent::Kind::begin);
+    CHECK(events.front().total == 3);
+    CHECK(events.back().kind == api::ProgressEvent::Kind::end);
+
+    // update waits Options::lock_timeout for a lock another session holds, then 75.
+    db::Database holder(db.conninfo);
+    holder.lock_cluster(1, std::chrono::seconds(5));
+    options.lock_timeout = 1;
+    options.progress = nullptr;
+    try {
+        api::Connection::open(options).update(1);
+        FAIL("no error");
+    } catch (const api::Error& e) {
+        CHECK(e.exit_code() == api::exit_code::lock_busy);
+    }
+}
+
+TEST_CASE("api::Connection: a database that cannot be reached is 69, at the first call") {
+    api::Options options;
+    options.db = "host=/nonexistent user=nobody connect_timeout=2";
+    auto connection = api::Connection::open(options);  // reaches nothing yet
+    try {
+        connection.clusters();
+        FAIL("no error");
+    } catch (const api::Error& e) {
+        CHECK(e.exit_code() == api::exit_code::db_unavailable);
+    }
+}
+
+TEST_CASE("api::Connection hooks: the database change, with no_update; errors as the program's") {
+    auto db = migrated_with_seed();
+    api::Options options;
+    options.db = db.conninfo;
+    options.templates = lvsctl::testing::template_dir().string();
+    auto connection = api::Connection::open(options);
+    api::HookOptions no_update;
+    no_update.no_update = true;
+
+    auto h = connection.add_ips(1, {"10.39.84.132", "10.39.84.131"}, no_update);
+    CHECK(h.what == "h2e_cluster_ips cluster_id=1: added 1 of 2 website IP(s)");
+    CHECK_FALSE(h.update);
+    CHECK(h.exit_code == 0);
+    REQUIRE(h.notes.size() == 1);
+    CHECK(h.notes[0].find("--no-update") != std::string::npos);
+    CHECK(h.document.find("10.39.84.132") == std::string::npos);  // names the change, not IPs
+    CHECK(h.document.find("website IP(s)") != std::string::npos);
+    CHECK(db.sql("select count(*) from h2e_cluster_ips where cluster_id = 1") == "2\n");
+    CHECK(connection.remove_ips(1, {"10.39.84.132"}, no_update).what ==
+          "h2e_cluster_ips cluster_id=1: removed 1 of 1 website IP(s)");
+
+    api::NewServer s;
+    s.node_id = 45;
+    s.address = "10.39.84.45";
+    s.mgmt_address = "10.39.94.45";
+    s.weight = 7;
+    CHECK(connection.add_server(1, s, no_update).what ==
+          "apache_h2e_nodes node_id=45: added to cluster 1");
+    CHECK(db.sql("select weight from apache_h2e_nodes where node_id = 45") == "7\n");
+    CHECK(connection.set_server(1, 45, 9, false, no_update).what ==
+          "apache_h2e_nodes node_id=45: set weight=9 active=false");
+    CHECK(connection.set_server(1, 45, std::nullopt, true, no_update).what ==
+          "apache_h2e_nodes node_id=45: set active=true");
+
+    // The program's exit codes: a bad address (64), a row that is not there (65, as
+    // `lvsctl server set` gives with the same message).
+    CHECK_THROWS_AS(connection.add_ips(1, {"10.39.84"}, no_update), api::Error);
+    s.address = "fd00::45";
+    try {
+        connection.add_server(1, s, no_update);
+        FAIL("no error");
+    } catch (const api::Error& e) {
+        CHECK(e.exit_code() == api::exit_code::usage);
+    }
+    const auto program = lvsctl_cmd(
+        {"--db", db.conninfo, "server", "set", "--cluster-id=1", "--node-id=99", "--weight=3"});
+    try {
+        connection.set_server(1, 99, 3, std::nullopt, no_update);
+        FAIL("no error");
+    } catch (const api::Error& e) {
+        CHECK(e.exit_code() == program.status);
+        CHECK(program.err == std::string("lvsctl: ") + e.what() + "\n");
+    }
+}
+
+TEST_CASE("api::Connection::import_config: the program's import, as values") {
+    ScratchDb db;
+    db::Database(db.conninfo).migrate();
+    api::Options options;
+    options.db = db.conninfo;
+    options.templates = lvsctl::testing::template_dir().string();
+    auto connection = api::Connection::open(options);
+    const auto seed = lvsctl::testing::read_file(lvsctl::testing::golden("seed-lvs.cf"));
+    api::ImportOptions i;
+    i.source = "seed-lvs.cf";
+    i.no_update = true;
+    std::vector<std::string> warnings;
+    i.warning = [&](const std::string& w) { warnings.push_back(w); };
+    const auto h = connection.import_config(1, seed, i);
+    CHECK(h.what.find("apache_h2e_nodes node_id=1: new, for server 10.39.94.43") !=
+          std::string::npos);
+    CHECK_FALSE(h.update);
+    CHECK(warnings.empty());
+    // The program renders it back as the file; the API renders the same.
+    CHECK(lvsctl::testing::without_serial(connection.render(1).content) == seed);
+
+    // A file that does not parse: 65, nothing written; an unknown format: 64.
+    auto text = seed;
+    text.replace(text.find("10.39.84.44"), 11, "10.39.84.43");
+    try {
+        connection.import_config(1, text, i);
+        FAIL("no error");
+    } catch (const api::Error& e) {
+        CHECK(e.exit_code() == api::exit_code::data);
+        CHECK(std::string(e.what()).find("is also the address of") != std::string::npos);
+    }
+    CHECK(connection.clusters().size() == 1);
+    i.format = "nginx";
+    try {
+        connection.import_config(2, seed, i);
+        FAIL("no error");
+    } catch (const api::Error& e) {
+        CHECK(e.exit_code() == api::exit_code::usage);
+    }
 }

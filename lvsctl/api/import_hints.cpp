@@ -1,4 +1,4 @@
-#include "lvsctl/cli/import_hints.h"
+#include "lvsctl/api/import_hints.h"
 
 #include <fmt/format.h>
 #include <netdb.h>
@@ -8,7 +8,7 @@
 
 #include "lvsctl/error.h"
 
-namespace lvsctl::cli {
+namespace lvsctl::engine {
 
 namespace {
 
@@ -60,4 +60,4 @@ ImportHints import_hints(const std::vector<std::string>& servers) {
     return hints;
 }
 
-}  // namespace lvsctl::cli
+}  // namespace lvsctl::engine

@@ -7,10 +7,10 @@
 
 #include "lvsctl/import.h"
 
-namespace lvsctl::cli {
+namespace lvsctl::engine {
 
 // `servers`: "NAME=MGMT_IP" each; a malformed one is Error(ExitCode::usage) naming it. Host names
 // resolve through getaddrinfo (the system's resolver: /etc/hosts, DNS), IPv4 first.
 ImportHints import_hints(const std::vector<std::string>& servers);
 
-}  // namespace lvsctl::cli
+}  // namespace lvsctl::engine

@@ -1,0 +1,5 @@
+// LVSCTL_API marks what liblvsctl exports. Everything else in the library is hidden
+// (-fvisibility=hidden and a version script: docs/library.md, "ABI").
+#pragma once
+
+#define LVSCTL_API __attribute__((visibility("default")))
