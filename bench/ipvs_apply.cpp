@@ -16,6 +16,7 @@
 // A benchmark, not a test: it prints figures, and exits non-zero only when a step's result is
 // wrong (a change refused, a no-op that changed something, a table that differs).
 #include <fmt/format.h>
+#include <malloc.h>
 #include <sys/resource.h>
 
 #include <chrono>
@@ -570,6 +571,11 @@ int run(const Options& opts) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // The malloc settings `agent apply` runs the reconciler with (lvsctl/cli/cmd_agent.cpp): what
+    // a step frees (a dump's buffers, the cold apply's changes) is kept for what it allocates
+    // next, not returned to the kernel and faulted in again page by page.
+    mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
     try {
         return run(parse(argc, argv));
     } catch (const lvsctl::Error& e) {
