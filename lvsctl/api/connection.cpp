@@ -231,18 +231,23 @@ struct Connection::Impl {
         return *shared;
     }
 
-    Result converge(db::Database& session, std::int64_t cluster_id, const UpdateOptions& u) {
+    // One run of the engine, its progress told to Options::progress when there is one.
+    Result run(db::Database& session, engine::ConvergeOptions c) {
         std::optional<CallbackProgress> progress;
         if (options.progress) {
             progress.emplace(options.progress);
         }
+        c.progress = progress ? &*progress : nullptr;
+        return engine::result_of(engine::run_converge(runtime, session, c), c.dry_run);
+    }
+
+    Result converge(db::Database& session, std::int64_t cluster_id, const UpdateOptions& u) {
         engine::ConvergeOptions c;
         c.cluster_id = cluster_id;
         c.dry_run = u.dry_run;
         c.detailed_exitcode = u.detailed_exitcode;
         c.drain_timeout = static_cast<std::uint32_t>(u.drain_timeout);
-        c.progress = progress ? &*progress : nullptr;
-        return engine::result_of(engine::run_converge(runtime, session, c), u.dry_run);
+        return run(session, c);
     }
 
     // A hook: the cluster's lock on a session of its own, `write` (which returns what it
@@ -257,16 +262,11 @@ struct Connection::Impl {
         }
         HookResult h;
         h.what = what;
-        std::optional<CallbackProgress> progress;
-        if (options.progress) {
-            progress.emplace(options.progress);
-        }
         engine::ConvergeOptions c;
         c.cluster_id = cluster_id;
         c.note = h.what;
         c.lbs_only = lbs_only;
-        c.progress = progress ? &*progress : nullptr;
-        h.update = engine::result_of(engine::run_converge(runtime, session, c), false);
+        h.update = run(session, c);
         h.exit_code = h.update->exit_code;
         return h;
     }
