@@ -558,6 +558,27 @@ TEST_CASE("agent: marks left converged are trusted: no firewall tool runs until 
     CHECK(marks_run());
 }
 
+TEST_CASE("agent: a kernel that lost the cluster's services (a reboot) has its marks repaired") {
+    Lb lb;
+    lb.apply(seed());
+    auto marks_run = [&] {
+        return std::any_of(lb.journal.begin(), lb.journal.end(),
+                           [](const std::string& e) { return e.starts_with("mark "); });
+    };
+    CHECK(lb.apply(seed()).code() == ExitCode::ok);
+    CHECK_FALSE(marks_run());  // trusted while IPVS has the services
+    // A reboot: IPVS and the marks gone, the record still there. The run is not a full one.
+    lb.ipvs.table.clear();
+    lb.nft.marked.clear();
+    CHECK(lb.apply(seed()).code() == ExitCode::ok);
+    CHECK(marks_run());
+    CHECK(lb.nft.marked.at(100) == std::vector<IpAddress>{ip("10.39.84.131")});
+    CHECK_FALSE(lb.ipvs.table.empty());
+    // Then trusted again.
+    CHECK(lb.apply(seed()).code() == ExitCode::ok);
+    CHECK_FALSE(marks_run());
+}
+
 TEST_CASE("agent: a run whose IPVS step fails leaves no marks digest to trust") {
     Lb lb;
     lb.apply(seed());

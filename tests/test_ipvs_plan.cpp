@@ -44,6 +44,9 @@ FakeKernel converged(const std::vector<DesiredService>& desired) {
 }  // namespace
 
 TEST_CASE("from an empty table: the service, then its destinations") {
+    FakeKernel kernel;
+    FakeClock clock;
+    CHECK(IpvsReconciler(kernel, clock).reconcile(seed_services(), {}, 30s).services_added == 1);
     const auto plan = plan_ipvs(seed_services(), {}, {}, false);
     CHECK(described(plan) == std::vector<std::string>{"add service FWM 100",
                                                       "add destination 10.39.84.43:0 to FWM 100",
@@ -65,6 +68,7 @@ TEST_CASE("the same state twice gives no change") {
         const auto report = r.reconcile(desired, {}, 30s);
         CHECK_FALSE(report.changed());
         CHECK(report.changes_sent == 0);
+        CHECK(report.services_added == 0);
         CHECK(kernel.apply_calls == 0);  // not one changing message
     }
 }
@@ -77,6 +81,7 @@ TEST_CASE("a weight change is one SET, never a delete and re-add") {
     FakeClock clock;
     const auto report = IpvsReconciler(kernel, clock).reconcile(seed_services(c), {}, 30s);
     CHECK(report.done == std::vector<std::string>{"set destination 10.39.84.44:0 in FWM 100"});
+    CHECK(report.services_added == 0);
     CHECK(kernel.dest(kFwm4, {ip("10.39.84.44"), 0})->settings.weight == 5);
     CHECK(kernel.dest(kFwm4, {ip("10.39.84.44"), 0})->stats.conns == 1234);
 }

@@ -352,10 +352,11 @@ AgentResult Agent::apply(const LbDesiredState& desired_state, const AgentSetting
     const auto leaving_ips = aliases.leaving();
     // A run that trusts its digests trusts the marks as the last run left them too, while nothing
     // they are made of changed: no firewall tool runs (a process each, and `iptables-save` grows
-    // with every cluster's rule). A full run reads and repairs them (docs/agent-protocol.md,
-    // "Marks left as they were").
+    // with every cluster's rule). Not when IPVS lacked one of the cluster's services: the kernel
+    // lost its state (a reboot, a flush), and the firewall most likely with it. A full run reads
+    // and repairs them (docs/agent-protocol.md, "Marks left as they were").
     const auto wanted_marks = marks_digest(spec, via);
-    const bool marks_trusted = !full && previous.marks_via == via &&
+    const bool marks_trusted = !full && report.services_added == 0 && previous.marks_via == via &&
                                !previous.marks_digest.empty() &&
                                previous.marks_digest == wanted_marks && leaving_ips.empty() &&
                                retired_marks.empty() && !switched;

@@ -406,6 +406,9 @@ IpvsReport IpvsReconciler::reconcile(const std::vector<DesiredService>& desired,
             const auto& change = plan.changes[i];
             const int error = i < results.size() ? results[i] : EIO;
             if (error == 0) {
+                if (change.op == IpvsOp::add_service) {
+                    ++report.services_added;
+                }
                 if (report.made++ < kDescribed) {
                     report.done.push_back(change.describe());
                 } else {

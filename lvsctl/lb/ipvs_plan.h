@@ -86,6 +86,8 @@ struct IpvsReport {
     bool refused = false;             // one was refused for want of privilege (EPERM, EACCES)
     std::size_t changes_sent = 0;     // changing netlink messages
     std::size_t trusted = 0;          // desired services whose destinations were not dumped
+    // Services created: a desired one the kernel lacked (new, or lost to a reboot or a flush).
+    std::size_t services_added = 0;
     // When there are no errors: every desired service and its digest, as now in the kernel.
     ServiceDigests converged;
     bool changed() const { return !done.empty(); }
