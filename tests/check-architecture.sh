@@ -51,6 +51,13 @@ while IFS= read -r line; do
         breach "$line: a public header includes only the standard library and include/lvsctl/"
 done < <(includes "${public[@]}")
 
+# The Python module (python/) proves the facade is enough: the public header, pybind11 and the
+# standard library, nothing internal.
+while IFS= read -r line; do
+    [[ $line =~ :\ [a-z_]+$ || $line =~ :\ lvsctl/lvsctl\.h$ || $line =~ :\ pybind11/[a-z0-9_]+\.h$ ]] ||
+        breach "$line: python/ includes only lvsctl/lvsctl.h, pybind11 and the standard library"
+done < <(includes python/*.cpp)
+
 # Each third-party library in one module only.
 mapfile -t sources < <(git ls-files '*.cpp' '*.h' | grep -vE '^(tests|bench)/')
 only() { # WHAT PATTERN FOLDER: only files under FOLDER include headers matching PATTERN
