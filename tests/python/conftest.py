@@ -13,6 +13,7 @@ import os
 import pathlib
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -29,10 +30,13 @@ LB, WEB_43, WEB_44, SPARE = "10.200.1.1", "10.200.1.2", "10.200.1.3", "10.200.1.
 def no_hang():
     """A deadlock between the GIL and lvsctl's worker threads would hang the run: a test that
     takes 120 s dumps every thread's stack and ends the process (faulthandler's watchdog needs no
-    GIL), well within ctest's 600 s."""
-    faulthandler.dump_traceback_later(120, exit=True)
-    yield
-    faulthandler.cancel_dump_traceback_later()
+    GIL), well within ctest's 600 s. The stacks go to LVSCTL_TEST_HANG_LOG, which
+    python_test.sh prints (pytest's capture of stderr would lose them with the process)."""
+    path = os.environ.get("LVSCTL_TEST_HANG_LOG")
+    with open(path, "w") if path else open(os.devnull, "w") as log:
+        faulthandler.dump_traceback_later(120, exit=True, file=log if path else sys.stderr)
+        yield
+        faulthandler.cancel_dump_traceback_later()
 
 
 def pytest_configure(config):

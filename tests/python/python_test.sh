@@ -53,6 +53,7 @@ run_pytest() {
     "$source/tests/db/with-postgres" "$source/tests/ssh/sshd-hosts" 4 \
         env -u LD_LIBRARY_PATH PYTHONPATH="$site" PYTHONDONTWRITEBYTECODE=1 \
         LVSCTL_TEST_PREFIX="$prefix" LVSCTL_TEST_SOURCE="$source" LVSCTL_TEST_PYTHON="$python" \
+        LVSCTL_TEST_HANG_LOG="$work/hang.log" \
         "$python" -m pytest -p no:cacheprovider -v -rs --durations=5 "$source/tests/python"
 }
 # A second try when the hosts did not come up (sshd-hosts: "no SSH login", on a loaded machine).
@@ -63,6 +64,10 @@ for attempt in 1 2; do
     echo "# attempt $attempt: the sshd hosts did not come up; again"
 done
 echo "$out"
+if [[ -s $work/hang.log ]]; then
+    echo "# a test hung (a deadlock?); every thread's stack:"
+    cat "$work/hang.log"
+fi
 if [[ $rc == 125 ]]; then
     echo "# skipped: no PostgreSQL or sshd hosts here"
     exit 125
