@@ -102,7 +102,9 @@ class FakeRecords : public RecordStore {
         }
         return out;
     }
+    std::vector<std::string> reads;  // every read, by name
     std::optional<std::string> read(const std::string& name) override {
+        reads.push_back(name);
         const auto it = files.find(name);
         return it == files.end() ? std::nullopt : std::optional<std::string>(it->second);
     }
@@ -249,6 +251,47 @@ TEST_CASE("agent: what another cluster's record owns is refused before anything 
                          doctest::Contains("cluster 1"), Error);
     CHECK(lb.journal.empty());
     CHECK_FALSE(lb.records.files.contains("agent-cluster-2.json"));
+}
+
+TEST_CASE("agent: a run that claims nothing new and retires nothing reads no other record") {
+    Lb lb;
+    auto other = seed({"10.39.85.131"});
+    other.cluster_id = 2;
+    other.fwmark = 200;
+    for (auto& s : other.services) {
+        s.fwmark = 200;
+    }
+    CHECK(lb.apply(other).code() == ExitCode::ok);
+    auto read_other = [&] {
+        const auto& r = lb.records.reads;
+        return std::find(r.begin(), r.end(), "agent-cluster-2.json") != r.end();
+    };
+    lb.records.reads.clear();
+    CHECK(lb.apply(seed()).code() == ExitCode::ok);  // a new claim: checked against cluster 2
+    CHECK(read_other());
+    lb.records.reads.clear();
+    CHECK(lb.apply(seed()).code() == ExitCode::ok);  // the same: its own record only
+    CHECK_FALSE(read_other());
+    // A new website IP is a new claim: it reads the others. One leaving is this record's own.
+    lb.records.reads.clear();
+    CHECK(lb.apply(seed({"10.39.84.131", "10.39.84.132"})).code() == ExitCode::ok);
+    CHECK(read_other());
+    lb.records.reads.clear();
+    CHECK(lb.apply(seed({"10.39.84.131", "10.39.84.132"})).code() == ExitCode::ok);
+    CHECK_FALSE(read_other());
+    CHECK(lb.apply(seed()).code() == ExitCode::ok);
+    CHECK(lb.addresses.has("eth1", ip("10.39.84.131")));
+    CHECK_FALSE(lb.addresses.has("eth1", ip("10.39.84.132")));
+    // Cluster 2's things are untouched throughout, and another cluster's claim is still refused.
+    CHECK(lb.addresses.has("eth1", ip("10.39.85.131")));
+    CHECK(lb.ipvs.table.size() == 2);
+    auto thief = seed({"10.39.84.131"});
+    thief.cluster_id = 3;
+    thief.fwmark = 300;
+    for (auto& s : thief.services) {
+        s.fwmark = 300;
+    }
+    CHECK_THROWS_WITH_AS(lb.apply(thief), doctest::Contains("cluster 1"), Error);
 }
 
 TEST_CASE("agent: a spec the firewall tool cannot express changes nothing, IPVS included") {

@@ -70,6 +70,38 @@ TEST_CASE("api::load_options: the config file's keys, then LVSCTL_DB") {
     std::filesystem::remove(bad);
 }
 
+TEST_CASE("engine: the global options and api::Options carry every field both ways") {
+    // Every field set away from its default: a field one conversion forgets comes back default.
+    Settings s;
+    s.db = "host=db.example user=lvsctl";
+    s.ssh_user = "deploy";
+    s.ssh_identity = "/etc/lvsctl/id_ed25519";
+    s.known_hosts = "/etc/lvsctl/known_hosts";
+    s.templates = "/etc/lvsctl/templates";
+    s.agent = "/usr/local/bin/lvsctl";
+    s.timeout = 7;
+    s.parallel = 3;
+    s.lock_timeout = 9;
+    s.vrrp_nopreempt = true;
+    s.vrrp_unicast = true;
+    const auto o = engine::options_of(s);
+    const auto back = engine::settings_of(o);
+    CHECK(back.db == s.db);
+    CHECK(back.ssh_user == s.ssh_user);
+    CHECK(back.ssh_identity == s.ssh_identity);
+    CHECK(back.known_hosts == s.known_hosts);
+    CHECK(back.templates == s.templates);
+    CHECK(back.agent == s.agent);
+    CHECK(back.timeout == s.timeout);
+    CHECK(back.parallel == s.parallel);
+    CHECK(back.lock_timeout == s.lock_timeout);
+    CHECK(back.vrrp_nopreempt == s.vrrp_nopreempt);
+    CHECK(back.vrrp_unicast == s.vrrp_unicast);
+    // The presentation options are the program's, not the library's: they stay default.
+    CHECK_FALSE(back.json);
+    CHECK(back.verbosity == 0);
+}
+
 TEST_CASE("engine::result_of: a run as the API's values") {
     engine::Converged c;
     c.outcome.cluster.id = 7;

@@ -1,6 +1,6 @@
 // lvsctl's public API (docs/library.md): what the `lvsctl` program does with a cluster, from
-// your own program. The CLI's plan, update, render, status, import and hooks (all but `server
-// remove`) run through these same calls.
+// your own program. The CLI's plan, update (one cluster or --all), render, status, import and
+// hooks run through these same calls.
 //
 // Only this header and export.h are public; they name no internal type and no third-party
 // library. Every type is a plain value (public fields, std::string, std::vector, std::optional,
@@ -161,7 +161,64 @@ struct HookResult {
     // With no_update: the --json document, and the note that the hosts were not changed.
     std::string document;
     std::vector<std::string> notes;
-    int exit_code = 0;  // as the program exits: the update's
+    // remove_server() once every LB let the server go: the line saying its row was deleted
+    // (none when the drain failed and the row stays), and the server's lo cleaned of the
+    // cluster's website IPs (`changes` done, `errors`; its exit_code is the call's).
+    std::optional<std::string> removed;
+    std::optional<HostResult> cleanup;
+    int exit_code = 0;  // as the program exits: the update's (remove_server: the cleanup's)
+};
+
+// remove_server()'s options: `lvsctl server remove`'s flags.
+struct RemoveServerOptions {
+    bool no_update = false;  // only delete the row; the next update drains and cleans
+    int drain_timeout = 30;  // seconds the server's active connections may take to end
+};
+
+// A web server of a cluster, as the database has it (servers()).
+struct ServerInfo {
+    std::int64_t node_id = 0;
+    std::string address;                    // the IPv4 real-server address
+    std::optional<std::string> address_v6;  // the IPv6 real-server address
+    std::string mgmt_address;               // the management (SSH) address
+    std::int64_t ssh_port = 22;
+    std::int64_t weight = 32;
+    bool active = true;
+};
+
+// One cluster of update_all().
+struct ClusterRun {
+    std::int64_t cluster_id = 0;
+    std::string cluster_name;
+    // "skipped" (another lvsctl held its lock: not run, not a failure), "planned", "converged",
+    // "unchanged", "partial", "invalid" (65) or "failed".
+    std::string status;
+    bool skipped = false;
+    bool changed = false;             // something was changed on a host
+    bool pending = false;             // the plan had changes
+    std::size_t changes = 0;          // changes done (dry_run: pending)
+    std::vector<std::string> errors;  // as the CLI prints them on stderr, after "lvsctl: "
+    std::string summary;              // the line `update --all` prints for the cluster
+    std::string document;             // update's --json document; empty when it has none
+    int exit_code = 0;                // as `update --cluster-id` would have exited
+};
+
+// update_all()'s options: `lvsctl update --all`'s flags (`plan --all` is dry_run).
+struct AllOptions {
+    bool dry_run = false;
+    bool detailed_exitcode = false;
+    int drain_timeout = 30;
+    int clusters_parallel = 4;  // clusters at once
+    // Told each cluster's outcome in the order of clusters(), as soon as it and every cluster
+    // before it have finished; one call at a time, from the calling thread or a worker.
+    std::function<void(const ClusterRun&)> done;
+};
+
+struct AllResult {
+    std::vector<ClusterRun> clusters;  // in the order of clusters()
+    std::string summary;               // the last line: "4 clusters: 1 converged, ..."
+    std::string document;              // the --json document
+    int exit_code = 0;                 // the worst of the clusters' (docs/exit-codes.md)
 };
 
 // What render() gives: `content` is the file as `lvsctl render` prints it.
@@ -200,11 +257,18 @@ class LVSCTL_API Connection {
     Connection& operator=(const Connection&) = delete;
 
     std::vector<ClusterInfo> clusters();
+    // The web servers of cluster `cluster_id` (Error 65 when it does not exist).
+    std::vector<ServerInfo> servers(std::int64_t cluster_id);
     // What update would change (`lvsctl plan`); nothing is changed, no lock is taken.
     Result plan(std::int64_t cluster_id, const PlanOptions& options = {});
     // `lvsctl update`: under the cluster's lock (waiting Options::lock_timeout, then Error 75),
     // held by a database session of its own that ends with the call.
     Result update(std::int64_t cluster_id, const UpdateOptions& options = {});
+    // `lvsctl update --all` (`plan --all` with dry_run): every cluster, clusters_parallel at
+    // once, each on a database session of its own under its lock taken without waiting (a
+    // cluster another lvsctl holds is skipped). A cluster's failure is its ClusterRun's, never
+    // the call's; Error only when the clusters cannot be listed.
+    AllResult update_all(const AllOptions& options = {});
     // `lvsctl render`: "lvs.cf", "keepalived", "keepalived-vrrp" (role "primary" or "backup"),
     // "ipvsadm" or "json".
     Rendered render(std::int64_t cluster_id, const std::string& format = "lvs.cf",
@@ -220,6 +284,11 @@ class LVSCTL_API Connection {
                           const HookOptions& options = {});
     HookResult set_server(std::int64_t cluster_id, std::int64_t node_id, std::optional<int> weight,
                           std::optional<bool> active, const HookOptions& options = {});
+    // `lvsctl server remove`: under the cluster's lock, the cluster's update without the server
+    // (drained, then out of IPVS); only when every LB let it go is its row deleted, and then the
+    // cluster's website IPs leave its lo. A drain that failed keeps the row (run it again).
+    HookResult remove_server(std::int64_t cluster_id, std::int64_t node_id,
+                             const RemoveServerOptions& options = {});
     HookResult add_ips(std::int64_t cluster_id, const std::vector<std::string>& ips,
                        const HookOptions& options = {});
     HookResult remove_ips(std::int64_t cluster_id, const std::vector<std::string>& ips,

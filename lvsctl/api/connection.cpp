@@ -311,6 +311,30 @@ std::vector<ClusterInfo> Connection::clusters() {
     });
 }
 
+std::vector<ServerInfo> Connection::servers(std::int64_t cluster_id) {
+    return translated([&] {
+        std::vector<ServerInfo> out;
+        for (const auto& s : impl_->database().read_cluster(cluster_id).servers) {
+            ServerInfo i;
+            i.node_id = s.node_id;
+            i.address = s.address.str();
+            if (s.address_v6) {
+                i.address_v6 = s.address_v6->str();
+            }
+            i.mgmt_address = s.mgmt_address.str();
+            i.ssh_port = s.ssh_port;
+            i.weight = s.weight;
+            i.active = s.active;
+            out.push_back(std::move(i));
+        }
+        return out;
+    });
+}
+
+AllResult Connection::update_all(const AllOptions& options) {
+    return translated([&] { return engine::update_all(impl_->runtime, options); });
+}
+
 Result Connection::plan(std::int64_t cluster_id, const PlanOptions& options) {
     return translated([&] {
         UpdateOptions u;
@@ -417,6 +441,56 @@ HookResult Connection::set_server(std::int64_t cluster_id, std::int64_t node_id,
                                w ? fmt::format(" weight={}", *w) : "",
                                active ? fmt::format(" active={}", *active) : "");
         });
+    });
+}
+
+HookResult Connection::remove_server(std::int64_t cluster_id, std::int64_t node_id,
+                                     const RemoveServerOptions& options) {
+    return translated([&] {
+        db::Database session(impl_->runtime.settings.db);
+        session.lock_cluster(cluster_id,
+                             std::chrono::seconds(impl_->runtime.settings.lock_timeout));
+        const auto removed = fmt::format("apache_h2e_nodes node_id={}: removed from cluster {}",
+                                         node_id, cluster_id);
+        if (options.no_update) {
+            session.remove_server(cluster_id, node_id);
+            return engine::not_updated(removed);
+        }
+        // docs/commands.md, "Hooks": drain, remove from IPVS, then from the database, then clean
+        // its website IPs.
+        auto cluster = session.read_cluster(cluster_id);
+        const auto it = std::find_if(cluster.servers.begin(), cluster.servers.end(),
+                                     [&](const Server& s) { return s.node_id == node_id; });
+        if (it == cluster.servers.end()) {
+            session.remove_server(cluster_id, node_id);  // throws: names the missing row
+            HookResult gone;
+            gone.what = removed;
+            gone.removed = removed;
+            return gone;
+        }
+        const Server leaving = *it;
+        cluster.servers.erase(it);
+        HookResult h;
+        h.what = fmt::format("apache_h2e_nodes node_id={}: draining, then removing", node_id);
+        engine::ConvergeOptions c;
+        c.cluster_id = cluster_id;
+        c.cluster = cluster;
+        c.drain_timeout = static_cast<std::uint32_t>(options.drain_timeout);
+        c.note = h.what;
+        h.update = impl_->run(session, c);
+        h.exit_code = h.update->exit_code;
+        if (h.exit_code != exit_code::ok) {
+            h.update->errors.push_back(
+                fmt::format("node_id={} stays in the database: the LBs did not all let it go; "
+                            "run the hook again",
+                            node_id));
+            return h;
+        }
+        session.remove_server(cluster_id, node_id);
+        h.removed = removed;
+        h.cleanup = engine::clean_web_server(impl_->runtime, leaving, cluster_id);
+        h.exit_code = h.cleanup->exit_code;
+        return h;
     });
 }
 

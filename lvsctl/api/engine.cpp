@@ -2,10 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "lvsctl/ipvsadm_format.h"
+#include "lvsctl/manage/all_clusters.h"
 #include "lvsctl/manage/documents.h"
+#include "lvsctl/manage/propagate.h"
 #include "lvsctl/manage/status.h"
 #include "lvsctl/protocol/desired_state.h"
 #include "templates/render.h"
@@ -159,6 +162,123 @@ api::Result result_of(const engine::Converged& converged, bool dry_run) {
     r.document = outcome.document;
     r.exit_code = static_cast<int>(converged.code);
     return r;
+}
+
+api::HostResult clean_web_server(const Runtime& runtime, const Server& server,
+                                 std::int64_t cluster_id) {
+    const auto env = environment(runtime, "", "");
+    const auto reports = deploy_web_servers(
+        env->connector(),
+        {{web_name(server), server.mgmt_address, static_cast<std::uint16_t>(server.ssh_port)}},
+        cluster_id, {}, 1);
+    api::HostResult h;
+    h.host = web_name(server);
+    h.role = "web";
+    h.applied = true;
+    for (const auto& r : reports) {
+        h.changes.insert(h.changes.end(), r.done.begin(), r.done.end());
+        for (const auto& e : r.errors) {
+            h.errors.push_back(fmt::format("{} (its website IPs stay on lo)", e));
+        }
+    }
+    // The database row is gone and IPVS let the server go already: nothing here is "before
+    // anything changed".
+    h.exit_code = static_cast<int>(exit_code(reports, true));
+    return h;
+}
+
+namespace {
+
+// One cluster of update --all: a database session of its own (the lock is the session's, and
+// LockGuard checks that session), the lock only if it is free now, then the run, unprinted.
+class DatabaseClusterRunner : public ClusterRunner {
+  public:
+    DatabaseClusterRunner(const Runtime& runtime, const api::AllOptions& options)
+        : runtime_(runtime), options_(options) {}
+
+    ClusterOutcome run(const ClusterRef& cluster) override {
+        ClusterOutcome out;
+        out.cluster = cluster;
+        db::Database database(runtime_.settings.db);
+        if (!options_.dry_run && !database.try_lock_cluster(cluster.id)) {
+            out.skipped = true;
+            return out;
+        }
+        ConvergeOptions c;
+        c.cluster_id = cluster.id;
+        c.dry_run = options_.dry_run;
+        c.detailed_exitcode = options_.detailed_exitcode;
+        c.drain_timeout = static_cast<std::uint32_t>(options_.drain_timeout);
+        auto converged = run_converge(runtime_, database, c);
+        const auto& result = converged.outcome.result;
+        out.cluster.name = converged.outcome.cluster.name;
+        out.code = converged.code;
+        out.changed = result.changed();
+        out.pending = result.pending();
+        if (options_.dry_run) {
+            for (const auto& p : result.plan) {
+                out.changes += p.changes.size();
+            }
+        } else {
+            for (const auto& r : result.applied) {
+                out.changes += r.done.size();
+            }
+        }
+        out.errors = std::move(converged.errors);
+        out.document = std::move(converged.outcome.document);
+        return out;
+    }
+
+  private:
+    const Runtime& runtime_;
+    const api::AllOptions& options_;
+};
+
+api::ClusterRun cluster_run(const ClusterOutcome& c) {
+    api::ClusterRun r;
+    r.cluster_id = c.cluster.id;
+    r.cluster_name = c.cluster.name;
+    r.status = cluster_status(c);
+    r.skipped = c.skipped;
+    r.changed = c.changed;
+    r.pending = c.pending;
+    r.changes = c.changes;
+    for (const auto& e : c.errors) {
+        r.errors.push_back(host_prefixed(fmt::format("cluster {}", c.cluster.id), e));
+    }
+    r.summary = summary_line(c);
+    r.document = c.document;
+    r.exit_code = static_cast<int>(c.code);
+    return r;
+}
+
+}  // namespace
+
+api::AllResult update_all(const Runtime& runtime, const api::AllOptions& options) {
+    std::vector<ClusterRef> clusters;
+    {
+        db::Database database(runtime.settings.db);
+        for (auto& c : database.list_clusters()) {
+            clusters.push_back({c.id, std::move(c.name)});
+        }
+    }
+    DatabaseClusterRunner runner(runtime, options);
+    const auto outcomes =
+        AllClusters(runner, static_cast<std::size_t>(std::max(options.clusters_parallel, 1)))
+            .run(clusters, options.dry_run, [&](const ClusterOutcome& c) {
+                if (options.done) {
+                    options.done(cluster_run(c));
+                }
+            });
+    const auto code = worst_exit_code(outcomes);
+    api::AllResult result;
+    for (const auto& c : outcomes) {
+        result.clusters.push_back(cluster_run(c));
+    }
+    result.summary = totals_line(outcomes);
+    result.document = all_clusters_document(outcomes, options.dry_run, code);
+    result.exit_code = static_cast<int>(code);
+    return result;
 }
 
 std::string render_cluster(const Runtime& runtime, const Cluster& cluster,

@@ -1,7 +1,7 @@
 // The engine behind the public API (include/lvsctl/lvsctl.h) and the CLI alike: the real hosts
 // (SSH, the backends, the templates) and one run of `update` / `plan` of a cluster. Internal:
-// the CLI includes it for what the facade does not offer (`update --all`, the hooks' runs),
-// so that both go through the same code.
+// the facade (lvsctl/api/connection.cpp) runs everything through it; the CLI includes it for the
+// option conversions and for tests.
 #pragma once
 
 #include <cstdint>
@@ -69,6 +69,16 @@ Converged run_converge(const Runtime& runtime, db::Database& database,
 
 // The run as the public API gives it (include/lvsctl/lvsctl.h): what the CLI prints.
 api::Result result_of(const Converged& converged, bool dry_run);
+
+// `server remove` after the database row is gone: the cluster's website IPs leave the server's
+// lo (what lvsctl recorded there). The host's result: the lines done, its errors (each saying the
+// website IPs stay on lo), the exit code.
+api::HostResult clean_web_server(const Runtime& runtime, const Server& server,
+                                 std::int64_t cluster_id);
+
+// `update --all` / `plan --all` (lvsctl/manage/all_clusters.h): every cluster of the database,
+// each on a session of its own, its lock taken without waiting unless dry_run.
+api::AllResult update_all(const Runtime& runtime, const api::AllOptions& options);
 
 // A hook's answer with --no-update (HookOptions::no_update): `what` was written, the hosts were
 // not changed; the --json document and the note say so.

@@ -59,7 +59,7 @@ void report_error(Context& ctx, ExitCode code, const std::string& message) {
 CommandLine::CommandLine(Settings& settings) : globals(app, settings) {
     app.fallthrough();  // global options may also follow the command
     app.require_subcommand(1);
-    app.set_version_flag("--version", fmt::format("lvsctl {}", version()),
+    app.set_version_flag("--version", fmt::format("lvsctl {}", api::version()),
                          "Print `lvsctl VERSION` and exit");
     setup_update(app, registry);
     setup_plan(app, registry);

@@ -87,10 +87,6 @@ void add_which_clusters(CLI::App& command, std::int64_t& cluster_id, bool& all,
 // A hook's --no-update: the database write alone.
 CLI::Option* add_no_update(CLI::App& command, bool& no_update);
 
-// The version `lvsctl --version` prints: CMake's LVSCTL_VERSION, else `git describe` of the
-// source tree at configure time, else the project's version (version.cpp.in).
-std::string_view version();
-
 // The command model: every command, option and check, bound to `settings`, and what each command
 // runs. The program parses with it; `lvsctl generate` writes the man pages and the shell
 // completions from the same object, so an option cannot exist without appearing in them.

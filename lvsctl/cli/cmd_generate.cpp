@@ -10,6 +10,7 @@
 #include "lvsctl/cli/app.h"
 #include "lvsctl/cli/docgen.h"
 #include "lvsctl/error.h"
+#include "lvsctl/lvsctl.h"
 
 namespace lvsctl::cli {
 
@@ -23,10 +24,10 @@ struct GenerateOptions {
 std::string generate(const GenerateOptions& o, CLI::App& root) {
     const auto program = docgen::describe(root);
     if (o.kind == "man") {
-        return docgen::man_page(program, version());
+        return docgen::man_page(program, api::version());
     }
     if (o.kind == "conf-man") {
-        return docgen::conf_man_page(program, version());
+        return docgen::conf_man_page(program, api::version());
     }
     if (o.kind == "bash") {
         return docgen::bash_completion(program);

@@ -24,10 +24,10 @@ void setup_plan(CLI::App& parent, Registry& registry) {
                   "Exit 2 when changes are pending");
     registry.add(cmd, opts, [](const PlanOptions& o, Context& ctx) -> int {
         if (o.all) {
-            ConvergeAllOptions a;
+            api::AllOptions a;
             a.dry_run = true;
             a.detailed_exitcode = o.detailed_exitcode;
-            a.clusters_parallel = o.clusters_parallel;
+            a.clusters_parallel = static_cast<int>(o.clusters_parallel);
             return converge_all(ctx, a);
         }
         api::UpdateOptions u;

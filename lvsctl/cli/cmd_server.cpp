@@ -1,11 +1,6 @@
 // `lvsctl server add|remove|set`: the platform's hooks for web servers.
-#include <fmt/format.h>
-#include <fmt/ostream.h>
-
-#include <algorithm>
 #include <memory>
 
-#include "db/database.h"
 #include "lvsctl/cli/app.h"
 #include "lvsctl/cli/converge.h"
 #include "lvsctl/cli/validators.h"
@@ -35,13 +30,6 @@ CLI::Option* add_node_id(CLI::App& cmd, std::int64_t& node_id) {
         ->required();
 }
 
-// The hook's database session, holding the cluster's lock until the command ends.
-db::Database locked(Context& ctx, std::int64_t cluster_id) {
-    db::Database database(ctx.settings.db);
-    database.lock_cluster(cluster_id, std::chrono::seconds(ctx.settings.lock_timeout));
-    return database;
-}
-
 // Through the public API (api::Connection::add_server).
 int run_add(const ServerOptions& o, Context& ctx) {
     api::NewServer s;
@@ -60,40 +48,14 @@ int run_add(const ServerOptions& o, Context& ctx) {
 }
 
 // docs/commands.md, "Hooks": drain, remove from IPVS, then from the database, then clean its
-// website IPs.
+// website IPs. Through the public API (api::Connection::remove_server).
 int run_remove(const ServerOptions& o, Context& ctx) {
-    auto database = locked(ctx, o.cluster_id);
-    const auto what = fmt::format("apache_h2e_nodes node_id={}: removed from cluster {}", o.node_id,
-                                  o.cluster_id);
-    if (o.no_update) {
-        database.remove_server(o.cluster_id, o.node_id);
-        return hook_done(ctx, database, o.cluster_id, true, what);
-    }
-    auto cluster = database.read_cluster(o.cluster_id);
-    const auto it = std::find_if(cluster.servers.begin(), cluster.servers.end(),
-                                 [&](const Server& s) { return s.node_id == o.node_id; });
-    if (it == cluster.servers.end()) {
-        database.remove_server(o.cluster_id, o.node_id);  // throws: names the missing row
-        return 0;
-    }
-    const Server leaving = *it;
-    cluster.servers.erase(it);
-    ConvergeOptions c;
-    c.cluster_id = o.cluster_id;
-    c.cluster = cluster;
-    c.drain_timeout = static_cast<std::uint32_t>(o.drain_timeout);
-    c.note = fmt::format("apache_h2e_nodes node_id={}: draining, then removing", o.node_id);
-    const int drained = converge(ctx, database, c);
-    if (drained != 0) {
-        fmt::print(ctx.err,
-                   "lvsctl: node_id={} stays in the database: the LBs did not all let it "
-                   "go; run the hook again\n",
-                   o.node_id);
-        return drained;
-    }
-    database.remove_server(o.cluster_id, o.node_id);
-    fmt::print(ctx.out, "{}\n", what);
-    return clean_web_server(ctx, leaving, o.cluster_id);
+    api::RemoveServerOptions r;
+    r.no_update = o.no_update;
+    r.drain_timeout = o.drain_timeout;
+    return hook_api(ctx, o.cluster_id, [&](api::Connection& connection) {
+        return connection.remove_server(o.cluster_id, o.node_id, r);
+    });
 }
 
 // docs/commands.md, "Hooks": a weight or activity matters to the LBs alone (an inactive server

@@ -19,11 +19,11 @@ struct UpdateOptions {
 
 int run_update(const UpdateOptions& o, Context& ctx) {
     if (o.all) {
-        ConvergeAllOptions a;
+        api::AllOptions a;
         a.dry_run = o.dry_run;
         a.detailed_exitcode = o.detailed_exitcode;
-        a.drain_timeout = static_cast<std::uint32_t>(o.drain_timeout);
-        a.clusters_parallel = o.clusters_parallel;
+        a.drain_timeout = o.drain_timeout;
+        a.clusters_parallel = static_cast<int>(o.clusters_parallel);
         return converge_all(ctx, a);
     }
     // One cluster: the public API's update (api::Connection), which takes the lock unless

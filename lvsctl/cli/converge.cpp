@@ -3,24 +3,8 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
-#include <chrono>
-#include <optional>
-#include <utility>
-#include <vector>
-
 #include "lvsctl/cli/environment.h"
 #include "lvsctl/cli/progress.h"
-#include "lvsctl/digest.h"
-#include "lvsctl/error.h"
-#include "lvsctl/manage/all_clusters.h"
-#include "lvsctl/manage/backends.h"
-#include "lvsctl/manage/documents.h"
-#include "lvsctl/manage/propagate.h"
-#include "lvsctl/manage/run.h"
-#include "lvsctl/manage/status.h"
-#include "lvsctl/manage/update.h"
-#include "lvsctl/validate.h"
-#include "templates/render.h"
 
 namespace lvsctl::cli {
 
@@ -86,7 +70,21 @@ int print_result(Context& ctx, PhaseTimer& timer, const api::Result& result,
 // --no-update the change alone (text, or the --json document) and the note.
 int print_hook(Context& ctx, PhaseTimer& timer, const api::HookResult& hook) {
     if (hook.update) {
-        return print_result(ctx, timer, *hook.update, hook.what);
+        print_result(ctx, timer, *hook.update, hook.what);
+        if (hook.removed && !ctx.settings.json) {
+            fmt::print(ctx.out, "{}\n", *hook.removed);
+        }
+        if (hook.cleanup) {
+            if (!ctx.settings.json) {
+                for (const auto& line : hook.cleanup->changes) {
+                    fmt::print(ctx.out, "{}: {}\n", hook.cleanup->host, line);
+                }
+            }
+            for (const auto& e : hook.cleanup->errors) {
+                fmt::print(ctx.err, "lvsctl: {}\n", e);
+            }
+        }
+        return hook.exit_code;  // the run's; server remove's: the cleanup's
     }
     if (ctx.settings.json) {
         ctx.out << hook.document;
@@ -102,19 +100,6 @@ int print_hook(Context& ctx, PhaseTimer& timer, const api::HookResult& hook) {
 }
 
 }  // namespace
-
-Converged run_converge(const Context& ctx, db::Database& database, const ConvergeOptions& o) {
-    return engine::run_converge(runtime_of(ctx), database, o);
-}
-
-int converge(Context& ctx, db::Database& database, const ConvergeOptions& options) {
-    const auto progress = make_progress(ctx, fmt::format("cluster {}", options.cluster_id));
-    PhaseTimer timer(progress.get());  // -v: where the time went
-    auto o = options;
-    o.progress = &timer;
-    const auto result = engine::result_of(run_converge(ctx, database, o), o.dry_run);
-    return print_result(ctx, timer, result, o.note);
-}
 
 int converge_api(Context& ctx, std::int64_t cluster_id, const api::UpdateOptions& options) {
     const auto progress = make_progress(ctx, fmt::format("cluster {}", cluster_id));
@@ -132,117 +117,27 @@ int hook_api(Context& ctx, std::int64_t cluster_id,
     return print_hook(ctx, timer, call(connection));
 }
 
-namespace {
-
-// One cluster of update --all: a database session of its own (the lock is the session's, and
-// LockGuard checks that session), the lock only if it is free now, then the run, unprinted.
-class DatabaseClusterRunner : public ClusterRunner {
-  public:
-    DatabaseClusterRunner(const Context& ctx, const ConvergeAllOptions& options)
-        : ctx_(ctx), options_(options) {}
-
-    ClusterOutcome run(const ClusterRef& cluster) override {
-        ClusterOutcome out;
-        out.cluster = cluster;
-        db::Database database(ctx_.settings.db);
-        if (!options_.dry_run && !database.try_lock_cluster(cluster.id)) {
-            out.skipped = true;
-            return out;
+int converge_all(Context& ctx, const api::AllOptions& options) {
+    auto o = options;
+    // Each cluster's line as soon as it and those before it are done, its errors on stderr named
+    // by the cluster.
+    o.done = [&](const api::ClusterRun& c) {
+        if (!ctx.settings.json) {
+            fmt::print(ctx.out, "{}\n", c.summary);
+            ctx.out.flush();
         }
-        ConvergeOptions c;
-        c.cluster_id = cluster.id;
-        c.dry_run = options_.dry_run;
-        c.detailed_exitcode = options_.detailed_exitcode;
-        c.drain_timeout = options_.drain_timeout;
-        auto converged = run_converge(ctx_, database, c);
-        const auto& result = converged.outcome.result;
-        out.cluster.name = converged.outcome.cluster.name;
-        out.code = converged.code;
-        out.changed = result.changed();
-        out.pending = result.pending();
-        if (options_.dry_run) {
-            for (const auto& p : result.plan) {
-                out.changes += p.changes.size();
-            }
-        } else {
-            for (const auto& r : result.applied) {
-                out.changes += r.done.size();
-            }
+        for (const auto& e : c.errors) {
+            fmt::print(ctx.err, "lvsctl: {}\n", e);
         }
-        out.errors = std::move(converged.errors);
-        out.document = std::move(converged.outcome.document);
-        return out;
-    }
-
-  private:
-    const Context& ctx_;
-    ConvergeAllOptions options_;
-};
-
-}  // namespace
-
-int converge_all(Context& ctx, const ConvergeAllOptions& o) {
-    std::vector<ClusterRef> clusters;
-    {
-        db::Database database(ctx.settings.db);
-        for (auto& c : database.list_clusters()) {
-            clusters.push_back({c.id, std::move(c.name)});
-        }
-    }
-    DatabaseClusterRunner runner(ctx, o);
-    // Each cluster's line as soon as it and those before it are done (a timer's journal shows
-    // the progress), its errors on stderr named by the cluster.
-    const auto outcomes =
-        AllClusters(runner, o.clusters_parallel)
-            .run(clusters, o.dry_run, [&](const ClusterOutcome& c) {
-                if (!ctx.settings.json) {
-                    fmt::print(ctx.out, "{}\n", summary_line(c));
-                    ctx.out.flush();
-                }
-                for (const auto& e : c.errors) {
-                    fmt::print(ctx.err, "lvsctl: {}\n",
-                               host_prefixed(fmt::format("cluster {}", c.cluster.id), e));
-                }
-            });
-    const auto code = worst_exit_code(outcomes);
+    };
+    auto connection = api::Connection::open(api_options(ctx, nullptr));
+    const auto result = connection.update_all(o);
     if (ctx.settings.json) {
-        ctx.out << all_clusters_document(outcomes, o.dry_run, code);
+        ctx.out << result.document;
     } else {
-        fmt::print(ctx.out, "{}\n", totals_line(outcomes));
+        fmt::print(ctx.out, "{}\n", result.summary);
     }
-    return static_cast<int>(code);
-}
-
-int hook_done(Context& ctx, db::Database& database, std::int64_t cluster_id, bool no_update,
-              const std::string& what, HookScope scope) {
-    if (!no_update) {
-        ConvergeOptions c;
-        c.cluster_id = cluster_id;
-        c.note = what;
-        c.lbs_only = scope == HookScope::lbs_only;
-        return converge(ctx, database, c);
-    }
-    PhaseTimer timer(nullptr);
-    return print_hook(ctx, timer, engine::not_updated(what));
-}
-
-int clean_web_server(Context& ctx, const Server& server, std::int64_t cluster_id) {
-    const auto env = cli_environment(ctx, "", "");
-    const auto reports = deploy_web_servers(
-        env->connector(),
-        {{web_name(server), server.mgmt_address, static_cast<std::uint16_t>(server.ssh_port)}},
-        cluster_id, {}, 1);
-    for (const auto& r : reports) {
-        for (const auto& line : r.done) {
-            fmt::print(ctx.out, "{}: {}\n", r.host, line);
-        }
-        for (const auto& e : r.errors) {
-            fmt::print(ctx.err, "lvsctl: {} (its website IPs stay on lo)\n", e);
-        }
-    }
-    // The database row is gone and IPVS let the server go already: nothing here is "before
-    // anything changed".
-    return static_cast<int>(exit_code(reports, true));
+    return result.exit_code;
 }
 
 }  // namespace lvsctl::cli

@@ -790,11 +790,16 @@ TEST_CASE("the web view's run log reads: a cluster's last runs newest first, run
 
 // The public API (include/lvsctl/lvsctl.h) against the database: values out, errors with the
 // exit codes the program gives for the same call.
-TEST_CASE("api::Connection: clusters, render and plan; errors carry the program's exit codes") {
-    auto db = migrated_with_seed();
+api::Options api_options(const ScratchDb& db) {
     api::Options options;
     options.db = db.conninfo;
     options.templates = lvsctl::testing::template_dir().string();
+    return options;
+}
+
+TEST_CASE("api::Connection: clusters, render and plan; errors carry the program's exit codes") {
+    auto db = migrated_with_seed();
+    auto options = api_options(db);
     options.timeout = 2;
     auto connection = api::Connection::open(options);
 
@@ -893,9 +898,7 @@ TEST_CASE("api::Connection: a database that cannot be reached is 69, at the firs
 
 TEST_CASE("api::Connection hooks: the database change, with no_update; errors as the program's") {
     auto db = migrated_with_seed();
-    api::Options options;
-    options.db = db.conninfo;
-    options.templates = lvsctl::testing::template_dir().string();
+    auto options = api_options(db);
     auto connection = api::Connection::open(options);
     api::HookOptions no_update;
     no_update.no_update = true;
@@ -946,12 +949,73 @@ TEST_CASE("api::Connection hooks: the database change, with no_update; errors as
     }
 }
 
+TEST_CASE("api::Connection: servers, remove_server and update_all, as the program's") {
+    auto db = migrated_with_seed();
+    auto options = api_options(db);
+    options.timeout = 2;
+    auto connection = api::Connection::open(options);
+
+    const auto servers = connection.servers(1);
+    REQUIRE(servers.size() == 2);
+    CHECK(servers[0].node_id == 43);
+    CHECK(servers[0].address == "10.39.84.43");
+    CHECK(servers[0].mgmt_address == "10.39.94.43");
+    CHECK(servers[0].weight == 32);
+    CHECK(servers[0].active);
+    CHECK_FALSE(servers[0].address_v6);
+    CHECK(servers[1].node_id == 44);
+    CHECK_THROWS_AS(connection.servers(99), api::Error);
+
+    // plan --all: the seed's hosts do not exist; the cluster fails, the call does not, and the
+    // document and lines are the program's.
+    std::vector<std::string> told;
+    api::AllOptions all;
+    all.dry_run = true;
+    all.done = [&](const api::ClusterRun& c) { told.push_back(c.summary); };
+    const auto planned = connection.update_all(all);
+    REQUIRE(planned.clusters.size() == 1);
+    const auto& c = planned.clusters[0];
+    CHECK(c.cluster_id == 1);
+    CHECK(c.cluster_name == "Web-Cluster");
+    CHECK(c.status == "failed");
+    CHECK(c.exit_code != 0);
+    CHECK(planned.exit_code == c.exit_code);
+    CHECK(told == std::vector<std::string>{c.summary});
+    REQUIRE_FALSE(c.errors.empty());
+    CHECK(c.errors[0].starts_with("cluster 1: "));
+    const auto program = lvsctl_cmd({"--db", db.conninfo, "--timeout", "2", "plan", "--all"});
+    CHECK(program.status == planned.exit_code);
+    CHECK(program.out == c.summary + "\n" + planned.summary + "\n");
+
+    // server remove: the drain cannot reach the LB, so the row stays, and the call says why.
+    const auto removed = connection.remove_server(1, 44);
+    CHECK(removed.exit_code != 0);
+    REQUIRE(removed.update);
+    CHECK(removed.what == "apache_h2e_nodes node_id=44: draining, then removing");
+    CHECK_FALSE(removed.removed);
+    CHECK_FALSE(removed.cleanup);
+    CHECK(removed.update->errors.back() ==
+          "node_id=44 stays in the database: the LBs did not all let it go; run the hook again");
+    CHECK(db.sql("select count(*) from apache_h2e_nodes where node_id = 44") == "1\n");
+    // With no_update, the row alone goes.
+    api::RemoveServerOptions now;
+    now.no_update = true;
+    const auto gone = connection.remove_server(1, 44, now);
+    CHECK(gone.exit_code == 0);
+    CHECK(gone.what == "apache_h2e_nodes node_id=44: removed from cluster 1");
+    CHECK(db.sql("select count(*) from apache_h2e_nodes where node_id = 44") == "0\n");
+    try {
+        connection.remove_server(1, 44, now);
+        FAIL("no error");
+    } catch (const api::Error& e) {
+        CHECK(e.exit_code() == api::exit_code::data);
+    }
+}
+
 TEST_CASE("api::Connection::import_config: the program's import, as values") {
     ScratchDb db;
     db::Database(db.conninfo).migrate();
-    api::Options options;
-    options.db = db.conninfo;
-    options.templates = lvsctl::testing::template_dir().string();
+    auto options = api_options(db);
     auto connection = api::Connection::open(options);
     const auto seed = lvsctl::testing::read_file(lvsctl::testing::golden("seed-lvs.cf"));
     api::ImportOptions i;
