@@ -25,7 +25,7 @@ fi
 if shellcheck -x tests/faults/faults_test.sh tests/faults/agent-wrapper tests/faults/exec-program \
     tests/faults/service-stub tests/lib.sh tests/check-architecture.sh tests/check-scripts.sh \
     tests/check-docs.sh tests/package/install_test.sh tools/package tests/e2e/web_view_test.sh \
-    tests/install/examples_test.sh tests/python/python_test.sh; then
+    tests/install/examples_test.sh tests/check-api-reference.sh tests/python/python_test.sh; then
     echo "ok - shellcheck: the fault suite, the package's scripts, the checks and the web view's test"
 else
     failed=1
