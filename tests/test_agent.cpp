@@ -161,6 +161,18 @@ LbDesiredState seed(std::vector<const char*> website_ips = {"10.39.84.131"}) {
     return d;
 }
 
+// Another cluster of the same LB: cluster `id`, marking with `fwmark`, with `website_ips`.
+LbDesiredState other_cluster(std::int64_t id, std::uint32_t fwmark,
+                             std::vector<const char*> website_ips) {
+    auto d = seed(std::move(website_ips));
+    d.cluster_id = id;
+    d.fwmark = fwmark;
+    for (auto& s : d.services) {
+        s.fwmark = fwmark;
+    }
+    return d;
+}
+
 }  // namespace
 
 TEST_CASE("agent: ownership is recorded before anything is created") {
@@ -240,12 +252,7 @@ TEST_CASE("agent: a failed IPVS step leaves aliases and marks as they were") {
 TEST_CASE("agent: what another cluster's record owns is refused before anything changes") {
     Lb lb;
     lb.apply(seed());
-    auto other = seed({"10.39.84.131"});  // cluster 2 wants cluster 1's website IP
-    other.cluster_id = 2;
-    other.fwmark = 200;
-    for (auto& s : other.services) {
-        s.fwmark = 200;
-    }
+    auto other = other_cluster(2, 200, {"10.39.84.131"});  // wants cluster 1's website IP
     lb.journal.clear();
     CHECK_THROWS_WITH_AS(lb.agent.apply(other, {"", false, 3600, 1000}),
                          doctest::Contains("cluster 1"), Error);
@@ -255,12 +262,7 @@ TEST_CASE("agent: what another cluster's record owns is refused before anything 
 
 TEST_CASE("agent: a run that claims nothing new and retires nothing reads no other record") {
     Lb lb;
-    auto other = seed({"10.39.85.131"});
-    other.cluster_id = 2;
-    other.fwmark = 200;
-    for (auto& s : other.services) {
-        s.fwmark = 200;
-    }
+    auto other = other_cluster(2, 200, {"10.39.85.131"});
     CHECK(lb.apply(other).code() == ExitCode::ok);
     auto read_other = [&] {
         const auto& r = lb.records.reads;
@@ -285,12 +287,7 @@ TEST_CASE("agent: a run that claims nothing new and retires nothing reads no oth
     // Cluster 2's things are untouched throughout, and another cluster's claim is still refused.
     CHECK(lb.addresses.has("eth1", ip("10.39.85.131")));
     CHECK(lb.ipvs.table.size() == 2);
-    auto thief = seed({"10.39.84.131"});
-    thief.cluster_id = 3;
-    thief.fwmark = 300;
-    for (auto& s : thief.services) {
-        s.fwmark = 300;
-    }
+    auto thief = other_cluster(3, 300, {"10.39.84.131"});
     CHECK_THROWS_WITH_AS(lb.apply(thief), doctest::Contains("cluster 1"), Error);
 }
 
@@ -321,12 +318,7 @@ TEST_CASE("agent: a corrupt record is moved aside, the run converges and says so
 TEST_CASE("agent: placed() shows one cluster's record, or every record") {
     Lb lb;
     lb.apply(seed());
-    auto other = seed({"10.39.85.1"});
-    other.cluster_id = 2;
-    other.fwmark = 200;
-    for (auto& s : other.services) {
-        s.fwmark = 200;
-    }
+    auto other = other_cluster(2, 200, {"10.39.85.1"});
     REQUIRE(lb.apply(other).code() == ExitCode::ok);
     std::vector<std::string> warnings;
     const auto one = lb.agent.placed(1, warnings);
